@@ -1,0 +1,192 @@
+import datetime as dt
+
+import pypdfium2 as pdfium
+import pytest
+import zxingcpp
+
+from labels.data import AllowedWaste, FacilitySignData, LabelData, ZoneInfo, ZoneSignData
+from labels.ids import format_digital_id
+from labels.layout import MM, SIZE_TABLE, size_for_volume
+from labels.render import render_facility_sign, render_label, render_labels, render_zone_sign
+
+USCC = "91350100M000100Y43"
+
+
+def make_label(litres: float, seq: int = 1, **kw: object) -> LabelData:
+    base: dict[str, object] = dict(
+        waste_name="废有机溶剂（二氯甲烷、甲苯混合物）",
+        category="HW06",
+        waste_code="900-402-06",
+        form="液态",
+        hazards=("T", "I", "R"),
+        main_components="二氯甲烷 60%，甲苯 30%，水 10%",
+        harmful_components="二氯甲烷、甲苯",
+        precautions="远离火源，密闭贮存。",
+        digital_id=format_digital_id(USCC, "900-402-06", dt.date(2024, 3, 15), seq),
+        unit_name="福州某某制药有限公司",
+        contact_person="张三",
+        phone="0591-88888888",
+        generation_date=dt.date(2024, 3, 15),
+        weight_kg=185.5,
+        container_litres=litres,
+        remarks="",
+    )
+    base.update(kw)
+    return LabelData(**base)  # type: ignore[arg-type]
+
+
+def pages(pdf: bytes) -> list[pdfium.PdfPage]:
+    doc = pdfium.PdfDocument(pdf)
+    return [doc[i] for i in range(len(doc))]
+
+
+def decode(page: pdfium.PdfPage, dpi: int = 300) -> dict[str, str]:
+    img = page.render(scale=dpi / 72).to_pil().convert("L")
+    out: dict[str, str] = {}
+    for r in zxingcpp.read_barcodes(img):
+        out[r.format.name] = r.text
+    return out
+
+
+def page_text(page: pdfium.PdfPage) -> str:
+    tp = page.get_textpage()
+    return tp.get_text_range()
+
+
+def test_size_table() -> None:
+    assert [(s.side_mm, s.min_text_mm, s.copies) for s in SIZE_TABLE] == [
+        (100, 3, 1),
+        (150, 5, 1),
+        (200, 6, 2),
+    ]
+    assert size_for_volume(50).side_mm == 100
+    assert size_for_volume(50.01).side_mm == 150
+    assert size_for_volume(450).side_mm == 150
+    assert size_for_volume(451).side_mm == 200
+    with pytest.raises(ValueError):
+        size_for_volume(0)
+
+
+@pytest.mark.parametrize("litres", [20, 50, 200, 1000])
+def test_label_round_trip(litres: float) -> None:
+    d = make_label(litres)
+    pdf = render_label(d)
+    sz = size_for_volume(litres)
+    ps = pages(pdf)
+    assert len(ps) == sz.copies
+    for p in ps:
+        w, h = p.get_size()
+        assert w == pytest.approx(sz.side_mm * MM, abs=0.01)
+        assert h == pytest.approx(sz.side_mm * MM, abs=0.01)
+        codes = decode(p)
+        assert codes.get("QRCode") == d.digital_id
+        assert codes.get("Code128") == d.digital_id
+        text = page_text(p)
+        for value in ("危险废物", "HW06", "900-402-06", "废物代码", "张三", "2024-03-15", "液态"):
+            assert value in text, value
+        assert "废有机溶剂" in text
+        assert d.digital_id in text
+
+
+def test_font_is_embedded() -> None:
+    pdf = render_label(make_label(20))
+    assert b"/FontFile2" in pdf  # embedded TrueType program
+    assert b"/BaseFont /Helvetica" not in pdf
+
+
+def test_long_text_is_cut_with_ellipsis_not_overflowing() -> None:
+    d = make_label(20, precautions="远离火源，密闭贮存。" * 30, waste_name="很长的名称" * 20)
+    p = pages(render_label(d))[0]
+    text = page_text(p)
+    assert "…" in text
+    # the codes still decode: nothing was drawn over them
+    codes = decode(p)
+    assert codes.get("QRCode") == d.digital_id
+    assert codes.get("Code128") == d.digital_id
+
+
+def test_all_five_pictograms_and_no_weight() -> None:
+    d = make_label(200, hazards=("T", "C", "I", "R", "In"), weight_kg=None)
+    text = page_text(pages(render_label(d))[0])
+    for cap in ("毒性", "腐蚀性", "易燃性", "反应性", "感染性", "待称重"):
+        assert cap in text
+
+
+def test_roll_batch_page_count() -> None:
+    items = [make_label(20, 1), make_label(200, 2), make_label(1000, 3)]
+    ps = pages(render_labels(items, mode="roll"))
+    assert len(ps) == 4  # the 1000 L lot gets two labels
+    assert [round(p.get_size()[0] / MM) for p in ps] == [100, 150, 200, 200]
+
+
+@pytest.mark.parametrize(
+    ("litres", "n", "expected"), [(20, 9, 3), (20, 4, 1), (200, 3, 3), (1000, 2, 4)]
+)
+def test_a4_batch_page_count(litres: float, n: int, expected: int) -> None:
+    items = [make_label(litres, i + 1) for i in range(n)]
+    ps = pages(render_labels(items, mode="a4"))
+    assert len(ps) == expected
+    w, h = ps[0].get_size()
+    assert (round(w), round(h)) == (595, 842)
+
+
+def test_a4_batch_decodes_every_label() -> None:
+    items = [make_label(20, i + 1) for i in range(4)]
+    p = pages(render_labels(items, mode="a4"))[0]
+    img = p.render(scale=300 / 72).to_pil().convert("L")
+    found = {r.text for r in zxingcpp.read_barcodes(img)}
+    assert {d.digital_id for d in items} <= found
+
+
+def test_render_labels_rejects_bad_mode_and_empty() -> None:
+    with pytest.raises(ValueError):
+        render_labels([make_label(20)], mode="sheet")
+    with pytest.raises(ValueError):
+        render_labels([])
+
+
+def zone(page_size: str = "A4") -> ZoneSignData:
+    return ZoneSignData(
+        facility_name="危废贮存库1号",
+        facility_code="FZ-HW-001",
+        zone_code="Z-A01",
+        zone_name="A区 有机溶剂",
+        allowed=(
+            AllowedWaste("HW06", "废有机溶剂与含有机溶剂废物"),
+            AllowedWaste("900-402-06", "废非卤化有机溶剂"),
+        ),
+        all_zones=(
+            ZoneInfo("Z-A01", "A区 有机溶剂", ("HW06",)),
+            ZoneInfo("Z-A02", "B区 医药废物", ("HW02",)),
+        ),
+        page_size=page_size,
+    )
+
+
+@pytest.mark.parametrize(("size", "dims"), [("A4", (595, 842)), ("A5", (420, 595))])
+def test_zone_sign_round_trip(size: str, dims: tuple[int, int]) -> None:
+    z = zone(size)
+    p = pages(render_zone_sign(z))[0]
+    w, h = p.get_size()
+    assert (round(w), round(h)) == dims
+    codes = decode(p, dpi=200)
+    assert codes.get("QRCode") == "Z-A01"
+    assert codes.get("Code128") == "Z-A01"
+    text = page_text(p)
+    for value in (
+        "危废贮存库1号",
+        "A区 有机溶剂",
+        "废有机溶剂与含有机溶剂废物",
+        "900-402-06",
+        "您在此处",
+    ):
+        assert value in text, value
+
+
+def test_facility_sign() -> None:
+    d = FacilitySignData("贮存", "福州某某制药有限公司", "FZ-HW-001", "李四", "13800000000")
+    text = page_text(pages(render_facility_sign(d))[0])
+    for value in ("危险废物贮存设施", "福州某某制药有限公司", "FZ-HW-001", "李四", "13800000000"):
+        assert value in text
+    with pytest.raises(ValueError):
+        FacilitySignData("仓库", "x", "y", "z", "1")
