@@ -18,8 +18,10 @@ from qrcode.constants import ERROR_CORRECT_M, ERROR_CORRECT_Q
 __all__ = [
     "QR_ERROR_CORRECTION",
     "code128_modules",
+    "code128_path_code",
     "code128_svg",
     "qr_matrix",
+    "qr_path_code",
     "qr_png",
     "qr_svg",
     "runs_of_dark",
@@ -73,6 +75,30 @@ def code128_modules(data: str) -> str:
     python-barcode picks code sets (C for digit runs) to keep the symbol short.
     """
     return Code128(data).build()[0]
+
+
+@lru_cache(maxsize=4096)
+def qr_path_code(data: str, level: str = "M") -> tuple[int, str]:
+    """(module count, PDF path operators) for the dark modules in module units.
+
+    Row ``r`` spans y = -(r + 1) .. -r (origin at the top-left corner, y up), so the caller
+    only translates to the top-left corner and scales by the module size.  Each horizontal run
+    is one ``re``; rows overlap by 0.02 module to avoid hairline seams when rasterised.
+    """
+    m = qr_matrix(data, level)
+    parts: list[str] = []
+    for r, row in enumerate(m):
+        y = -(r + 1)
+        for start, length in runs_of_dark(row):
+            parts.append(f"{start} {y - 0.02:.2f} {length} 1.02 re")
+    return len(m), " ".join(parts)
+
+
+@lru_cache(maxsize=4096)
+def code128_path_code(data: str) -> tuple[int, str]:
+    """(module count, PDF path operators) for the bars in module units, height 1."""
+    bars = code128_modules(data)
+    return len(bars), " ".join(f"{s} 0 {n} 1 re" for s, n in runs_of_dark(bars))
 
 
 def runs_of_dark(row: str | tuple[bool, ...]) -> list[tuple[int, int]]:
