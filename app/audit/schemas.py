@@ -1,0 +1,45 @@
+"""Chain verification and checkpoint responses."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+from uuid import UUID
+
+from app.core.schemas import Schema
+
+
+class BrokenLinkRead(Schema):
+    site_id: str
+    chain_position: int
+    reason: str
+    event_id: str | None = None
+    position: int | None = None
+
+
+class SiteChainRead(Schema):
+    site_id: str
+    events: int
+    head_position: int
+    checkpoints: int
+    broken: BrokenLinkRead | None = None
+
+
+class VerifyRead(Schema):
+    status: Literal["ok", "broken"]
+    events: int
+    streams: int
+    checkpoints: int
+    seconds: float
+    first_broken: BrokenLinkRead | None
+    sites: list[SiteChainRead]
+    summary: str
+
+
+class CheckpointRead(Schema):
+    site_id: UUID
+    chain_position: int
+    hash: str
+    key_id: str
+    jws: str
+    created_at: datetime

@@ -1,0 +1,111 @@
+"""Settings (pydantic-settings), read from the environment and `.env`.
+
+`APP_ENV` selects the mode: `development` (default; secrets are generated and kept under
+`var/`), `testing`, or `production` (secrets must be configured, else the app refuses to start).
+"""
+
+from __future__ import annotations
+
+import secrets
+from enum import StrEnum
+from functools import cached_property
+from pathlib import Path
+
+from pydantic import BaseModel, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Environment(StrEnum):
+    development = "development"
+    testing = "testing"
+    production = "production"
+
+
+class ConfigurationError(RuntimeError):
+    """The configuration cannot be used (e.g. production without keys)."""
+
+
+class AuthSettings(BaseModel):
+    access_token_minutes: int = 8 * 60
+    audience: str = "hazchain-api"
+    issuer: str = "hazchain"
+
+
+class LedgerSettings(BaseModel):
+    # A signed checkpoint of each site's chain head is written every N events.
+    checkpoint_every: int = 1000
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", env_nested_delimiter="__")
+
+    app_env: Environment = Environment.development
+    database_url: str = ""
+    var_dir: Path = PROJECT_ROOT / "var"
+    # HS256 secret for access tokens.
+    jwt_secret: str | None = Field(default=None, repr=False)
+    # 32-byte hex seed from which each site's Ed25519 checkpoint-signing key is derived.
+    site_signing_seed: str | None = Field(default=None, repr=False)
+    sql_echo: bool = False
+    page_size_max: int = 500
+    auth: AuthSettings = AuthSettings()
+    ledger: LedgerSettings = LedgerSettings()
+
+    @property
+    def is_production(self) -> bool:
+        return self.app_env is Environment.production
+
+    @cached_property
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.var_dir / 'hazchain.db'}"
+
+    @cached_property
+    def effective_jwt_secret(self) -> str:
+        return self._secret("jwt_secret", self.jwt_secret, lambda: secrets.token_urlsafe(48))
+
+    @cached_property
+    def effective_signing_seed(self) -> bytes:
+        value = self._secret(
+            "site_signing_seed", self.site_signing_seed, lambda: secrets.token_hex(32)
+        )
+        try:
+            seed = bytes.fromhex(value)
+        except ValueError as exc:
+            raise ConfigurationError("SITE_SIGNING_SEED must be hex") from exc
+        if len(seed) < 32:
+            raise ConfigurationError(
+                "SITE_SIGNING_SEED must hold at least 32 bytes (64 hex digits)"
+            )
+        return seed
+
+    def _secret(self, name: str, configured: str | None, generate: object) -> str:
+        if configured:
+            return configured
+        if self.is_production:
+            raise ConfigurationError(
+                f"{name.upper()} is not configured: production mode refuses to start without it"
+            )
+        path = self.var_dir / "secrets" / name
+        if path.exists():
+            return path.read_text().strip()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        value = generate()  # type: ignore[operator]
+        path.write_text(value)
+        path.chmod(0o600)
+        return str(value)
+
+    def check_startup(self) -> None:
+        """Fail fast on a configuration that must not serve requests."""
+        if self.is_production:
+            if not self.database_url:
+                raise ConfigurationError("DATABASE_URL must be set in production")
+            _ = self.effective_jwt_secret
+            _ = self.effective_signing_seed
+
+
+def get_settings() -> Settings:
+    return Settings()

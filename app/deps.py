@@ -1,0 +1,37 @@
+"""Request-scoped dependencies shared by every router: the app context and sessions.
+
+The session dependency uses FastAPI's `scope="function"`, so the transaction commits (or rolls
+back) before the response is sent: a client never sees success for a write that did not land.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlmodel import Session
+
+from app.context import AppContext
+
+
+def get_ctx(request: Request) -> AppContext:
+    ctx: AppContext = request.app.state.ctx
+    return ctx
+
+
+CtxDep = Annotated[AppContext, Depends(get_ctx)]
+
+
+def _write_session(ctx: CtxDep) -> Iterator[Session]:
+    with ctx.db.session(write=True) as session:
+        yield session
+
+
+def _read_session(ctx: CtxDep) -> Iterator[Session]:
+    with ctx.db.session(write=False) as session:
+        yield session
+
+
+SessionDep = Annotated[Session, Depends(_write_session, scope="function")]
+ReadSessionDep = Annotated[Session, Depends(_read_session, scope="function")]

@@ -1,0 +1,247 @@
+"""Domain events: frozen payload models with stable dotted names and schema versions.
+
+The store keeps `type` (e.g. "lot.stored") and `schema_version`, never a Python path.
+Old payloads are upgraded by upcasters registered per (type, from_version).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+from decimal import Decimal
+from typing import Any, ClassVar, TypeVar
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict
+
+from app.domain.values import (
+    Container,
+    ContainerCondition,
+    GeneralClass,
+    PhysicalForm,
+    ReceiptOutcome,
+    WasteKind,
+)
+
+
+class Event(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    TYPE: ClassVar[str]
+    SCHEMA_VERSION: ClassVar[int] = 1
+
+    def payload(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", exclude_none=True)
+
+
+_REGISTRY: dict[str, type[Event]] = {}
+_UPCASTERS: dict[tuple[str, int], Callable[[dict[str, Any]], dict[str, Any]]] = {}
+
+E = TypeVar("E", bound=type[Event])
+
+
+def register(cls: E) -> E:
+    if cls.TYPE in _REGISTRY:
+        raise ValueError(f"event type {cls.TYPE} registered twice")
+    _REGISTRY[cls.TYPE] = cls
+    return cls
+
+
+def upcaster(
+    type_: str, from_version: int
+) -> Callable[
+    [Callable[[dict[str, Any]], dict[str, Any]]], Callable[[dict[str, Any]], dict[str, Any]]
+]:
+    def deco(
+        fn: Callable[[dict[str, Any]], dict[str, Any]],
+    ) -> Callable[[dict[str, Any]], dict[str, Any]]:
+        _UPCASTERS[(type_, from_version)] = fn
+        return fn
+
+    return deco
+
+
+def event_class(type_: str) -> type[Event]:
+    try:
+        return _REGISTRY[type_]
+    except KeyError as exc:
+        raise KeyError(f"unknown event type {type_!r}") from exc
+
+
+def known_event_types() -> list[str]:
+    return sorted(_REGISTRY)
+
+
+def load_event(type_: str, schema_version: int, payload: dict[str, Any]) -> Event:
+    cls = event_class(type_)
+    version = schema_version
+    data = dict(payload)
+    while version < cls.SCHEMA_VERSION:
+        data = _UPCASTERS[(type_, version)](data)
+        version += 1
+    return cls.model_validate(data)
+
+
+# ---------------------------------------------------------------- lot events
+
+
+@register
+class LotGenerated(Event):
+    TYPE = "lot.generated"
+
+    site_id: UUID
+    kind: WasteKind
+    name: str
+    category: str  # HWxx for hazardous lots, SWxx for general waste
+    waste_code: str | None = None  # 名录 code (hazardous only)
+    catalogue_edition: str | None = None
+    general_class: GeneralClass | None = None  # GB 18599 I / II (general only)
+    hazard_characteristics: list[str] = []
+    physical_form: PhysicalForm
+    container: Container
+    weight_kg: Decimal
+    main_components: str | None = None
+    harmful_components: str | None = None
+    precautions: str | None = None
+    source: str | None = None  # generating process / facility code (HJ 1259 6.3.1)
+    remarks: str | None = None
+    digital_id: str | None = None
+
+
+@register
+class LotLabelled(Event):
+    TYPE = "lot.labelled"
+
+    digital_id: str | None = None
+    label_size_mm: int | None = None
+    copies: int = 1
+
+
+@register
+class LotLabelReprinted(Event):
+    TYPE = "lot.label_reprinted"
+
+    reason: str
+    copies: int = 1
+
+
+@register
+class LotWeighed(Event):
+    TYPE = "lot.weighed"
+
+    weight_kg: Decimal
+    scale_id: str | None = None
+
+
+@register
+class LotStored(Event):
+    TYPE = "lot.stored"
+
+    zone_id: UUID
+
+
+@register
+class LotMoved(Event):
+    TYPE = "lot.moved"
+
+    from_zone_id: UUID
+    to_zone_id: UUID
+
+
+@register
+class LotInspected(Event):
+    TYPE = "lot.inspected"
+
+    condition: ContainerCondition
+    notes: str | None = None
+
+
+@register
+class LotRepacked(Event):
+    TYPE = "lot.repacked"
+
+    container: Container
+    reason: str
+    weight_kg: Decimal | None = None
+
+
+@register
+class LotAllocated(Event):
+    TYPE = "lot.allocated"
+
+    manifest_id: UUID
+
+
+@register
+class LotDeallocated(Event):
+    TYPE = "lot.deallocated"
+
+    manifest_id: UUID
+    reason: str
+
+
+@register
+class LotShipped(Event):
+    TYPE = "lot.shipped"
+
+    manifest_id: UUID
+
+
+@register
+class LotReceived(Event):
+    TYPE = "lot.received"
+
+    manifest_id: UUID
+    outcome: ReceiptOutcome
+    received_weight_kg: Decimal
+    accepted_weight_kg: Decimal
+
+
+@register
+class LotReturned(Event):
+    TYPE = "lot.returned"
+
+    manifest_id: UUID
+    reason: str
+
+
+@register
+class LotDisposed(Event):
+    TYPE = "lot.disposed"
+
+    method_code: str
+    completed_on: date
+
+
+@register
+class LotUtilised(Event):
+    TYPE = "lot.utilised"
+
+    method_code: str
+    completed_on: date
+
+
+@register
+class LotCorrected(Event):
+    """A correction of descriptive fields; the original event stays in the log."""
+
+    TYPE = "lot.corrected"
+
+    corrects_event_id: UUID
+    changes: dict[str, str | None]
+    reason: str
+
+
+# ---------------------------------------------------------------- zone events
+
+
+@register
+class ZoneRegistered(Event):
+    TYPE = "zone.registered"
+
+    site_id: UUID
+    code: str
+    name: str
+    kind: WasteKind  # hazardous-waste zone (GB 18597) or general-waste (GB 18599)
+    capacity_kg: Decimal | None = None
+    capacity_l: Decimal | None = None

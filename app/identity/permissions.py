@@ -1,0 +1,92 @@
+"""Who may do what: permissions per role, and the site scope of a signed-in principal."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from uuid import UUID
+
+from app.domain.errors import NotFound, PermissionDenied
+from app.domain.values import Role
+
+
+class Permission(StrEnum):
+    lot_read = "lot:read"
+    lot_write = "lot:write"  # generate, label, weigh, store, move, inspect, repack
+    lot_correct = "lot:correct"
+    zone_read = "zone:read"
+    zone_admin = "zone:admin"
+    site_read = "site:read"
+    site_admin = "site:admin"
+    user_admin = "user:admin"
+    audit_read = "audit:read"
+    audit_sign = "audit:sign"
+    catalogue_read = "catalogue:read"
+
+
+_READ = {
+    Permission.lot_read,
+    Permission.zone_read,
+    Permission.site_read,
+    Permission.audit_read,
+    Permission.catalogue_read,
+}
+
+ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
+    Role.admin: frozenset(Permission),
+    Role.ehs_manager: frozenset(
+        _READ
+        | {
+            Permission.lot_write,
+            Permission.lot_correct,
+            Permission.zone_admin,
+            Permission.audit_sign,
+        }
+    ),
+    Role.operator: frozenset(
+        {
+            Permission.lot_read,
+            Permission.lot_write,
+            Permission.zone_read,
+            Permission.site_read,
+            Permission.catalogue_read,
+        }
+    ),
+    # Handlers and transporters act on manifests naming their organisation (manifests module).
+    Role.handler: frozenset({Permission.catalogue_read, Permission.site_read}),
+    Role.transporter: frozenset({Permission.catalogue_read, Permission.site_read}),
+    Role.auditor: frozenset(_READ),
+}
+
+
+@dataclass(frozen=True)
+class Principal:
+    user_id: UUID
+    username: str
+    role: Role
+    enterprise_id: UUID
+    site_ids: frozenset[UUID]
+    device_id: UUID | None = None
+
+    def has(self, permission: Permission) -> bool:
+        return permission in ROLE_PERMISSIONS[self.role]
+
+    def require(self, permission: Permission) -> None:
+        if not self.has(permission):
+            raise PermissionDenied(
+                f"role {self.role.value} may not {permission.value}",
+                role=self.role.value,
+                permission=permission.value,
+            )
+
+    def can_access_site(self, site_id: UUID) -> bool:
+        return site_id in self.site_ids
+
+    def require_site(self, site_id: UUID, *, hide: bool = True) -> None:
+        """Object-level scope. Outside the scope a resource is reported as not found (404), so
+        its existence does not leak across sites, unless `hide` is False (403)."""
+        if site_id in self.site_ids:
+            return
+        if hide:
+            raise NotFound("not found")
+        raise PermissionDenied("this site is outside your scope", site_id=str(site_id))

@@ -1,0 +1,362 @@
+"""Lot use cases: generate, label, weigh, store, move, inspect, repack, correct; queries.
+
+Each command: replay check (event id) → load state → scope → decide (domain) → record
+(append + project, one transaction owned by the caller) → answer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from uuid import UUID, uuid5
+
+import sqlalchemy as sa
+from sqlmodel import Session, select
+
+from app.context import AppContext
+from app.domain import lot as lot_domain
+from app.domain.errors import ConcurrencyConflict, Conflict, InvalidInput, NotFound
+from app.domain.events import Event
+from app.domain.lot import LotContext, LotState, LotStatus
+from app.domain.values import GENERAL_CATEGORIES, WasteKind, kg_to_t
+from app.eventstore.models import StoredEvent
+from app.eventstore.store import EventStore, domain_event
+from app.identity.permissions import Principal
+from app.lots import schemas
+from app.projections.lots import LotRow, state_of
+from app.projections.zones import ZoneRow
+from app.services.recorder import Recorder
+
+STREAM = "lot"
+LOT_NAMESPACE = UUID("6f1c1e0a-8c1b-4f57-9a4e-2d8c5b0e7a11")
+
+
+# ---------------------------------------------------------------- answers
+
+
+def event_read(row: StoredEvent) -> schemas.EventRead:
+    return schemas.EventRead.model_validate(row)
+
+
+def lot_read(session: Session, ctx: AppContext, s: LotState) -> schemas.LotRead:
+    zone_code = None
+    if s.zone_id is not None:
+        zone = session.get(ZoneRow, s.zone_id)
+        zone_code = zone.code if zone else None
+    if s.kind is WasteKind.hazardous and s.waste_code:
+        entry = ctx.catalogue.get(s.waste_code)
+        category_name = entry.category_name if entry else None
+    else:
+        category_name = GENERAL_CATEGORIES.get(s.category)
+    return schemas.LotRead(
+        lot_id=s.lot_id,
+        digital_id=s.digital_id,
+        site_id=s.site_id,
+        status=s.status,
+        version=s.version,
+        kind=s.kind,
+        name=s.name,
+        category=s.category,
+        category_name=category_name,
+        waste_code=s.waste_code,
+        general_class=s.general_class,
+        hazard_characteristics=list(s.hazard_characteristics),
+        physical_form=s.physical_form,
+        container=schemas.ContainerRead(
+            type=s.container.type.value,
+            volume_l=s.container.volume_l,
+            material=s.container.material,
+            code=s.container.code,
+        ),
+        condition=s.condition,
+        needs_repack=s.needs_repack,
+        weight_kg=s.weight_kg,
+        weight_t=kg_to_t(s.weight_kg),
+        main_components=s.main_components,
+        harmful_components=s.harmful_components,
+        precautions=s.precautions,
+        remarks=s.remarks,
+        zone_id=s.zone_id,
+        zone_code=zone_code,
+        manifest_id=s.manifest_id,
+        label_prints=s.label_prints,
+        generated_at=s.generated_at,
+        labelled_at=s.labelled_at,
+        stored_at=s.stored_at,
+        shipped_at=s.shipped_at,
+        received_at=s.received_at,
+        receipt_outcome=s.receipt_outcome,
+        accepted_weight_kg=s.accepted_weight_kg,
+        method_code=s.method_code,
+        completed_on=s.completed_on,
+    )
+
+
+def _replay(
+    session: Session,
+    ctx: AppContext,
+    existing: StoredEvent,
+    stream_id: UUID | None,
+    actor: Principal,
+) -> schemas.LotCommandResult:
+    """The original answer to a command whose event id is already in the log."""
+    if existing.stream_type != STREAM or (
+        stream_id is not None and existing.stream_id != stream_id
+    ):
+        raise Conflict(
+            f"event_id {existing.event_id} was already used for a different command "
+            f"({existing.type} on {existing.stream_type} {existing.stream_id})",
+            event_id=str(existing.event_id),
+        )
+    actor.require_site(existing.site_id)
+    store = EventStore(session, clock=ctx.clock, keys=ctx.keys)
+    rows = store.load_stream(existing.stream_id, up_to_version=existing.version)
+    state = lot_domain.fold(((domain_event(r), r.occurred_at) for r in rows), existing.stream_id)
+    assert state is not None
+    return schemas.LotCommandResult(event=event_read(existing), lot=lot_read(session, ctx, state))
+
+
+def _answer(session: Session, ctx: AppContext, row: StoredEvent) -> schemas.LotCommandResult:
+    lot = session.get(LotRow, row.stream_id)
+    assert lot is not None
+    return schemas.LotCommandResult(
+        event=event_read(row), lot=lot_read(session, ctx, state_of(lot))
+    )
+
+
+def _occurred(ctx: AppContext, occurred_at: datetime | None) -> datetime:
+    return occurred_at or ctx.clock.now()
+
+
+# ---------------------------------------------------------------- generate
+
+
+def generate_lot(
+    *, session: Session, ctx: AppContext, actor: Principal, cmd: schemas.LotGenerate
+) -> schemas.LotCommandResult:
+    store = EventStore(session, clock=ctx.clock, keys=ctx.keys)
+    existing = store.get(cmd.event_id)
+    if existing is not None:
+        return _replay(session, ctx, existing, cmd.lot_id, actor)
+    actor.require_site(cmd.site_id, hide=False)
+    lot_id = cmd.lot_id or uuid5(LOT_NAMESPACE, str(cmd.event_id))
+    if session.get(LotRow, lot_id) is not None:
+        raise Conflict(f"lot {lot_id} already exists", lot_id=str(lot_id))
+    occurred_at = _occurred(ctx, cmd.occurred_at)
+    domain_cmd = lot_domain.GenerateLot.model_validate(
+        cmd.model_dump(exclude={"event_id", "occurred_at", "lot_id"})
+    )
+    event = lot_domain.generate(domain_cmd, LotContext(ctx.catalogue, occurred_at.date()))
+    recorded = Recorder(session, ctx).record(
+        actor=actor,
+        site_id=cmd.site_id,
+        stream_type=STREAM,
+        stream_id=lot_id,
+        expected_version=0,
+        event_id=cmd.event_id,
+        occurred_at=occurred_at,
+        events=[event],
+    )
+    if recorded.replayed:
+        return _replay(session, ctx, recorded.rows[0], lot_id, actor)
+    return _answer(session, ctx, recorded.rows[-1])
+
+
+# ---------------------------------------------------------------- actions
+
+
+def _act(
+    session: Session,
+    ctx: AppContext,
+    actor: Principal,
+    lot_id: UUID,
+    env: schemas.ActionEnvelope,
+    decide: Callable[[LotState], Event],
+) -> schemas.LotCommandResult:
+    store = EventStore(session, clock=ctx.clock, keys=ctx.keys)
+    existing = store.get(env.event_id)
+    if existing is not None:
+        return _replay(session, ctx, existing, lot_id, actor)
+    row = session.get(LotRow, lot_id)
+    if row is None:
+        raise NotFound("lot not found", lot_id=str(lot_id))
+    actor.require_site(row.site_id)
+    state = state_of(row)
+    if state.version != env.expected_version:
+        raise ConcurrencyConflict(str(lot_id), env.expected_version, state.version)
+    event = decide(state)
+    recorded = Recorder(session, ctx).record(
+        actor=actor,
+        site_id=state.site_id,
+        stream_type=STREAM,
+        stream_id=lot_id,
+        expected_version=state.version,
+        event_id=env.event_id,
+        occurred_at=_occurred(ctx, env.occurred_at),
+        events=[event],
+    )
+    if recorded.replayed:
+        return _replay(session, ctx, recorded.rows[0], lot_id, actor)
+    return _answer(session, ctx, recorded.rows[-1])
+
+
+def _zone_for(session: Session, state: LotState, zone_id: UUID) -> ZoneRow:
+    zone = session.get(ZoneRow, zone_id)
+    if zone is None or zone.site_id != state.site_id:
+        raise InvalidInput("no such zone at this lot's site", field="zone_id", zone_id=str(zone_id))
+    return zone
+
+
+def label_lot(
+    *, session: Session, ctx: AppContext, actor: Principal, lot_id: UUID, cmd: schemas.LotLabel
+) -> schemas.LotCommandResult:
+    return _act(
+        session,
+        ctx,
+        actor,
+        lot_id,
+        cmd,
+        lambda s: lot_domain.label(s, s.digital_id, cmd.label_size_mm, cmd.copies),
+    )
+
+
+def weigh_lot(
+    *, session: Session, ctx: AppContext, actor: Principal, lot_id: UUID, cmd: schemas.LotWeigh
+) -> schemas.LotCommandResult:
+    return _act(
+        session, ctx, actor, lot_id, cmd, lambda s: lot_domain.weigh(s, cmd.weight_kg, cmd.scale_id)
+    )
+
+
+def store_lot(
+    *, session: Session, ctx: AppContext, actor: Principal, lot_id: UUID, cmd: schemas.LotStore
+) -> schemas.LotCommandResult:
+    def decide(s: LotState) -> Event:
+        _zone_for(session, s, cmd.zone_id)
+        return lot_domain.store(s, cmd.zone_id)
+
+    return _act(session, ctx, actor, lot_id, cmd, decide)
+
+
+def move_lot(
+    *, session: Session, ctx: AppContext, actor: Principal, lot_id: UUID, cmd: schemas.LotMove
+) -> schemas.LotCommandResult:
+    def decide(s: LotState) -> Event:
+        _zone_for(session, s, cmd.zone_id)
+        return lot_domain.move(s, cmd.zone_id)
+
+    return _act(session, ctx, actor, lot_id, cmd, decide)
+
+
+def inspect_lot(
+    *, session: Session, ctx: AppContext, actor: Principal, lot_id: UUID, cmd: schemas.LotInspect
+) -> schemas.LotCommandResult:
+    return _act(
+        session, ctx, actor, lot_id, cmd, lambda s: lot_domain.inspect(s, cmd.condition, cmd.notes)
+    )
+
+
+def repack_lot(
+    *, session: Session, ctx: AppContext, actor: Principal, lot_id: UUID, cmd: schemas.LotRepack
+) -> schemas.LotCommandResult:
+    return _act(
+        session,
+        ctx,
+        actor,
+        lot_id,
+        cmd,
+        lambda s: lot_domain.repack(s, cmd.container, cmd.reason, cmd.weight_kg),
+    )
+
+
+def correct_lot(
+    *, session: Session, ctx: AppContext, actor: Principal, lot_id: UUID, cmd: schemas.LotCorrect
+) -> schemas.LotCommandResult:
+    def decide(s: LotState) -> Event:
+        target = EventStore(session, clock=ctx.clock, keys=ctx.keys).get(cmd.corrects_event_id)
+        if target is None or target.stream_id != lot_id:
+            raise InvalidInput(
+                "corrects_event_id is not an event of this lot", field="corrects_event_id"
+            )
+        return lot_domain.correct(s, cmd.corrects_event_id, cmd.changes, cmd.reason)
+
+    return _act(session, ctx, actor, lot_id, cmd, decide)
+
+
+# ---------------------------------------------------------------- queries
+
+
+def get_lot(
+    *, session: Session, ctx: AppContext, actor: Principal, lot_id: UUID
+) -> schemas.LotRead:
+    row = session.get(LotRow, lot_id)
+    if row is None:
+        raise NotFound("lot not found", lot_id=str(lot_id))
+    actor.require_site(row.site_id)
+    return lot_read(session, ctx, state_of(row))
+
+
+def lot_events(
+    *, session: Session, ctx: AppContext, actor: Principal, lot_id: UUID
+) -> list[schemas.EventRead]:
+    row = session.get(LotRow, lot_id)
+    if row is None:
+        raise NotFound("lot not found", lot_id=str(lot_id))
+    actor.require_site(row.site_id)
+    store = EventStore(session, clock=ctx.clock, keys=ctx.keys)
+    return [event_read(r) for r in store.load_stream(lot_id)]
+
+
+def list_lots(
+    *,
+    session: Session,
+    ctx: AppContext,
+    actor: Principal,
+    site_id: UUID | None = None,
+    status: list[LotStatus] | None = None,
+    kind: WasteKind | None = None,
+    category: str | None = None,
+    waste_code: str | None = None,
+    zone_id: UUID | None = None,
+    generated_from: datetime | None = None,
+    generated_to: datetime | None = None,
+    q: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> schemas.LotPage:
+    conds: list[sa.ColumnElement[bool]] = [LotRow.site_id.in_(actor.site_ids)]  # type: ignore[attr-defined]
+    if site_id is not None:
+        conds.append(LotRow.site_id == site_id)  # type: ignore[arg-type]
+    if status:
+        conds.append(LotRow.status.in_([s.value for s in status]))  # type: ignore[attr-defined]
+    if kind is not None:
+        conds.append(LotRow.kind == kind.value)  # type: ignore[arg-type]
+    if category:
+        conds.append(LotRow.category == category.upper())  # type: ignore[arg-type]
+    if waste_code:
+        conds.append(LotRow.waste_code == waste_code)  # type: ignore[arg-type]
+    if zone_id is not None:
+        conds.append(LotRow.zone_id == zone_id)  # type: ignore[arg-type]
+    if generated_from is not None:
+        conds.append(LotRow.generated_at >= generated_from)  # type: ignore[arg-type]
+    if generated_to is not None:
+        conds.append(LotRow.generated_at < generated_to)  # type: ignore[arg-type]
+    if q:
+        like = f"%{q.strip()}%"
+        conds.append(
+            sa.or_(
+                LotRow.name.like(like),  # type: ignore[attr-defined]
+                LotRow.digital_id.like(like),
+            )
+        )  # type: ignore[union-attr]
+    where = sa.and_(*conds)
+    total = session.exec(select(sa.func.count()).select_from(LotRow).where(where)).one()
+    rows = session.exec(
+        select(LotRow)
+        .where(where)
+        .order_by(LotRow.generated_at.desc(), LotRow.lot_id)  # type: ignore[attr-defined]
+        .limit(limit)
+        .offset(offset)
+    )
+    items = [lot_read(session, ctx, state_of(r)) for r in rows]
+    return schemas.LotPage(items=items, total=int(total), limit=limit, offset=offset)

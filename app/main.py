@@ -1,0 +1,43 @@
+"""The ASGI application: `create_app()` wires routers, error handlers and the context."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from app import tables  # noqa: F401 - every table registered before first use
+from app.audit.routes import router as audit_router
+from app.catalogue.routes import router as catalogue_router
+from app.config import Settings, get_settings
+from app.context import AppContext
+from app.core import errors
+from app.core.clock import Clock
+from app.identity.routes import router as identity_router
+from app.lots.routes import router as lots_router
+from app.zones.routes import router as zones_router
+
+DESCRIPTION = """
+危险废物全过程追溯 — hazardous-waste chain of custody.
+
+Every container of waste is a **lot** with an HJ 1276 e-label; every step is an event in an
+append-only, hash-chained log. Sign in with `POST /api/v1/auth/token` (the **Authorize**
+button). Errors share one body: `{"error": code, "detail": sentence, ...}`.
+"""
+
+
+def create_app(settings: Settings | None = None, clock: Clock | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    ctx = AppContext.create(settings, clock=clock)
+    app = FastAPI(title="hazchain", version="0.1.0", description=DESCRIPTION)
+    app.state.ctx = ctx
+    errors.install(app)
+    for router in (identity_router, lots_router, zones_router, catalogue_router, audit_router):
+        app.include_router(router)
+
+    @app.get("/healthz", tags=["ops"])
+    def healthz() -> dict[str, str]:
+        """Liveness and database reachability."""
+        with ctx.db.session(write=False) as session:
+            session.connection().exec_driver_sql("SELECT 1")
+        return {"status": "ok", "database": ctx.db.dialect}
+
+    return app

@@ -1,0 +1,215 @@
+"""Read models of lots: `rm_lot` (current state) and `rm_zone_inventory` (per zone, category).
+
+The lot row holds the whole `LotState`, so the projector folds with the domain's own
+`evolve`: the transition logic exists once. Zone inventory is the difference between what the
+lot contributed to its zone before and after the event.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+import sqlalchemy as sa
+from sqlmodel import Field, Session, SQLModel
+
+from app.core.db import UTCDateTime
+from app.domain import lot as lot_domain
+from app.domain.lot import LotState, LotStatus
+from app.domain.values import (
+    Container,
+    ContainerCondition,
+    GeneralClass,
+    PhysicalForm,
+    ReceiptOutcome,
+    WasteKind,
+)
+from app.eventstore.models import StoredEvent
+from app.eventstore.store import domain_event
+from app.projections.base import projector, register_tables
+
+KG = sa.Numeric(14, 3)
+
+
+class LotRow(SQLModel, table=True):
+    __tablename__ = "rm_lot"
+
+    lot_id: UUID = Field(sa_column=sa.Column(sa.Uuid(), primary_key=True))
+    site_id: UUID = Field(sa_column=sa.Column(sa.Uuid(), nullable=False, index=True))
+    version: int = Field(sa_column=sa.Column(sa.Integer(), nullable=False))
+    status: str = Field(sa_column=sa.Column(sa.String(16), nullable=False, index=True))
+    kind: str = Field(sa_column=sa.Column(sa.String(16), nullable=False))
+    name: str = Field(sa_column=sa.Column(sa.String(200), nullable=False))
+    category: str = Field(sa_column=sa.Column(sa.String(8), nullable=False, index=True))
+    waste_code: str | None = Field(default=None, sa_column=sa.Column(sa.String(12), index=True))
+    general_class: str | None = Field(default=None, sa_column=sa.Column(sa.String(4)))
+    hazard_characteristics: str = Field(sa_column=sa.Column(sa.String(16), nullable=False))
+    physical_form: str = Field(sa_column=sa.Column(sa.String(16), nullable=False))
+    container_type: str = Field(sa_column=sa.Column(sa.String(16), nullable=False))
+    container_volume_l: Decimal = Field(sa_column=sa.Column(sa.Numeric(12, 3), nullable=False))
+    container_material: str | None = Field(default=None, sa_column=sa.Column(sa.String(40)))
+    container_code: str | None = Field(default=None, sa_column=sa.Column(sa.String(64)))
+    condition: str = Field(sa_column=sa.Column(sa.String(16), nullable=False))
+    weight_kg: Decimal = Field(sa_column=sa.Column(KG, nullable=False))
+    digital_id: str | None = Field(default=None, sa_column=sa.Column(sa.String(48), unique=True))
+    main_components: str | None = Field(default=None, sa_column=sa.Column(sa.String(500)))
+    harmful_components: str | None = Field(default=None, sa_column=sa.Column(sa.String(500)))
+    precautions: str | None = Field(default=None, sa_column=sa.Column(sa.String(500)))
+    remarks: str | None = Field(default=None, sa_column=sa.Column(sa.String(500)))
+    label_prints: int = Field(sa_column=sa.Column(sa.Integer(), nullable=False))
+    zone_id: UUID | None = Field(default=None, sa_column=sa.Column(sa.Uuid(), index=True))
+    manifest_id: UUID | None = Field(default=None, sa_column=sa.Column(sa.Uuid(), index=True))
+    generated_at: datetime = Field(sa_column=sa.Column(UTCDateTime(), nullable=False, index=True))
+    labelled_at: datetime | None = Field(default=None, sa_column=sa.Column(UTCDateTime()))
+    stored_at: datetime | None = Field(default=None, sa_column=sa.Column(UTCDateTime()))
+    inspected_at: datetime | None = Field(default=None, sa_column=sa.Column(UTCDateTime()))
+    shipped_at: datetime | None = Field(default=None, sa_column=sa.Column(UTCDateTime()))
+    received_at: datetime | None = Field(default=None, sa_column=sa.Column(UTCDateTime()))
+    receipt_outcome: str | None = Field(default=None, sa_column=sa.Column(sa.String(16)))
+    accepted_weight_kg: Decimal | None = Field(default=None, sa_column=sa.Column(KG))
+    method_code: str | None = Field(default=None, sa_column=sa.Column(sa.String(8)))
+    completed_on: date | None = Field(default=None, sa_column=sa.Column(sa.Date()))
+    last_event_at: datetime = Field(sa_column=sa.Column(UTCDateTime(), nullable=False))
+
+
+class ZoneInventoryRow(SQLModel, table=True):
+    __tablename__ = "rm_zone_inventory"
+
+    zone_id: UUID = Field(sa_column=sa.Column(sa.Uuid(), primary_key=True))
+    category: str = Field(sa_column=sa.Column(sa.String(8), primary_key=True))
+    lot_count: int = Field(sa_column=sa.Column(sa.Integer(), nullable=False))
+    weight_kg: Decimal = Field(sa_column=sa.Column(KG, nullable=False))
+    volume_l: Decimal = Field(sa_column=sa.Column(sa.Numeric(14, 3), nullable=False))
+
+
+register_tables(LotRow.__table__, ZoneInventoryRow.__table__)  # type: ignore[attr-defined]
+
+IN_ZONE = {LotStatus.stored, LotStatus.allocated}
+
+
+def state_of(row: LotRow) -> LotState:
+    return LotState(
+        lot_id=row.lot_id,
+        site_id=row.site_id,
+        kind=WasteKind(row.kind),
+        name=row.name,
+        category=row.category,
+        waste_code=row.waste_code,
+        general_class=GeneralClass(row.general_class) if row.general_class else None,
+        hazard_characteristics=tuple(h for h in row.hazard_characteristics.split(",") if h),
+        physical_form=PhysicalForm(row.physical_form),
+        container=Container(
+            type=row.container_type,
+            volume_l=row.container_volume_l,  # type: ignore[arg-type]
+            material=row.container_material,
+            code=row.container_code,
+        ),
+        weight_kg=row.weight_kg,
+        generated_at=row.generated_at,
+        status=LotStatus(row.status),
+        version=row.version,
+        digital_id=row.digital_id,
+        main_components=row.main_components,
+        harmful_components=row.harmful_components,
+        precautions=row.precautions,
+        remarks=row.remarks,
+        labelled_at=row.labelled_at,
+        label_prints=row.label_prints,
+        zone_id=row.zone_id,
+        stored_at=row.stored_at,
+        condition=ContainerCondition(row.condition),
+        inspected_at=row.inspected_at,
+        manifest_id=row.manifest_id,
+        shipped_at=row.shipped_at,
+        received_at=row.received_at,
+        receipt_outcome=ReceiptOutcome(row.receipt_outcome) if row.receipt_outcome else None,
+        accepted_weight_kg=row.accepted_weight_kg,
+        method_code=row.method_code,
+        completed_on=row.completed_on,
+    )
+
+
+def _row_values(s: LotState) -> dict[str, Any]:
+    return {
+        "site_id": s.site_id,
+        "version": s.version,
+        "status": s.status.value,
+        "kind": s.kind.value,
+        "name": s.name,
+        "category": s.category,
+        "waste_code": s.waste_code,
+        "general_class": s.general_class.value if s.general_class else None,
+        "hazard_characteristics": ",".join(s.hazard_characteristics),
+        "physical_form": s.physical_form.value,
+        "container_type": s.container.type.value,
+        "container_volume_l": s.container.volume_l,
+        "container_material": s.container.material,
+        "container_code": s.container.code,
+        "condition": s.condition.value,
+        "weight_kg": s.weight_kg,
+        "digital_id": s.digital_id,
+        "main_components": s.main_components,
+        "harmful_components": s.harmful_components,
+        "precautions": s.precautions,
+        "remarks": s.remarks,
+        "label_prints": s.label_prints,
+        "zone_id": s.zone_id,
+        "manifest_id": s.manifest_id,
+        "generated_at": s.generated_at,
+        "labelled_at": s.labelled_at,
+        "stored_at": s.stored_at,
+        "inspected_at": s.inspected_at,
+        "shipped_at": s.shipped_at,
+        "received_at": s.received_at,
+        "receipt_outcome": s.receipt_outcome.value if s.receipt_outcome else None,
+        "accepted_weight_kg": s.accepted_weight_kg,
+        "method_code": s.method_code,
+        "completed_on": s.completed_on,
+    }
+
+
+def _contribution(s: LotState | None) -> tuple[UUID, str, Decimal, Decimal] | None:
+    if s is None or s.zone_id is None or s.status not in IN_ZONE:
+        return None
+    return s.zone_id, s.category, s.weight_kg, s.container.volume_l
+
+
+def _add_inventory(session: Session, c: tuple[UUID, str, Decimal, Decimal], sign: int) -> None:
+    zone_id, category, kg, litres = c
+    row = session.get(ZoneInventoryRow, (zone_id, category))
+    if row is None:
+        row = ZoneInventoryRow(
+            zone_id=zone_id,
+            category=category,
+            lot_count=0,
+            weight_kg=Decimal(0),
+            volume_l=Decimal(0),
+        )
+        session.add(row)
+    row.lot_count += sign
+    row.weight_kg += sign * kg
+    row.volume_l += sign * litres
+
+
+@projector("lot")
+def project_lot(session: Session, event_row: StoredEvent) -> None:
+    row = session.get(LotRow, event_row.stream_id)
+    before = state_of(row) if row is not None else None
+    after = lot_domain.evolve(
+        before, domain_event(event_row), event_row.occurred_at, event_row.stream_id
+    )
+    values = _row_values(after)
+    values["last_event_at"] = event_row.occurred_at
+    if row is None:
+        session.add(LotRow(lot_id=event_row.stream_id, **values))
+    else:
+        for k, v in values.items():
+            setattr(row, k, v)
+    old, new = _contribution(before), _contribution(after)
+    if old != new:
+        if old:
+            _add_inventory(session, old, -1)
+        if new:
+            _add_inventory(session, new, +1)

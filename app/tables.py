@@ -1,0 +1,10 @@
+"""Every table, imported in one place for Alembic and the drift check."""
+
+from app.core.db import metadata
+from app.eventstore import models as _eventstore  # noqa: F401
+from app.identity import models as _identity  # noqa: F401
+from app.projections import base as _projection_base  # noqa: F401
+from app.projections import lots as _lots  # noqa: F401
+from app.projections import zones as _zones  # noqa: F401
+
+__all__ = ["metadata"]
