@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date
-from decimal import Decimal
 from typing import Any, ClassVar, TypeVar
 from uuid import UUID
 
@@ -19,6 +18,7 @@ from app.domain.values import (
     ContainerCondition,
     GeneralClass,
     PhysicalForm,
+    Quantity,
     ReceiptOutcome,
     WasteKind,
 )
@@ -99,7 +99,7 @@ class LotGenerated(Event):
     hazard_characteristics: list[str] = []
     physical_form: PhysicalForm
     container: Container
-    weight_kg: Decimal
+    weight_kg: Quantity
     main_components: str | None = None
     harmful_components: str | None = None
     precautions: str | None = None
@@ -129,7 +129,7 @@ class LotLabelReprinted(Event):
 class LotWeighed(Event):
     TYPE = "lot.weighed"
 
-    weight_kg: Decimal
+    weight_kg: Quantity
     scale_id: str | None = None
 
 
@@ -162,7 +162,7 @@ class LotRepacked(Event):
 
     container: Container
     reason: str
-    weight_kg: Decimal | None = None
+    weight_kg: Quantity | None = None
 
 
 @register
@@ -193,8 +193,8 @@ class LotReceived(Event):
 
     manifest_id: UUID
     outcome: ReceiptOutcome
-    received_weight_kg: Decimal
-    accepted_weight_kg: Decimal
+    received_weight_kg: Quantity
+    accepted_weight_kg: Quantity
 
 
 @register
@@ -243,5 +243,5 @@ class ZoneRegistered(Event):
     code: str
     name: str
     kind: WasteKind  # hazardous-waste zone (GB 18597) or general-waste (GB 18599)
-    capacity_kg: Decimal | None = None
-    capacity_l: Decimal | None = None
+    capacity_kg: Quantity | None = None
+    capacity_l: Quantity | None = None

@@ -4,8 +4,18 @@ from __future__ import annotations
 
 from decimal import Decimal
 from enum import StrEnum
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+
+def _three_places(v: Decimal) -> Decimal:
+    return v.quantize(Decimal("0.001"))
+
+
+# Quantities kept to three decimals (kg to the gram, litres to the millilitre), so a value
+# reads the same from an event payload, a projection column or an API answer.
+Quantity = Annotated[Decimal, AfterValidator(_three_places)]
 
 
 class Role(StrEnum):
@@ -80,7 +90,7 @@ class Container(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     type: ContainerType
-    volume_l: Decimal = Field(ge=0, le=100_000, description="nominal volume in litres")
+    volume_l: Quantity = Field(ge=0, le=100_000, description="nominal volume in litres")
     material: str | None = Field(default=None, max_length=40, description="e.g. HDPE, steel")
     code: str | None = Field(default=None, max_length=64, description="container/package code")
 
