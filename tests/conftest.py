@@ -20,7 +20,7 @@ from uuid import uuid4  # noqa: E402
 import pytest  # noqa: E402
 import sqlalchemy as sa  # noqa: E402
 
-from tests.support.world import World, build_world, test_settings  # noqa: E402
+from tests.support.world import World, build_world, make_settings  # noqa: E402
 
 PG_URL = os.environ.get("HAZCHAIN_TEST_POSTGRES_URL", "")
 REQUIRE_PG = os.environ.get("HAZCHAIN_REQUIRE_POSTGRES") == "1"
@@ -158,7 +158,7 @@ def pg_db(postgres_only: str, _template_dir: Path) -> Iterator[tuple[str, World]
 @pytest.fixture
 def settings_for(tmp_path: Path):  # type: ignore[no-untyped-def]
     def make(url: str):  # type: ignore[no-untyped-def]
-        return test_settings(url, tmp_path)
+        return make_settings(url, tmp_path)
 
     return make
 

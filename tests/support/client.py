@@ -12,7 +12,7 @@ from httpx import Response
 
 from app.core.security import create_token
 from app.main import create_app
-from tests.support.world import JWT_SECRET, World, test_settings
+from tests.support.world import JWT_SECRET, World, make_settings
 
 
 class Api:
@@ -24,7 +24,7 @@ class Api:
 
     @classmethod
     def start(cls, url: str, world: World, tmp: Path) -> Api:
-        app = create_app(test_settings(url, tmp))
+        app = create_app(make_settings(url, tmp))
         return cls(TestClient(app), world, url)
 
     @property

@@ -14,7 +14,7 @@ SIGNING_SEED = "7e" * 32
 PASSWORD = "correct horse battery"
 
 
-def test_settings(url: str, var_dir: Path) -> Settings:
+def make_settings(url: str, var_dir: Path) -> Settings:
     return Settings(
         app_env=Environment.testing,
         database_url=url,
@@ -46,7 +46,7 @@ def build_world(url: str, tmp: Path) -> World:
     from app.zones import schemas as zone_schemas
     from app.zones import service as zone_service
 
-    ctx = AppContext.create(test_settings(url, tmp))
+    ctx = AppContext.create(make_settings(url, tmp))
     with ctx.db.session() as s:
 
         def ent(name: str, u17: str, kind: str, div: str) -> UUID:

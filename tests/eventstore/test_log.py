@@ -1,0 +1,190 @@
+"""The log on both databases: append-only triggers, tamper detection, signed checkpoints."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+import sqlalchemy as sa
+
+from app.core.db import make_engine
+from tests.support.client import Api
+
+
+def _engine(api: Api) -> sa.Engine:
+    return make_engine(api.url)
+
+
+def _verify(api: Api) -> dict:  # type: ignore[type-arg]
+    r = api.get("/api/v1/audit/verify")
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def _history(api: Api, lots: int = 3) -> list[dict]:  # type: ignore[type-arg]
+    op = api.as_("operator")
+    out = []
+    for _ in range(lots):
+        lot = op.step(op.generate(), "label")
+        out.append(op.step(lot, "store", zone_id=str(api.world.zones["A1"])))
+    return out
+
+
+@pytest.mark.parametrize("statement", [
+    "UPDATE stored_event SET type = 'lot.disposed'",
+    "DELETE FROM stored_event",
+    "UPDATE chain_checkpoint SET hash = 'x'",
+    "DELETE FROM chain_checkpoint",
+])
+def test_raw_update_and_delete_fail_at_the_database(api: Api, statement: str) -> None:
+    _history(api, 1)
+    api.post("/api/v1/audit/checkpoints")
+    eng = _engine(api)
+    with pytest.raises(sa.exc.DatabaseError, match="append-only"), eng.begin() as c:
+        c.exec_driver_sql(statement)
+    eng.dispose()
+    assert _verify(api)["status"] == "ok"
+
+
+def test_truncate_fails_on_postgresql(api: Api, backend: str) -> None:
+    if backend != "postgresql":
+        pytest.skip("SQLite has no TRUNCATE")
+    eng = _engine(api)
+    with pytest.raises(sa.exc.DatabaseError, match="append-only"), eng.begin() as c:
+        c.exec_driver_sql("TRUNCATE stored_event")
+    eng.dispose()
+
+
+def _drop_triggers(api: Api, backend: str) -> sa.Engine:
+    eng = _engine(api)
+    with eng.begin() as c:
+        if backend == "postgresql":
+            c.exec_driver_sql("DROP TRIGGER stored_event_append_only ON stored_event")
+        else:
+            c.exec_driver_sql("DROP TRIGGER stored_event_no_update")
+            c.exec_driver_sql("DROP TRIGGER stored_event_no_delete")
+    return eng
+
+
+def _row(eng: sa.Engine, chain_position: int) -> sa.Row:  # type: ignore[type-arg]
+    with eng.connect() as c:
+        return c.execute(sa.text(
+            "SELECT position, event_id, CAST(payload AS TEXT) AS payload, site_id FROM stored_event "
+            "WHERE chain_position = :p ORDER BY position LIMIT 1"), {"p": chain_position}).one()
+
+
+def test_one_changed_payload_byte_is_named(api: Api, backend: str) -> None:
+    _history(api)
+    before = _verify(api)
+    assert before["status"] == "ok" and before["events"] >= 9
+    eng = _drop_triggers(api, backend)
+    row = _row(eng, 5)
+    tampered = row.payload[:-2] + ("1" if row.payload[-2] != "1" else "2") + row.payload[-1]
+    with eng.begin() as c:
+        c.execute(sa.text("UPDATE stored_event SET payload = :p WHERE position = :pos"),
+                  {"p": tampered, "pos": row.position})
+    eng.dispose()
+    after = _verify(api)
+    assert after["status"] == "broken"
+    assert after["first_broken"]["chain_position"] == 5
+    assert "hash does not match" in after["first_broken"]["reason"]
+    assert after["first_broken"]["event_id"] == str(uuid.UUID(str(row.event_id)))
+
+
+def test_one_deleted_row_is_named(api: Api, backend: str) -> None:
+    _history(api)
+    eng = _drop_triggers(api, backend)
+    row = _row(eng, 6)
+    with eng.begin() as c:
+        c.execute(sa.text("DELETE FROM stored_event WHERE position = :pos"), {"pos": row.position})
+    eng.dispose()
+    broken = _verify(api)["first_broken"]
+    assert broken["chain_position"] == 7
+    assert "expected chain position 6, found 7" in broken["reason"]
+
+
+def test_one_inserted_row_is_named(api: Api, backend: str) -> None:
+    """A forged event appended with a correct-looking hash is caught by the chain head."""
+    from app.eventstore.hashing import event_hash
+
+    _history(api)
+    eng = _engine(api)
+    with eng.connect() as c:
+        last = c.execute(sa.text(
+            "SELECT * FROM stored_event WHERE site_id = :s ORDER BY chain_position DESC LIMIT 1"),
+            {"s": api.world.site_a if backend == "postgresql" else api.world.site_a.hex}).mappings().one()
+    from datetime import UTC, datetime
+
+    forged_id = uuid.uuid4()
+    now = datetime.now(UTC)
+    payload = '{"weight_kg":"1.000"}'
+    h = event_hash(prev_hash=last["hash"], site_id=api.world.site_a,
+                   chain_position=last["chain_position"] + 1, event_id=forged_id,
+                   stream_type="lot", stream_id=uuid.UUID(str(last["stream_id"])) if backend == "postgresql"
+                   else uuid.UUID(hex=last["stream_id"]),
+                   version=last["version"] + 1, type="lot.weighed", schema_version=1,
+                   occurred_at=now, recorded_at=now, actor_id=None, device_id=None,
+                   rule_set_version=None, findings_json="[]", payload_json=payload)
+    with eng.begin() as c:
+        c.execute(sa.text(
+            "INSERT INTO stored_event (event_id, site_id, chain_position, stream_type, stream_id, "
+            "version, type, schema_version, payload, findings, occurred_at, recorded_at, prev_hash, "
+            "hash) VALUES (:e, :s, :cp, 'lot', :st, :v, 'lot.weighed', 1, :p, '[]', :t, :t, :ph, :h)"
+        ), {"e": forged_id if backend == "postgresql" else forged_id.hex,
+            "s": last["site_id"], "cp": last["chain_position"] + 1, "st": last["stream_id"],
+            "v": last["version"] + 1, "p": payload,
+            "t": now if backend == "postgresql" else now.replace(tzinfo=None).isoformat(" "),
+            "ph": last["hash"], "h": h})
+    eng.dispose()
+    broken = _verify(api)["first_broken"]
+    assert broken["chain_position"] == last["chain_position"] + 1
+    assert "recorded head" in broken["reason"]
+
+
+def test_signed_checkpoint_catches_a_rewritten_history(api: Api, backend: str) -> None:
+    """Rewriting the whole chain after a checkpoint (recomputing every hash and the head)
+    still fails: the signed checkpoint names the old hash."""
+    _history(api, 1)
+    cps = api.post("/api/v1/audit/checkpoints")
+    assert cps.status_code == 201
+    assert {c["site_id"] for c in cps.json()} == {str(api.world.site_a), str(api.world.site_b)}
+    assert _verify(api)["checkpoints"] >= 1
+    eng = _drop_triggers(api, backend)
+    from app.eventstore.verify import verify_chains
+
+    # Rewrite event 1's payload and re-chain every hash, as an insider with the algorithm would.
+    from app.eventstore.hashing import GENESIS_HASH, event_hash, ts
+
+    with eng.begin() as c:
+        rows = c.execute(sa.text(
+            "SELECT position, event_id, site_id, chain_position, stream_type, stream_id, version, "
+            "type, schema_version, occurred_at, recorded_at, actor_id, device_id, "
+            "rule_set_version, CAST(findings AS TEXT) AS findings, CAST(payload AS TEXT) AS payload "
+            "FROM stored_event WHERE site_id = :s ORDER BY chain_position"),
+            {"s": api.world.site_a if backend == "postgresql" else api.world.site_a.hex}).mappings().all()
+        prev = GENESIS_HASH
+        from app.eventstore.models import StoredEvent
+
+        table = StoredEvent.__table__  # type: ignore[attr-defined]
+        typed = {r.position: r for r in c.execute(sa.select(table)).all()}
+        for r in rows:
+            t = typed[r["position"]]
+            payload = r["payload"].replace("废活性炭", "普通垃圾")
+            h = event_hash(prev_hash=prev, site_id=t.site_id, chain_position=t.chain_position,
+                           event_id=t.event_id, stream_type=t.stream_type, stream_id=t.stream_id,
+                           version=t.version, type=t.type, schema_version=t.schema_version,
+                           occurred_at=ts(t.occurred_at), recorded_at=ts(t.recorded_at),
+                           actor_id=t.actor_id, device_id=t.device_id,
+                           rule_set_version=t.rule_set_version, findings_json=r["findings"],
+                           payload_json=payload)
+            c.execute(sa.text("UPDATE stored_event SET payload = :p, prev_hash = :ph, hash = :h "
+                              "WHERE position = :pos"),
+                      {"p": payload, "ph": prev, "h": h, "pos": r["position"]})
+            prev = h
+        c.execute(sa.text("UPDATE chain_head SET hash = :h WHERE site_id = :s"),
+                  {"h": prev, "s": api.world.site_a if backend == "postgresql" else api.world.site_a.hex})
+    with eng.connect() as c:
+        report = verify_chains(c, api.ctx.keys.public_key, site_ids=[api.world.site_a])
+    eng.dispose()
+    assert not report.ok
+    assert "differs from the signed checkpoint" in report.first_broken.reason  # type: ignore[union-attr]
