@@ -134,33 +134,40 @@ def _tokens(text: str) -> list[str]:
     return out
 
 
+_NO_LINE_START = frozenset("、，。；：？！）》」』】〕,.;:?!)]%…·")
+
+
 def _wrap(text: str, size: float, first_width: float, width: float) -> list[str]:
     """Greedy wrap; the first line may be narrower (it follows a caption)."""
     lines: list[str] = []
-    cur = ""
+    cur: list[str] = []
     avail = first_width
     for tok in _tokens(text):
         if not cur and tok.isspace():
             continue
-        cand = cur + tok
-        if _width(cand, size) <= avail:
-            cur = cand
+        if _width("".join(cur) + tok, size) <= avail:
+            cur.append(tok)
             continue
         if cur:
-            lines.append(cur.rstrip())
+            carry: list[str] = []
+            if tok in _NO_LINE_START and len(cur) > 1:
+                carry = [cur.pop()]  # kinsoku: no closing punctuation at the start of a line
+            lines.append("".join(cur).rstrip())
             avail = width
-            cur = "" if tok.isspace() else tok
+            cur = [] if tok.isspace() else [*carry, tok]
         else:
-            cur = tok
-        while _width(cur, size) > avail:  # a single over-long token: break by character
-            cut = len(cur) - 1
-            while cut > 1 and _width(cur[:cut], size) > avail:
+            cur = [tok]
+        joined = "".join(cur)
+        while _width(joined, size) > avail:  # a single over-long token: break by character
+            cut = len(joined) - 1
+            while cut > 1 and _width(joined[:cut], size) > avail:
                 cut -= 1
-            lines.append(cur[:cut])
+            lines.append(joined[:cut])
             avail = width
-            cur = cur[cut:]
+            joined = joined[cut:]
+            cur = [joined]
     if cur or not lines:
-        lines.append(cur.rstrip())
+        lines.append("".join(cur).rstrip())
     return lines
 
 
@@ -314,6 +321,11 @@ def _cut_to(paras: list[_Para], max_lines: int, size: float, width: float) -> No
         victim.lines[-1] = _ellipsize(victim.lines[-1], size, last_w)
 
 
+def _max_lines(height: float, size: float, lead: float) -> int:
+    """Lines that fit: first baseline 0.86 em below the top, descenders 0.2 em above bottom."""
+    return max(0, int((height - 1.06 * size) // (size * lead)) + 1)
+
+
 @dataclass(frozen=True)
 class _Geo:
     side: float
@@ -351,11 +363,19 @@ def _draw_label(
 
     # title band
     ft = f * 2.3
-    _bold(c, x0 + W / 2, top - ft * 0.86, "危险废物", ft, center=True)
+    title = "危险废物"
+    _bold(c, x0 + W / 2, top - ft * 0.86, title, ft, center=True)
     c.setFont(FONT_NAME, f)
-    en = "HAZARDOUS WASTE"
-    c.drawCentredString(x0 + W / 2, top - ft * 1.05 - f * 0.86, en)
-    y_title_bottom = top - ft * 1.05 - f * 1.12
+    side = (W - _width(title, ft)) / 2 - f * 0.5
+    if max(_width("HAZARDOUS", f), _width("WASTE", f)) <= side and 2 * f * 1.1 <= ft * 1.05:
+        # English stacked beside the title: saves a text line for the fields
+        ex = x0 + W - side
+        c.drawString(ex, top - ft * 0.5 + f * 0.1, "HAZARDOUS")
+        c.drawString(ex, top - ft * 0.5 - f * 1.0, "WASTE")
+        y_title_bottom = top - ft * 1.12
+    else:
+        c.drawCentredString(x0 + W / 2, top - ft * 1.05 - f * 0.86, "HAZARDOUS WASTE")
+        y_title_bottom = top - ft * 1.05 - f * 1.12
     c.setLineWidth(0.4 * MM)
     c.line(x0, y_title_bottom, x0 + W, y_title_bottom)
 
@@ -389,7 +409,7 @@ def _draw_label(
     # right column: hazard pictograms + QR
     rw = W * 0.34
     rx = x0 + W - rw
-    qr = min(rw, W * 0.3, mid_h * 0.5)
+    qr = min(rw, max(24 * MM, W * 0.24), mid_h * 0.5)  # >= 0.7 mm modules (33 with quiet)
     qr_drawer(c, did, rx + (rw - qr) / 2, mid_bottom, qr)
     c.setFillColorRGB(*BLACK)
     c.setFont(FONT_NAME, f)
@@ -429,12 +449,12 @@ def _draw_label(
     lw = W - rw - 1.5 * MM
     fs = f
     paras: list[_Para] = []
-    for scale in (1.3, 1.2, 1.1, 1.0):
+    for scale in (1.25, 1.12, 1.0):  # prefer larger text when it fits, never below minimum
         fs = f * scale
         paras = _layout_fields(d, fs, lw)
-        if sum(len(p.lines) for p in paras) * fs * lead <= mid_h:
+        if sum(len(p.lines) for p in paras) <= _max_lines(mid_h, fs, lead):
             break
-    max_lines = int(mid_h // (fs * lead))
+    max_lines = _max_lines(mid_h, fs, lead)
     _cut_to(paras, max_lines, fs, lw)
     c.setFillColorRGB(*BLACK)
     c.setFont(FONT_NAME, fs)
