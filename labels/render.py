@@ -755,8 +755,8 @@ def render_facility_sign(data: FacilitySignData) -> bytes:
     f = 6 * MM * k / CJK_INK_RATIO
     c.setFont(FONT_NAME, f)
     c.drawCentredString(x0 + W / 2, top - ft * 1.15 - f * 0.8, f"HAZARDOUS WASTE {en} FACILITY")
-    tri = W * 0.5
-    tri_cy = top - ft * 1.2 - f * 1.6 - tri * 0.58
+    tri = W * 0.6
+    tri_cy = top - ft * 1.2 - f * 2.0 - tri * 0.58
     _warning_triangle(c, x0 + W / 2, tri_cy, tri)
     y = tri_cy - tri * 0.35 - f
     c.setLineWidth(0.6 * MM * k)
@@ -767,7 +767,15 @@ def render_facility_sign(data: FacilitySignData) -> bytes:
         f"负 责 人：{data.responsible_person}",
         f"联系电话：{data.phone}",
     ]
-    _text_rows(c, x0, y - f * 0.6, W, rows, f, y0)
+    fr = min(f * 1.5, W / max(_width(r, 1.0) for r in rows))  # large, but one line each
+    fr = max(fr, f)
+    c.setFont(FONT_NAME, fr)
+    yy = y - fr * 1.3
+    for row in rows:
+        if yy < y0:
+            break
+        c.drawString(x0, yy, _fit_line(row, fr, W))
+        yy -= fr * 1.6
     c.showPage()
     c.save()
     return buf.getvalue()
