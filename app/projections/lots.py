@@ -188,6 +188,7 @@ def _add_inventory(session: Session, c: tuple[UUID, str, Decimal, Decimal], sign
             volume_l=Decimal(0),
         )
         session.add(row)
+        session.flush()  # visible to `session.get` for the next event of the batch
     row.lot_count += sign
     row.weight_kg += sign * kg
     row.volume_l += sign * litres
@@ -203,7 +204,9 @@ def project_lot(session: Session, event_row: StoredEvent) -> None:
     values = _row_values(after)
     values["last_event_at"] = event_row.occurred_at
     if row is None:
-        session.add(LotRow(lot_id=event_row.stream_id, **values))
+        row = LotRow(lot_id=event_row.stream_id, **values)
+        session.add(row)
+        session.flush()  # visible to `session.get` for the next event of the batch
     else:
         for k, v in values.items():
             setattr(row, k, v)

@@ -68,7 +68,9 @@ def project_zone(session: Session, event_row: StoredEvent) -> None:
         "created_at": after.created_at,
     }
     if row is None:
-        session.add(ZoneRow(zone_id=event_row.stream_id, **values))
+        row = ZoneRow(zone_id=event_row.stream_id, **values)
+        session.add(row)
+        session.flush()
     else:
         for k, v in values.items():
             setattr(row, k, v)
