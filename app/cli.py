@@ -100,7 +100,8 @@ def seed_demo(
 
     from app.domain.errors import DomainError
     from app.identity.models import User
-    from app.seed import DEMO_PASSWORD, seed_demo as run_seed
+    from app.seed import DEMO_PASSWORD
+    from app.seed import seed_demo as run_seed
 
     ctx = _ctx()
     if if_empty:

@@ -12,15 +12,15 @@ import os
 
 os.environ["APP_ENV"] = "testing"
 
-import shutil  # noqa: E402
-from collections.abc import Iterator  # noqa: E402
-from pathlib import Path  # noqa: E402
-from uuid import uuid4  # noqa: E402
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from uuid import uuid4
 
-import pytest  # noqa: E402
-import sqlalchemy as sa  # noqa: E402
+import pytest
+import sqlalchemy as sa
 
-from tests.support.world import World, build_world, make_settings  # noqa: E402
+from tests.support.world import World, build_world, make_settings
 
 PG_URL = os.environ.get("HAZCHAIN_TEST_POSTGRES_URL", "")
 REQUIRE_PG = os.environ.get("HAZCHAIN_REQUIRE_POSTGRES") == "1"
@@ -38,7 +38,7 @@ def _pg_reachable() -> str | None:
         with eng.connect() as c:
             c.exec_driver_sql("SELECT 1")
         eng.dispose()
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         return f"PostgreSQL at {PG_URL} is unreachable: {exc.__class__.__name__}: {exc}"
     return None
 

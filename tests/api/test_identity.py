@@ -16,8 +16,9 @@ def test_password_flow_token_works_and_wrong_password_is_401(api: Api) -> None:
     assert r.status_code == 200, r.text
     body = r.json()
     assert body["token_type"] == "bearer" and body["role"] == "operator"
-    me = api.client.get("/api/v1/users/me",
-                        headers={"Authorization": f"Bearer {body['access_token']}"})
+    me = api.client.get(
+        "/api/v1/users/me", headers={"Authorization": f"Bearer {body['access_token']}"}
+    )
     assert me.status_code == 200 and me.json()["username"] == "operator"
     bad = api.client.post("/api/v1/auth/token", data={"username": "operator", "password": "nope"})
     assert bad.status_code == 401 and bad.json()["error"] == "unauthenticated"
@@ -25,8 +26,10 @@ def test_password_flow_token_works_and_wrong_password_is_401(api: Api) -> None:
     assert ghost.status_code == 401 and ghost.json()["detail"] == bad.json()["detail"]
 
 
-@pytest.mark.parametrize("variant", ["missing", "expired", "wrong_secret", "wrong_audience",
-                                     "device_type", "alg_none", "garbage"])
+@pytest.mark.parametrize(
+    "variant",
+    ["missing", "expired", "wrong_secret", "wrong_audience", "device_type", "alg_none", "garbage"],
+)
 def test_bad_tokens_are_401(api: Api, variant: str) -> None:
     now = datetime.now(UTC)
     token = {
@@ -35,10 +38,18 @@ def test_bad_tokens_are_401(api: Api, variant: str) -> None:
         "wrong_secret": api.token("admin", secret="another-secret-of-sufficient-length-xx"),
         "wrong_audience": api.token("admin", audience="someone-else"),
         "device_type": api.token("admin", token_type="device"),
-        "alg_none": jwt.encode({"sub": str(api.world.users["admin"]), "typ": "user",
-                                "aud": "hazchain-api", "iss": "hazchain",
-                                "exp": int((now + timedelta(hours=1)).timestamp()),
-                                "iat": int(now.timestamp())}, None, algorithm="none"),
+        "alg_none": jwt.encode(
+            {
+                "sub": str(api.world.users["admin"]),
+                "typ": "user",
+                "aud": "hazchain-api",
+                "iss": "hazchain",
+                "exp": int((now + timedelta(hours=1)).timestamp()),
+                "iat": int(now.timestamp()),
+            },
+            None,
+            algorithm="none",
+        ),
         "garbage": "not.a.token",
     }[variant]
     headers = {"Authorization": f"Bearer {token}"} if token else {}
@@ -100,35 +111,73 @@ def _body(api: Api) -> dict:  # type: ignore[type-arg]
 
 
 def test_admin_creates_enterprise_site_and_user(api: Api) -> None:
-    r = api.post("/api/v1/enterprises", {"name": "新处置公司", "uscc": "91350100M000100Y43",
-                                         "kind": "handler", "division_code": "350100"})
+    r = api.post(
+        "/api/v1/enterprises",
+        {
+            "name": "新处置公司",
+            "uscc": "91350100M000100Y43",
+            "kind": "handler",
+            "division_code": "350100",
+        },
+    )
     assert r.status_code == 201, r.text
     ent = r.json()
-    dup = api.post("/api/v1/enterprises", {"name": "x", "uscc": "91350100M000100Y43",
-                                           "kind": "handler", "division_code": "350100"})
+    dup = api.post(
+        "/api/v1/enterprises",
+        {"name": "x", "uscc": "91350100M000100Y43", "kind": "handler", "division_code": "350100"},
+    )
     assert dup.status_code == 409
-    bad = api.post("/api/v1/enterprises", {"name": "x", "uscc": "91350100M000100Y44",
-                                           "kind": "handler", "division_code": "350100"})
+    bad = api.post(
+        "/api/v1/enterprises",
+        {"name": "x", "uscc": "91350100M000100Y44", "kind": "handler", "division_code": "350100"},
+    )
     assert bad.status_code == 422 and "check character" in bad.json()["detail"]
-    bad_div = api.post("/api/v1/sites", {"enterprise_id": ent["id"], "code": "X1", "name": "x",
-                                         "division_code": "990100"})
+    bad_div = api.post(
+        "/api/v1/sites",
+        {"enterprise_id": ent["id"], "code": "X1", "name": "x", "division_code": "990100"},
+    )
     assert bad_div.status_code == 422 and "province" in bad_div.json()["detail"]
-    site = api.post("/api/v1/sites", {"enterprise_id": ent["id"], "code": "FZ01", "name": "福州基地",
-                                      "division_code": "350104"})
+    site = api.post(
+        "/api/v1/sites",
+        {"enterprise_id": ent["id"], "code": "FZ01", "name": "福州基地", "division_code": "350104"},
+    )
     assert site.status_code == 201
     assert (site.json()["province_code"], site.json()["city_code"]) == ("35", "01")
     key = api.client.get(f"/api/v1/sites/{site.json()['id']}/public-key")
     assert key.status_code == 200 and key.json()["jwk"]["crv"] == "Ed25519"
-    user = api.post("/api/v1/users", {"username": "fz_op", "display_name": "福州仓管",
-                                      "password": "long-enough-pw", "role": "operator",
-                                      "enterprise_id": ent["id"], "site_ids": [site.json()["id"]]})
+    user = api.post(
+        "/api/v1/users",
+        {
+            "username": "fz_op",
+            "display_name": "福州仓管",
+            "password": "long-enough-pw",
+            "role": "operator",
+            "enterprise_id": ent["id"],
+            "site_ids": [site.json()["id"]],
+        },
+    )
     assert user.status_code == 201 and user.json()["site_ids"] == [site.json()["id"]]
-    weak = api.post("/api/v1/users", {"username": "weak", "display_name": "w", "password": "short",
-                                      "role": "operator", "enterprise_id": ent["id"]})
+    weak = api.post(
+        "/api/v1/users",
+        {
+            "username": "weak",
+            "display_name": "w",
+            "password": "short",
+            "role": "operator",
+            "enterprise_id": ent["id"],
+        },
+    )
     assert weak.status_code == 422
-    taken = api.post("/api/v1/users", {"username": "fz_op", "display_name": "x",
-                                       "password": "long-enough-pw", "role": "operator",
-                                       "enterprise_id": ent["id"]})
+    taken = api.post(
+        "/api/v1/users",
+        {
+            "username": "fz_op",
+            "display_name": "x",
+            "password": "long-enough-pw",
+            "role": "operator",
+            "enterprise_id": ent["id"],
+        },
+    )
     assert taken.status_code == 409
 
 

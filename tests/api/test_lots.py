@@ -35,8 +35,11 @@ def test_lifecycle_on_site_updates_zone_inventory(api: Api) -> None:
     lot = op.step(lot, "store", zone_id=a1)
     assert (lot["status"], lot["zone_code"]) == ("stored", "A1")
     zone = op.get(f"/api/v1/zones/{a1}").json()
-    assert zone["inventory"] == [{"category": "HW49", "lot_count": 1, "weight_kg": "130.000",
-                                  "volume_l": "200.000"}] or zone["lot_count"] == 1
+    assert (
+        zone["inventory"]
+        == [{"category": "HW49", "lot_count": 1, "weight_kg": "130.000", "volume_l": "200.000"}]
+        or zone["lot_count"] == 1
+    )
     lot = op.step(lot, "move", zone_id=a2)
     assert op.get(f"/api/v1/zones/{a1}").json()["lot_count"] == 0
     z2 = op.get(f"/api/v1/zones/{a2}").json()
@@ -149,11 +152,21 @@ def test_event_id_reused_for_another_lot_is_409(api: Api) -> None:
 def test_correction_is_a_new_event_and_the_original_stays(api: Api) -> None:
     lot = api.as_("operator").generate(name="废活性碳")
     events = api.get(f"/api/v1/lots/{lot['lot_id']}/events").json()
-    r = api.as_("operator").act(lot, "correct", corrects_event_id=events[0]["event_id"],
-                                changes={"name": "废活性炭"}, reason="错别字")
+    r = api.as_("operator").act(
+        lot,
+        "correct",
+        corrects_event_id=events[0]["event_id"],
+        changes={"name": "废活性炭"},
+        reason="错别字",
+    )
     assert r.status_code == 403  # operators may not correct
-    r = api.as_("ehs_manager").act(lot, "correct", corrects_event_id=events[0]["event_id"],
-                                   changes={"name": "废活性炭"}, reason="错别字")
+    r = api.as_("ehs_manager").act(
+        lot,
+        "correct",
+        corrects_event_id=events[0]["event_id"],
+        changes={"name": "废活性炭"},
+        reason="错别字",
+    )
     assert r.status_code == 200 and r.json()["lot"]["name"] == "废活性炭"
     events = api.get(f"/api/v1/lots/{lot['lot_id']}/events").json()
     assert events[0]["payload"]["name"] == "废活性碳"
@@ -162,8 +175,9 @@ def test_correction_is_a_new_event_and_the_original_stays(api: Api) -> None:
 
 def test_general_waste_lot(api: Api) -> None:
     op = api.as_("operator")
-    lot = op.generate(kind="general", waste_code=None, general_class="I", general_category="SW13",
-                      name="发酵菌渣")
+    lot = op.generate(
+        kind="general", waste_code=None, general_class="I", general_category="SW13", name="发酵菌渣"
+    )
     assert (lot["kind"], lot["category"], lot["category_name"]) == ("general", "SW13", "食品残渣")
     lot = op.step(op.step(lot, "label"), "store", zone_id=str(api.world.zones["G1"]))
     assert lot["zone_code"] == "G1"

@@ -19,7 +19,10 @@ def test_waste_code_search(api: Api) -> None:
     assert r.json()["items"][0]["hazard_characteristics"] == ["T", "In"]
     r = api.as_("operator").get("/api/v1/waste-codes", params={"category": "HW35"})
     assert r.json()["total"] == 12
-    assert api.as_("operator").get("/api/v1/waste-codes", params={"edition": "1999"}).status_code == 422
+    assert (
+        api.as_("operator").get("/api/v1/waste-codes", params={"edition": "1999"}).status_code
+        == 422
+    )
     assert api.get("/api/v1/waste-codes/900-349-34").json()["category_name"] == "废酸"
     assert api.get("/api/v1/waste-codes/900-040-49").status_code == 404
     assert api.client.get("/api/v1/waste-codes").status_code == 401
@@ -27,8 +30,14 @@ def test_waste_code_search(api: Api) -> None:
 
 def test_zone_registration_and_duplicates(api: Api) -> None:
     mgr = api.as_("ehs_manager")
-    body = {"event_id": str(uuid4()), "site_id": str(api.world.site_a), "code": "c3",
-            "name": "C3 区", "kind": "hazardous", "capacity_kg": "5000"}
+    body = {
+        "event_id": str(uuid4()),
+        "site_id": str(api.world.site_a),
+        "code": "c3",
+        "name": "C3 区",
+        "kind": "hazardous",
+        "capacity_kg": "5000",
+    }
     r = mgr.post("/api/v1/zones", body)
     assert r.status_code == 201 and r.json()["code"] == "C3"
     assert mgr.post("/api/v1/zones", body).json() == r.json()  # idempotent replay

@@ -25,7 +25,10 @@ CTX = LotContext(load_catalogue(), date(2026, 3, 1))
 
 def generate_cmd(**kw: object) -> GenerateLot:
     base: dict[str, object] = dict(
-        site_id=SITE, name="废酸", waste_code="900-349-34", physical_form="liquid",
+        site_id=SITE,
+        name="废酸",
+        waste_code="900-349-34",
+        physical_form="liquid",
         container=Container(type="drum", volume_l=Decimal(200), material="HDPE"),
         weight_kg=Decimal("180.5"),
     )
@@ -47,14 +50,18 @@ STORED = ev.LotStored(zone_id=ZONE_A)
 class TestGenerate:
     def test_hazardous_lot_takes_category_and_listed_hazards_from_the_catalogue(self) -> None:
         e = lot.generate(generate_cmd(), CTX)
-        assert (e.category, e.waste_code, e.hazard_characteristics) == ("HW34", "900-349-34", ["T", "C"])
+        assert (e.category, e.waste_code, e.hazard_characteristics) == (
+            "HW34",
+            "900-349-34",
+            ["T", "C"],
+        )
         assert e.catalogue_edition == "2021"
 
     def test_code_without_hyphens_is_normalised(self) -> None:
         assert lot.generate(generate_cmd(waste_code="90034934"), CTX).waste_code == "900-349-34"
 
     def test_unknown_code_is_refused_with_the_edition(self) -> None:
-        with pytest.raises(InvalidInput, match="not in the 国家危险废物名录 .2021 edition"):
+        with pytest.raises(InvalidInput, match=r"not in the 国家危险废物名录 \(2021 edition"):
             lot.generate(generate_cmd(waste_code="900-040-49"), CTX)  # a 2016 code
 
     def test_malformed_code_is_refused(self) -> None:
@@ -62,23 +69,36 @@ class TestGenerate:
             lot.generate(generate_cmd(waste_code="HW34"), CTX)
 
     def test_explicit_hazards_are_ordered_and_checked(self) -> None:
-        assert lot.generate(generate_cmd(hazard_characteristics=["C", "T", "C"]), CTX) \
-            .hazard_characteristics == ["T", "C"]
+        assert lot.generate(
+            generate_cmd(hazard_characteristics=["C", "T", "C"]), CTX
+        ).hazard_characteristics == ["T", "C"]
         with pytest.raises(InvalidInput, match="unknown hazard"):
             lot.generate(generate_cmd(hazard_characteristics=["X"]), CTX)
 
     def test_general_waste_needs_class_and_category_and_no_code(self) -> None:
-        e = lot.generate(generate_cmd(kind="general", waste_code=None, general_class="I",
-                                      general_category="sw13", name="药渣",
-                                      physical_form="solid"), CTX)
+        e = lot.generate(
+            generate_cmd(
+                kind="general",
+                waste_code=None,
+                general_class="I",
+                general_category="sw13",
+                name="药渣",
+                physical_form="solid",
+            ),
+            CTX,
+        )
         assert (e.category, e.general_class, e.hazard_characteristics) == ("SW13", "I", [])
         with pytest.raises(ValueError, match="general_class"):
             generate_cmd(kind="general", waste_code=None)
         with pytest.raises(ValueError, match="no 名录 waste_code"):
             generate_cmd(kind="general", general_class="I", general_category="SW13")
         with pytest.raises(InvalidInput, match="unknown general-waste category"):
-            lot.generate(generate_cmd(kind="general", waste_code=None, general_class="II",
-                                      general_category="SW99"), CTX)
+            lot.generate(
+                generate_cmd(
+                    kind="general", waste_code=None, general_class="II", general_category="SW99"
+                ),
+                CTX,
+            )
 
     def test_hazardous_lot_needs_a_code(self) -> None:
         with pytest.raises(ValueError, match="needs waste_code"):
@@ -111,11 +131,21 @@ class TestHappyPath:
         assert (s.method_code, s.completed_on) == ("D10", date(2026, 4, 1))
 
     def test_r_code_means_utilised(self) -> None:
-        s = given(GENERATED, LABELLED, STORED, ev.LotAllocated(manifest_id=MANIFEST),
-                  ev.LotShipped(manifest_id=MANIFEST))
-        s = given(GENERATED, LABELLED, STORED, ev.LotAllocated(manifest_id=MANIFEST),
-                  ev.LotShipped(manifest_id=MANIFEST),
-                  lot.receive(s, ReceiptOutcome.accepted, Decimal(180)))
+        s = given(
+            GENERATED,
+            LABELLED,
+            STORED,
+            ev.LotAllocated(manifest_id=MANIFEST),
+            ev.LotShipped(manifest_id=MANIFEST),
+        )
+        s = given(
+            GENERATED,
+            LABELLED,
+            STORED,
+            ev.LotAllocated(manifest_id=MANIFEST),
+            ev.LotShipped(manifest_id=MANIFEST),
+            lot.receive(s, ReceiptOutcome.accepted, Decimal(180)),
+        )
         assert isinstance(lot.complete(s, "r2", date(2026, 4, 1)), ev.LotUtilised)
         with pytest.raises(InvalidInput, match="unknown method code"):
             lot.complete(s, "D99", date(2026, 4, 1))
@@ -127,28 +157,53 @@ class TestIllegalTransitions:
         [
             ([GENERATED], lambda s: lot.store(s, ZONE_A), "cannot store a lot that is generated"),
             ([GENERATED, LABELLED], lambda s: lot.label(s), "cannot label a lot that is labelled"),
-            ([GENERATED, LABELLED], lambda s: lot.move(s, ZONE_A), "cannot move a lot that is labelled"),
+            (
+                [GENERATED, LABELLED],
+                lambda s: lot.move(s, ZONE_A),
+                "cannot move a lot that is labelled",
+            ),
             ([GENERATED, LABELLED, STORED], lambda s: lot.move(s, ZONE_A), "already in that zone"),
             ([GENERATED, LABELLED, STORED], lambda s: lot.ship(s, MANIFEST), "cannot ship"),
-            ([GENERATED, LABELLED, STORED],
-             lambda s: lot.receive(s, ReceiptOutcome.accepted, Decimal(1)), "cannot receive"),
+            (
+                [GENERATED, LABELLED, STORED],
+                lambda s: lot.receive(s, ReceiptOutcome.accepted, Decimal(1)),
+                "cannot receive",
+            ),
             ([GENERATED], lambda s: lot.reprint_label(s, "torn"), "no label yet"),
-            ([GENERATED, LABELLED, STORED, ev.LotAllocated(manifest_id=MANIFEST)],
-             lambda s: lot.ship(s, uuid4()), "different manifest"),
+            (
+                [GENERATED, LABELLED, STORED, ev.LotAllocated(manifest_id=MANIFEST)],
+                lambda s: lot.ship(s, uuid4()),
+                "different manifest",
+            ),
         ],
     )
-    def test_refused_with_a_reason(self, history: list[ev.Event], decide: object, message: str) -> None:
+    def test_refused_with_a_reason(
+        self, history: list[ev.Event], decide: object, message: str
+    ) -> None:
         with pytest.raises(InvalidTransition, match=message):
             decide(given(*history))  # type: ignore[operator]
 
     def test_terminal_lot_accepts_nothing(self) -> None:
-        s = given(GENERATED, LABELLED, STORED, ev.LotAllocated(manifest_id=MANIFEST),
-                  ev.LotShipped(manifest_id=MANIFEST),
-                  ev.LotReceived(manifest_id=MANIFEST, outcome="accepted",
-                                 received_weight_kg=Decimal(1), accepted_weight_kg=Decimal(1)),
-                  ev.LotDisposed(method_code="D10", completed_on=date(2026, 4, 1)))
-        for decide in (lambda: lot.weigh(s, Decimal(1)), lambda: lot.inspect(s, "intact"),
-                       lambda: lot.repack(s, s.container, "x"), lambda: lot.complete(s, "D10", date.today())):
+        s = given(
+            GENERATED,
+            LABELLED,
+            STORED,
+            ev.LotAllocated(manifest_id=MANIFEST),
+            ev.LotShipped(manifest_id=MANIFEST),
+            ev.LotReceived(
+                manifest_id=MANIFEST,
+                outcome="accepted",
+                received_weight_kg=Decimal(1),
+                accepted_weight_kg=Decimal(1),
+            ),
+            ev.LotDisposed(method_code="D10", completed_on=date(2026, 4, 1)),
+        )
+        for decide in (
+            lambda: lot.weigh(s, Decimal(1)),
+            lambda: lot.inspect(s, "intact"),
+            lambda: lot.repack(s, s.container, "x"),
+            lambda: lot.complete(s, "D10", date.today()),
+        ):
             with pytest.raises(InvalidTransition):
                 decide()
 
@@ -175,8 +230,13 @@ class TestInspectionAndRepack:
 
 class TestReceipt:
     def shipped(self) -> lot.LotState:
-        return given(GENERATED, LABELLED, STORED, ev.LotAllocated(manifest_id=MANIFEST),
-                     ev.LotShipped(manifest_id=MANIFEST))
+        return given(
+            GENERATED,
+            LABELLED,
+            STORED,
+            ev.LotAllocated(manifest_id=MANIFEST),
+            ev.LotShipped(manifest_id=MANIFEST),
+        )
 
     def test_partly_accepted_needs_a_smaller_accepted_weight(self) -> None:
         e = lot.receive(self.shipped(), ReceiptOutcome.partly_accepted, Decimal(180), Decimal(150))
@@ -191,8 +251,14 @@ class TestReceipt:
     def test_rejected_lot_returns_to_the_consignor_inventory(self) -> None:
         rejected = lot.receive(self.shipped(), ReceiptOutcome.rejected, Decimal(180))
         assert rejected.accepted_weight_kg == 0
-        history = [GENERATED, LABELLED, STORED, ev.LotAllocated(manifest_id=MANIFEST),
-                   ev.LotShipped(manifest_id=MANIFEST), rejected]
+        history = [
+            GENERATED,
+            LABELLED,
+            STORED,
+            ev.LotAllocated(manifest_id=MANIFEST),
+            ev.LotShipped(manifest_id=MANIFEST),
+            rejected,
+        ]
         s = given(*history)
         assert s.status is LotStatus.rejected
         with pytest.raises(InvalidTransition):

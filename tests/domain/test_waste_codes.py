@@ -18,7 +18,11 @@ def test_all_467_codes_of_the_2021_list_load_with_category_and_hazards() -> None
     codes = cat.all("2021")
     assert len(codes) == 467
     assert {c.category for c in codes} == {f"HW{n:02d}" for n in range(1, 51)} - {
-        "HW41", "HW42", "HW43", "HW44"}
+        "HW41",
+        "HW42",
+        "HW43",
+        "HW44",
+    }
     for c in codes:
         assert code_format_problem(c.code) is None
         assert c.code[-2:] == c.category[2:], c.code  # 名录 Art. 5(3)
@@ -33,8 +37,13 @@ def test_vendored_csv_matches_the_shared_reference_when_present() -> None:
 
 @pytest.mark.parametrize(
     ("q", "expected"),
-    [("900-041-49", ["900-041-49"]), ("90004149", ["900-041-49"]), ("HW34", None),
-     ("废碱", None), ("activated carbon", None)],
+    [
+        ("900-041-49", ["900-041-49"]),
+        ("90004149", ["900-041-49"]),
+        ("HW34", None),
+        ("废碱", None),
+        ("activated carbon", None),
+    ],
 )
 def test_search(q: str, expected: list[str] | None) -> None:
     total, items = load_catalogue().search(q)
@@ -53,8 +62,12 @@ def test_edition_in_force() -> None:
 
 @pytest.mark.parametrize(
     ("code", "problem"),
-    [("900-041-49", None), ("900-041-4", "ddd-ddd-dd"), ("900-041-00", "category 01-50"),
-     ("HW49", "ddd-ddd-dd")],
+    [
+        ("900-041-49", None),
+        ("900-041-4", "ddd-ddd-dd"),
+        ("900-041-00", "category 01-50"),
+        ("HW49", "ddd-ddd-dd"),
+    ],
 )
 def test_code_format(code: str, problem: str | None) -> None:
     found = code_format_problem(code)

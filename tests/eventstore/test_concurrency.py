@@ -27,8 +27,12 @@ def test_eight_threads_on_one_stream(pg_db: tuple[str, World], tmp_path: Path) -
     ctx = AppContext.create(make_settings(url, tmp_path))
     with ctx.db.session() as s:
         actor = identity_service.principal_for(session=s, user_id=world.users["operator"])
-        lot = lot_service.generate_lot(session=s, ctx=ctx, actor=actor,
-                                       cmd=schemas.LotGenerate.model_validate(lot_body(world.site_a))).lot
+        lot = lot_service.generate_lot(
+            session=s,
+            ctx=ctx,
+            actor=actor,
+            cmd=schemas.LotGenerate.model_validate(lot_body(world.site_a)),
+        ).lot
     lot_id = lot.lot_id
     outcomes: Counter[str] = Counter()
     written: list[int] = []
@@ -43,9 +47,14 @@ def test_eight_threads_on_one_stream(pg_db: tuple[str, World], tmp_path: Path) -
             try:
                 with ctx.db.session() as s:
                     res = lot_service.weigh_lot(
-                        session=s, ctx=ctx, actor=actor, lot_id=lot_id,
-                        cmd=schemas.LotWeigh(event_id=uuid4(), expected_version=seen,
-                                             weight_kg=Decimal(n * 100 + r)))
+                        session=s,
+                        ctx=ctx,
+                        actor=actor,
+                        lot_id=lot_id,
+                        cmd=schemas.LotWeigh(
+                            event_id=uuid4(), expected_version=seen, weight_kg=Decimal(n * 100 + r)
+                        ),
+                    )
                 with lock:
                     outcomes["ok"] += 1
                     written.append(res.event.version)
@@ -72,7 +81,9 @@ def test_eight_threads_on_one_stream(pg_db: tuple[str, World], tmp_path: Path) -
     ctx.db.dispose()
 
 
-def test_concurrent_twins_of_one_event_id_write_once(pg_db: tuple[str, World], tmp_path: Path) -> None:
+def test_concurrent_twins_of_one_event_id_write_once(
+    pg_db: tuple[str, World], tmp_path: Path
+) -> None:
     """The same generate request racing on 8 connections: one event, 8 identical answers."""
     url, world = pg_db
     ctx = AppContext.create(make_settings(url, tmp_path))
@@ -95,6 +106,12 @@ def test_concurrent_twins_of_one_event_id_write_once(pg_db: tuple[str, World], t
     assert len(answers) == THREADS
     assert all(a == answers[0] for a in answers)
     with ctx.db.session(write=False) as s:
-        assert len(lot_service.lot_events(session=s, ctx=ctx, actor=actor,
-                                          lot_id=answers[0].lot.lot_id)) == 1  # type: ignore[attr-defined]
+        assert (
+            len(
+                lot_service.lot_events(
+                    session=s, ctx=ctx, actor=actor, lot_id=answers[0].lot.lot_id
+                )
+            )
+            == 1
+        )  # type: ignore[attr-defined]
     ctx.db.dispose()

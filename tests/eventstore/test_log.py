@@ -30,12 +30,15 @@ def _history(api: Api, lots: int = 3) -> list[dict]:  # type: ignore[type-arg]
     return out
 
 
-@pytest.mark.parametrize("statement", [
-    "UPDATE stored_event SET type = 'lot.disposed'",
-    "DELETE FROM stored_event",
-    "UPDATE chain_checkpoint SET hash = 'x'",
-    "DELETE FROM chain_checkpoint",
-])
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "UPDATE stored_event SET type = 'lot.disposed'",
+        "DELETE FROM stored_event",
+        "UPDATE chain_checkpoint SET hash = 'x'",
+        "DELETE FROM chain_checkpoint",
+    ],
+)
 def test_raw_update_and_delete_fail_at_the_database(api: Api, statement: str) -> None:
     _history(api, 1)
     api.post("/api/v1/audit/checkpoints")
@@ -68,9 +71,13 @@ def _drop_triggers(api: Api, backend: str) -> sa.Engine:
 
 def _row(eng: sa.Engine, chain_position: int) -> sa.Row:  # type: ignore[type-arg]
     with eng.connect() as c:
-        return c.execute(sa.text(
-            "SELECT position, event_id, CAST(payload AS TEXT) AS payload, site_id FROM stored_event "
-            "WHERE chain_position = :p ORDER BY position LIMIT 1"), {"p": chain_position}).one()
+        return c.execute(
+            sa.text(
+                "SELECT position, event_id, CAST(payload AS TEXT) AS payload, site_id FROM stored_event "
+                "WHERE chain_position = :p ORDER BY position LIMIT 1"
+            ),
+            {"p": chain_position},
+        ).one()
 
 
 def test_one_changed_payload_byte_is_named(api: Api, backend: str) -> None:
@@ -81,8 +88,10 @@ def test_one_changed_payload_byte_is_named(api: Api, backend: str) -> None:
     row = _row(eng, 5)
     tampered = row.payload[:-2] + ("1" if row.payload[-2] != "1" else "2") + row.payload[-1]
     with eng.begin() as c:
-        c.execute(sa.text("UPDATE stored_event SET payload = :p WHERE position = :pos"),
-                  {"p": tampered, "pos": row.position})
+        c.execute(
+            sa.text("UPDATE stored_event SET payload = :p WHERE position = :pos"),
+            {"p": tampered, "pos": row.position},
+        )
     eng.dispose()
     after = _verify(api)
     assert after["status"] == "broken"
@@ -110,31 +119,60 @@ def test_one_inserted_row_is_named(api: Api, backend: str) -> None:
     _history(api)
     eng = _engine(api)
     with eng.connect() as c:
-        last = c.execute(sa.text(
-            "SELECT * FROM stored_event WHERE site_id = :s ORDER BY chain_position DESC LIMIT 1"),
-            {"s": api.world.site_a if backend == "postgresql" else api.world.site_a.hex}).mappings().one()
+        last = (
+            c.execute(
+                sa.text(
+                    "SELECT * FROM stored_event WHERE site_id = :s ORDER BY chain_position DESC LIMIT 1"
+                ),
+                {"s": api.world.site_a if backend == "postgresql" else api.world.site_a.hex},
+            )
+            .mappings()
+            .one()
+        )
     from datetime import UTC, datetime
 
     forged_id = uuid.uuid4()
     now = datetime.now(UTC)
     payload = '{"weight_kg":"1.000"}'
-    h = event_hash(prev_hash=last["hash"], site_id=api.world.site_a,
-                   chain_position=last["chain_position"] + 1, event_id=forged_id,
-                   stream_type="lot", stream_id=uuid.UUID(str(last["stream_id"])) if backend == "postgresql"
-                   else uuid.UUID(hex=last["stream_id"]),
-                   version=last["version"] + 1, type="lot.weighed", schema_version=1,
-                   occurred_at=now, recorded_at=now, actor_id=None, device_id=None,
-                   rule_set_version=None, findings_json="[]", payload_json=payload)
+    h = event_hash(
+        prev_hash=last["hash"],
+        site_id=api.world.site_a,
+        chain_position=last["chain_position"] + 1,
+        event_id=forged_id,
+        stream_type="lot",
+        stream_id=uuid.UUID(str(last["stream_id"]))
+        if backend == "postgresql"
+        else uuid.UUID(hex=last["stream_id"]),
+        version=last["version"] + 1,
+        type="lot.weighed",
+        schema_version=1,
+        occurred_at=now,
+        recorded_at=now,
+        actor_id=None,
+        device_id=None,
+        rule_set_version=None,
+        findings_json="[]",
+        payload_json=payload,
+    )
     with eng.begin() as c:
-        c.execute(sa.text(
-            "INSERT INTO stored_event (event_id, site_id, chain_position, stream_type, stream_id, "
-            "version, type, schema_version, payload, findings, occurred_at, recorded_at, prev_hash, "
-            "hash) VALUES (:e, :s, :cp, 'lot', :st, :v, 'lot.weighed', 1, :p, '[]', :t, :t, :ph, :h)"
-        ), {"e": forged_id if backend == "postgresql" else forged_id.hex,
-            "s": last["site_id"], "cp": last["chain_position"] + 1, "st": last["stream_id"],
-            "v": last["version"] + 1, "p": payload,
-            "t": now if backend == "postgresql" else now.replace(tzinfo=None).isoformat(" "),
-            "ph": last["hash"], "h": h})
+        c.execute(
+            sa.text(
+                "INSERT INTO stored_event (event_id, site_id, chain_position, stream_type, stream_id, "
+                "version, type, schema_version, payload, findings, occurred_at, recorded_at, prev_hash, "
+                "hash) VALUES (:e, :s, :cp, 'lot', :st, :v, 'lot.weighed', 1, :p, '[]', :t, :t, :ph, :h)"
+            ),
+            {
+                "e": forged_id if backend == "postgresql" else forged_id.hex,
+                "s": last["site_id"],
+                "cp": last["chain_position"] + 1,
+                "st": last["stream_id"],
+                "v": last["version"] + 1,
+                "p": payload,
+                "t": now if backend == "postgresql" else now.replace(tzinfo=None).isoformat(" "),
+                "ph": last["hash"],
+                "h": h,
+            },
+        )
     eng.dispose()
     broken = _verify(api)["first_broken"]
     assert broken["chain_position"] == last["chain_position"] + 1
@@ -150,18 +188,24 @@ def test_signed_checkpoint_catches_a_rewritten_history(api: Api, backend: str) -
     assert {c["site_id"] for c in cps.json()} == {str(api.world.site_a), str(api.world.site_b)}
     assert _verify(api)["checkpoints"] >= 1
     eng = _drop_triggers(api, backend)
-    from app.eventstore.verify import verify_chains
-
     # Rewrite event 1's payload and re-chain every hash, as an insider with the algorithm would.
     from app.eventstore.hashing import GENESIS_HASH, event_hash, ts
+    from app.eventstore.verify import verify_chains
 
     with eng.begin() as c:
-        rows = c.execute(sa.text(
-            "SELECT position, event_id, site_id, chain_position, stream_type, stream_id, version, "
-            "type, schema_version, occurred_at, recorded_at, actor_id, device_id, "
-            "rule_set_version, CAST(findings AS TEXT) AS findings, CAST(payload AS TEXT) AS payload "
-            "FROM stored_event WHERE site_id = :s ORDER BY chain_position"),
-            {"s": api.world.site_a if backend == "postgresql" else api.world.site_a.hex}).mappings().all()
+        rows = (
+            c.execute(
+                sa.text(
+                    "SELECT position, event_id, site_id, chain_position, stream_type, stream_id, version, "
+                    "type, schema_version, occurred_at, recorded_at, actor_id, device_id, "
+                    "rule_set_version, CAST(findings AS TEXT) AS findings, CAST(payload AS TEXT) AS payload "
+                    "FROM stored_event WHERE site_id = :s ORDER BY chain_position"
+                ),
+                {"s": api.world.site_a if backend == "postgresql" else api.world.site_a.hex},
+            )
+            .mappings()
+            .all()
+        )
         prev = GENESIS_HASH
         from app.eventstore.models import StoredEvent
 
@@ -170,19 +214,36 @@ def test_signed_checkpoint_catches_a_rewritten_history(api: Api, backend: str) -
         for r in rows:
             t = typed[r["position"]]
             payload = r["payload"].replace("废活性炭", "普通垃圾")
-            h = event_hash(prev_hash=prev, site_id=t.site_id, chain_position=t.chain_position,
-                           event_id=t.event_id, stream_type=t.stream_type, stream_id=t.stream_id,
-                           version=t.version, type=t.type, schema_version=t.schema_version,
-                           occurred_at=ts(t.occurred_at), recorded_at=ts(t.recorded_at),
-                           actor_id=t.actor_id, device_id=t.device_id,
-                           rule_set_version=t.rule_set_version, findings_json=r["findings"],
-                           payload_json=payload)
-            c.execute(sa.text("UPDATE stored_event SET payload = :p, prev_hash = :ph, hash = :h "
-                              "WHERE position = :pos"),
-                      {"p": payload, "ph": prev, "h": h, "pos": r["position"]})
+            h = event_hash(
+                prev_hash=prev,
+                site_id=t.site_id,
+                chain_position=t.chain_position,
+                event_id=t.event_id,
+                stream_type=t.stream_type,
+                stream_id=t.stream_id,
+                version=t.version,
+                type=t.type,
+                schema_version=t.schema_version,
+                occurred_at=ts(t.occurred_at),
+                recorded_at=ts(t.recorded_at),
+                actor_id=t.actor_id,
+                device_id=t.device_id,
+                rule_set_version=t.rule_set_version,
+                findings_json=r["findings"],
+                payload_json=payload,
+            )
+            c.execute(
+                sa.text(
+                    "UPDATE stored_event SET payload = :p, prev_hash = :ph, hash = :h "
+                    "WHERE position = :pos"
+                ),
+                {"p": payload, "ph": prev, "h": h, "pos": r["position"]},
+            )
             prev = h
-        c.execute(sa.text("UPDATE chain_head SET hash = :h WHERE site_id = :s"),
-                  {"h": prev, "s": api.world.site_a if backend == "postgresql" else api.world.site_a.hex})
+        c.execute(
+            sa.text("UPDATE chain_head SET hash = :h WHERE site_id = :s"),
+            {"h": prev, "s": api.world.site_a if backend == "postgresql" else api.world.site_a.hex},
+        )
     with eng.connect() as c:
         report = verify_chains(c, api.ctx.keys.public_key, site_ids=[api.world.site_a])
     eng.dispose()

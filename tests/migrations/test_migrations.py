@@ -37,13 +37,22 @@ def test_upgrade_head_on_empty_database_has_no_drift(empty_url: str) -> None:
     upgrade(empty_url)
     eng = make_engine(empty_url)
     with eng.connect() as conn:
-        diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}),
-                                metadata)
+        diff = compare_metadata(
+            MigrationContext.configure(conn, opts={"compare_type": True}), metadata
+        )
         tables = set(sa.inspect(conn).get_table_names())
     eng.dispose()
     assert diff == [], f"models and migrations differ: {diff}"
-    assert {"stored_event", "chain_head", "chain_checkpoint", "rm_lot", "rm_zone_inventory",
-            "app_user", "site", "enterprise"} <= tables
+    assert {
+        "stored_event",
+        "chain_head",
+        "chain_checkpoint",
+        "rm_lot",
+        "rm_zone_inventory",
+        "app_user",
+        "site",
+        "enterprise",
+    } <= tables
 
 
 def test_downgrade_to_base_and_up_again(empty_url: str) -> None:

@@ -31,9 +31,12 @@ def test_inline_equals_replay(api: Api) -> None:
         if i % 3 == 0:
             lot = op.step(lot, "move", zone_id=a2) if lot["status"] == "stored" else lot
             lot = op.step(lot, "inspect", condition="damaged")
-            lot = op.step(lot, "repack", container={"type": "drum", "volume_l": "50"}, reason="破损")
-    gis = op.generate(kind="general", waste_code=None, general_class="II", general_category="SW59",
-                      name="废渣")
+            lot = op.step(
+                lot, "repack", container={"type": "drum", "volume_l": "50"}, reason="破损"
+            )
+    gis = op.generate(
+        kind="general", waste_code=None, general_class="II", general_category="SW59", name="废渣"
+    )
     op.step(op.step(gis, "label"), "store", zone_id=g1)
     inline = _snapshot(api)
     assert inline["rm_lot"] and inline["rm_zone_inventory"] and inline["rm_zone"]

@@ -1,0 +1,66 @@
+"""The `hazchain` CLI against a real database: migrate, seed-demo, verify, rebuild."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "app.cli", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> dict[str, str]:
+    e = dict(os.environ)
+    e.update(
+        {
+            "APP_ENV": "development",
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}",
+            "VAR_DIR": str(tmp_path),
+            "COLUMNS": "200",
+        }
+    )
+    return e
+
+
+def test_migrate_seed_verify_rebuild(env: dict[str, str]) -> None:
+    assert run(["migrate"], env).returncode == 0
+    seeded = run(["seed-demo"], env)
+    assert seeded.returncode == 0, seeded.stdout + seeded.stderr
+    assert "seeded demo plant" in seeded.stdout and "hazchain-demo" in seeded.stdout
+    again = run(["seed-demo", "--if-empty"], env)
+    assert again.returncode == 0 and "skipped" in again.stdout
+    refused = run(["seed-demo"], env)
+    assert refused.returncode == 1 and "already has users" in refused.stdout
+    verified = run(["verify"], env)
+    assert verified.returncode == 0 and verified.stdout.strip().startswith("ok:"), verified.stdout
+    rebuilt = run(["rebuild-projections"], env)
+    assert rebuilt.returncode == 0 and "rebuilt projections from" in rebuilt.stdout
+    assert run(["verify"], env).returncode == 0
+
+
+def test_demo_seeding_is_refused_in_production(env: dict[str, str]) -> None:
+    env.update({"APP_ENV": "production", "JWT_SECRET": "j" * 48, "SITE_SIGNING_SEED": "ab" * 32})
+    assert run(["migrate"], env).returncode == 0
+    out = run(["seed-demo"], env)
+    assert out.returncode == 1 and "refused outside development" in out.stdout
+
+
+def test_production_without_keys_is_a_one_line_configuration_error(env: dict[str, str]) -> None:
+    env.update({"APP_ENV": "production"})
+    out = run(["verify"], env)
+    assert out.returncode == 2 and "configuration error" in out.stdout
