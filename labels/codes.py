@@ -33,8 +33,8 @@ QR_ERROR_CORRECTION = ERROR_CORRECT_M
 _LEVELS = {"M": ERROR_CORRECT_M, "Q": ERROR_CORRECT_Q}
 
 
-def _qr(data: str, level: str, border: int) -> qrcode.QRCode:
-    q = qrcode.QRCode(error_correction=_LEVELS[level], border=border)
+def _qr(data: str, level: str, border: int, box_size: int = 10) -> qrcode.QRCode:
+    q = qrcode.QRCode(error_correction=_LEVELS[level], border=border, box_size=box_size)
     q.add_data(data)
     q.make(fit=True)
     return q
@@ -49,7 +49,7 @@ def qr_matrix(data: str, level: str = "M") -> tuple[tuple[bool, ...], ...]:
 
 def qr_png(data: str, box_size: int = 10, level: str = "M") -> bytes:
     """QR code as PNG bytes (4-module quiet zone)."""
-    img = _qr(data, level, border=4).make_image(box_size=box_size)
+    img = _qr(data, level, border=4, box_size=box_size).make_image()
     buf = io.BytesIO()
     img.save(buf)
     return buf.getvalue()

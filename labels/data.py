@@ -69,6 +69,8 @@ class ZoneSignData:
     allowed: tuple[AllowedWaste, ...]
     all_zones: tuple[ZoneInfo, ...] = field(default_factory=tuple)  # plan view, optional
     page_size: str = "A4"  # "A4" or "A5"
+    allowed_title: str = "本区允许贮存的危险废物 Allowed wastes："  # heading of ``allowed``
+    empty_text: str = "（未设定）"  # printed when ``allowed`` is empty
 
 
 @dataclass(frozen=True)

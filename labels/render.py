@@ -665,9 +665,9 @@ def render_zone_sign(data: ZoneSignData) -> bytes:
     # allowed wastes
     c.setFillColorRGB(*BLACK)
     plan_h = H * 0.28 if data.all_zones else 0.0
-    rows = [f"{a.code}  {a.name}" for a in data.allowed] or ["（未设定）"]
+    rows = [f"{a.code}  {a.name}".rstrip() for a in data.allowed] or [data.empty_text]
     c.setFont(FONT_NAME, f)
-    c.drawString(x0, y - f * 1.0, "本区允许贮存的危险废物 Allowed wastes：")
+    c.drawString(x0, y - f * 1.0, _fit_line(data.allowed_title, f, W))
     y = _text_rows(c, x0 + f, y - f * 1.3, W - f, rows, f, y0 + plan_h + f * 0.5)
     if data.all_zones:
         _draw_plan(c, data, x0, y0, W, plan_h, f * 0.8)
