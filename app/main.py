@@ -12,6 +12,7 @@ from app.context import AppContext
 from app.core import errors
 from app.core.clock import Clock
 from app.identity.routes import router as identity_router
+from app.labelling.routes import router as labels_router
 from app.lots.routes import router as lots_router
 from app.zones.routes import router as zones_router
 
@@ -30,7 +31,15 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     app = FastAPI(title="hazchain", version="0.1.0", description=DESCRIPTION)
     app.state.ctx = ctx
     errors.install(app)
-    for router in (identity_router, lots_router, zones_router, catalogue_router, audit_router):
+    routers = (
+        identity_router,
+        lots_router,
+        labels_router,
+        zones_router,
+        catalogue_router,
+        audit_router,
+    )
+    for router in routers:
         app.include_router(router)
 
     @app.get("/healthz", tags=["ops"])

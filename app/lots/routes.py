@@ -7,6 +7,7 @@ from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Query, status
+from fastapi.responses import Response
 
 from app.core.errors import error_responses
 from app.deps import CtxDep, ReadSessionDep, SessionDep
@@ -14,6 +15,9 @@ from app.domain.lot import LotStatus
 from app.domain.values import WasteKind
 from app.identity.deps import require
 from app.identity.permissions import Permission
+from app.labelling import service as labelling_service
+from app.labelling.routes import file_responses, inline
+from app.labelling.schemas import LabelLayout
 from app.lots import schemas
 from app.lots import service as lot_service
 
@@ -23,6 +27,7 @@ Reader = require(Permission.lot_read)
 Writer = require(Permission.lot_write)
 Corrector = require(Permission.lot_correct)
 WRITE_ERRORS = error_responses(401, 403, 404, 409, 422)
+PDF = "application/pdf"
 
 
 @router.post(
@@ -73,6 +78,18 @@ def list_lots(
     )
 
 
+@router.get(
+    "/by-code/{code}", response_model=schemas.LotRead, responses=error_responses(401, 403, 404, 422)
+)
+def get_lot_by_code(
+    code: str, actor: Reader, session: ReadSessionDep, ctx: CtxDep
+) -> schemas.LotRead:
+    """The lot a scanned code names: its digital ID, or the raw QR / Code 128 payload (spaces,
+    CR/LF, AIM prefix, full-width and lower case are cleaned). 422 with the reasons when the
+    code is not a lot ID, 404 when no lot in your scope carries it."""
+    return lot_service.get_lot_by_code(session=session, ctx=ctx, actor=actor, code=code)
+
+
 @router.get("/{lot_id}", response_model=schemas.LotRead, responses=error_responses(401, 403, 404))
 def get_lot(lot_id: UUID, actor: Reader, session: ReadSessionDep, ctx: CtxDep) -> schemas.LotRead:
     return lot_service.get_lot(session=session, ctx=ctx, actor=actor, lot_id=lot_id)
@@ -95,6 +112,57 @@ def label(
     lot_id: UUID, cmd: schemas.LotLabel, actor: Writer, session: SessionDep, ctx: CtxDep
 ) -> schemas.LotCommandResult:
     return lot_service.label_lot(session=session, ctx=ctx, actor=actor, lot_id=lot_id, cmd=cmd)
+
+
+@router.post(
+    "/{lot_id}/label/reprint", response_model=schemas.LotCommandResult, responses=WRITE_ERRORS
+)
+def reprint_label(
+    lot_id: UUID, cmd: schemas.LotReprint, actor: Writer, session: SessionDep, ctx: CtxDep
+) -> schemas.LotCommandResult:
+    """Record a reprint of a labelled lot's label, with the reason (lost, damaged...)."""
+    return lot_service.reprint_label(session=session, ctx=ctx, actor=actor, lot_id=lot_id, cmd=cmd)
+
+
+@router.get(
+    "/{lot_id}/label.pdf",
+    response_class=Response,
+    responses=file_responses(PDF, 401, 403, 404, 409, 422),
+)
+def label_pdf(
+    lot_id: UUID,
+    actor: Reader,
+    session: ReadSessionDep,
+    ctx: CtxDep,
+    layout: LabelLayout = "roll",
+) -> Response:
+    """The HJ 1276 label (100/150/200 mm by container volume; two pages above 450 L);
+    `layout=a4` places it on A4 with cut marks."""
+    return inline(
+        labelling_service.label_pdf(
+            session=session, ctx=ctx, actor=actor, lot_id=lot_id, layout=layout
+        )
+    )
+
+
+@router.get(
+    "/{lot_id}/qr.png",
+    response_class=Response,
+    responses=file_responses("image/png", 401, 403, 404, 409),
+)
+def qr_png(lot_id: UUID, actor: Reader, session: ReadSessionDep) -> Response:
+    """The QR code of the lot's digital ID (the payload is the bare ID)."""
+    return inline(labelling_service.qr_png(session=session, actor=actor, lot_id=lot_id))
+
+
+@router.get(
+    "/{lot_id}/barcode.svg",
+    response_class=Response,
+    responses=file_responses("image/svg+xml", 401, 403, 404, 409),
+)
+def barcode_svg(lot_id: UUID, actor: Reader, session: ReadSessionDep) -> Response:
+    """The Code 128 barcode of the lot's digital ID."""
+    return inline(labelling_service.barcode_svg(session=session, actor=actor, lot_id=lot_id))
 
 
 @router.post("/{lot_id}/weigh", response_model=schemas.LotCommandResult, responses=WRITE_ERRORS)

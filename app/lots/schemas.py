@@ -46,6 +46,13 @@ class LotLabel(ActionEnvelope):
     copies: int = Field(default=1, ge=1, le=10)
 
 
+class LotReprint(ActionEnvelope):
+    reason: str = Field(
+        min_length=1, max_length=300, description="why: damaged, lost, unreadable label..."
+    )
+    copies: int = Field(default=1, ge=1, le=10)
+
+
 class LotWeigh(ActionEnvelope):
     weight_kg: Decimal = Field(ge=0, le=1_000_000, decimal_places=3)
     scale_id: str | None = Field(default=None, max_length=64)

@@ -22,6 +22,7 @@ from app.domain.values import GENERAL_CATEGORIES, WasteKind, kg_to_t
 from app.eventstore.models import StoredEvent
 from app.eventstore.store import EventStore, domain_event
 from app.identity.permissions import Principal
+from app.labelling import service as labelling
 from app.lots import schemas
 from app.projections.lots import LotRow, state_of
 from app.projections.zones import ZoneRow
@@ -146,7 +147,19 @@ def generate_lot(
     domain_cmd = lot_domain.GenerateLot.model_validate(
         cmd.model_dump(exclude={"event_id", "occurred_at", "lot_id"})
     )
-    event = lot_domain.generate(domain_cmd, LotContext(ctx.catalogue, occurred_at.date()))
+    lot_ctx = LotContext(ctx.catalogue, labelling.china_date(occurred_at))
+    draft = lot_domain.generate(domain_cmd, lot_ctx)  # validates before a number is taken
+    # The savepoint undoes the allocation when a concurrent twin of this command (same event
+    # id) lands first: a replay never consumes a sequence number.
+    savepoint = session.begin_nested()
+    digital_id = labelling.allocate_digital_id(
+        session=session,
+        site_id=cmd.site_id,
+        kind=draft.kind,
+        code=draft.waste_code or draft.category,
+        occurred_at=occurred_at,
+    )
+    event = lot_domain.generate(domain_cmd, lot_ctx, digital_id=digital_id)
     recorded = Recorder(session, ctx).record(
         actor=actor,
         site_id=cmd.site_id,
@@ -158,7 +171,11 @@ def generate_lot(
         events=[event],
     )
     if recorded.replayed:
-        return _replay(session, ctx, recorded.rows[0], lot_id, actor)
+        savepoint.rollback()
+        existing = EventStore(session, clock=ctx.clock, keys=ctx.keys).get(cmd.event_id)
+        assert existing is not None
+        return _replay(session, ctx, existing, lot_id, actor)
+    savepoint.commit()
     return _answer(session, ctx, recorded.rows[-1])
 
 
@@ -217,6 +234,20 @@ def label_lot(
         lot_id,
         cmd,
         lambda s: lot_domain.label(s, s.digital_id, cmd.label_size_mm, cmd.copies),
+    )
+
+
+def reprint_label(
+    *, session: Session, ctx: AppContext, actor: Principal, lot_id: UUID, cmd: schemas.LotReprint
+) -> schemas.LotCommandResult:
+    """Record a label reprint (damaged, lost or unreadable label) with its reason."""
+    return _act(
+        session,
+        ctx,
+        actor,
+        lot_id,
+        cmd,
+        lambda s: lot_domain.reprint_label(s, cmd.reason, cmd.copies),
     )
 
 
@@ -294,6 +325,14 @@ def get_lot(
         raise NotFound("lot not found", lot_id=str(lot_id))
     actor.require_site(row.site_id)
     return lot_read(session, ctx, state_of(row))
+
+
+def get_lot_by_code(
+    *, session: Session, ctx: AppContext, actor: Principal, code: str
+) -> schemas.LotRead:
+    """The lot a scanned code (digital ID, QR or Code 128 payload) names."""
+    state = labelling.resolve_code(session=session, actor=actor, code=code)
+    return lot_read(session, ctx, state)
 
 
 def lot_events(
