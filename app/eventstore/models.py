@@ -6,6 +6,7 @@ triggers created in the migration, on SQLite and on PostgreSQL alike.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -75,3 +76,32 @@ class ChainCheckpoint(SQLModel, table=True):
     key_id: str = Field(sa_column=sa.Column(sa.String(64), nullable=False))
     jws: str = Field(sa_column=sa.Column(sa.Text(), nullable=False))
     created_at: datetime = Field(sa_column=sa.Column(UTCDateTime(), nullable=False))
+
+
+@dataclass(frozen=True, slots=True)
+class EventRecord:
+    """One row of the log as read or written by the store (plain data, not an ORM object)."""
+
+    position: int
+    event_id: UUID
+    site_id: UUID
+    chain_position: int
+    stream_type: str
+    stream_id: UUID
+    version: int
+    type: str
+    schema_version: int
+    payload: dict[str, Any]
+    findings: list[dict[str, Any]]
+    rule_set_version: str | None
+    actor_id: UUID | None
+    device_id: UUID | None
+    correlation_id: UUID | None
+    causation_id: UUID | None
+    occurred_at: datetime
+    recorded_at: datetime
+    prev_hash: str
+    hash: str
+
+
+RECORD_FIELDS = tuple(EventRecord.__dataclass_fields__)

@@ -26,7 +26,13 @@ from app.core.keys import KeyRing
 from app.domain.errors import ConcurrencyConflict, Conflict, InvalidInput, NotFound
 from app.domain.events import Event, load_event
 from app.eventstore.hashing import GENESIS_HASH, event_hash, ts
-from app.eventstore.models import ChainCheckpoint, ChainHead, StoredEvent
+from app.eventstore.models import (
+    RECORD_FIELDS,
+    ChainCheckpoint,
+    ChainHead,
+    EventRecord,
+    StoredEvent,
+)
 
 # A device clock may run this far ahead of the server before `occurred_at` counts as future.
 CLOCK_SKEW = timedelta(minutes=5)
@@ -48,16 +54,61 @@ class NewEvent:
 class DuplicateEvent(Exception):
     """The event id is already in the log: the caller replays the original result."""
 
-    def __init__(self, existing: StoredEvent) -> None:
+    def __init__(self, existing: EventRecord) -> None:
         super().__init__(str(existing.event_id))
         self.existing = existing
 
 
-def domain_event(row: StoredEvent) -> Event:
+def domain_event(row: EventRecord) -> Event:
     return load_event(row.type, row.schema_version, row.payload)
 
 
+EVENT = StoredEvent.__table__  # type: ignore[attr-defined]
+HEAD = ChainHead.__table__  # type: ignore[attr-defined]
+_EVENT_COLUMNS = [EVENT.c[name] for name in RECORD_FIELDS]
+_HEADS_KEY = "hazchain_locked_heads"
+
+# The append path's statements, built once (building them per call cost more than running them).
+_CHECK = sa.select(
+    sa.select(EVENT.c.position)
+    .where(EVENT.c.event_id == sa.bindparam("event_id"))
+    .scalar_subquery(),
+    sa.select(sa.func.max(EVENT.c.version))
+    .where(EVENT.c.stream_id == sa.bindparam("stream_id"))
+    .scalar_subquery(),
+)
+_INSERT = EVENT.insert().returning(EVENT.c.position, sort_by_parameter_order=True)
+_MOVE_HEAD = (
+    HEAD.update()
+    .where(HEAD.c.site_id == sa.bindparam("head_site"))
+    .values(chain_position=sa.bindparam("head_position"), hash=sa.bindparam("head_hash"))
+)
+_LOCK_HEAD = (
+    sa.select(HEAD.c.chain_position, HEAD.c.hash)
+    .where(HEAD.c.site_id == sa.bindparam("site_id"))
+    .with_for_update()
+)
+
+
+def _record(row: Any) -> EventRecord:
+    return EventRecord(*row)
+
+
+def read_batch(conn: sa.Connection, after_position: int, limit: int) -> list[EventRecord]:
+    """The next `limit` events after a global position, in log order."""
+    q = (
+        sa.select(*_EVENT_COLUMNS)
+        .where(EVENT.c.position > after_position)
+        .order_by(EVENT.c.position)
+        .limit(limit)
+    )
+    return [_record(r) for r in conn.execute(q)]
+
+
 class EventStore:
+    """Reads and appends go through SQLAlchemy Core on the session's connection: the log is
+    the hot path, and ORM objects would cost more than the database work itself."""
+
     def __init__(
         self, session: Session, *, clock: Clock, keys: KeyRing, checkpoint_every: int = 1000
     ) -> None:
@@ -66,33 +117,39 @@ class EventStore:
         self.keys = keys
         self.checkpoint_every = checkpoint_every
 
+    @property
+    def _conn(self) -> sa.Connection:
+        return self.session.connection()
+
     # ------------------------------------------------------------ reads
 
-    def get(self, event_id: UUID) -> StoredEvent | None:
-        return self.session.exec(
-            select(StoredEvent).where(StoredEvent.event_id == event_id)
+    def get(self, event_id: UUID) -> EventRecord | None:
+        row = self._conn.execute(
+            sa.select(*_EVENT_COLUMNS).where(EVENT.c.event_id == event_id)
         ).first()
+        return _record(row) if row else None
 
-    def load_stream(self, stream_id: UUID, up_to_version: int | None = None) -> list[StoredEvent]:
-        q = select(StoredEvent).where(StoredEvent.stream_id == stream_id)
+    def load_stream(self, stream_id: UUID, up_to_version: int | None = None) -> list[EventRecord]:
+        q = sa.select(*_EVENT_COLUMNS).where(EVENT.c.stream_id == stream_id)
         if up_to_version is not None:
-            q = q.where(StoredEvent.version <= up_to_version)
-        return list(self.session.exec(q.order_by(StoredEvent.version)))
+            q = q.where(EVENT.c.version <= up_to_version)
+        return [_record(r) for r in self._conn.execute(q.order_by(EVENT.c.version))]
 
     def stream_version(self, stream_id: UUID) -> int:
-        v = self.session.exec(
-            select(sa.func.max(StoredEvent.version)).where(StoredEvent.stream_id == stream_id)
-        ).one()
+        v = self._conn.execute(
+            sa.select(sa.func.max(EVENT.c.version)).where(EVENT.c.stream_id == stream_id)
+        ).scalar()
         return int(v or 0)
 
-    def read_all(self, after_position: int = 0, batch: int = 5000) -> Any:
+    def read_batch(self, after_position: int, limit: int) -> list[EventRecord]:
+        """The next `limit` events after a global position, in log order."""
         q = (
-            select(StoredEvent)
-            .where(StoredEvent.position > after_position)  # type: ignore[operator]
-            .order_by(StoredEvent.position)  # type: ignore[arg-type]
-            .execution_options(yield_per=batch)
+            sa.select(*_EVENT_COLUMNS)
+            .where(EVENT.c.position > after_position)
+            .order_by(EVENT.c.position)
+            .limit(limit)
         )
-        return self.session.exec(q)
+        return [_record(r) for r in self._conn.execute(q)]
 
     # ------------------------------------------------------------ chain
 
@@ -101,14 +158,26 @@ class EventStore:
             self.session.add(ChainHead(site_id=site_id, chain_position=0, hash=GENESIS_HASH))
             self.session.flush()
 
-    def _lock_head(self, site_id: UUID) -> ChainHead:
-        q = select(ChainHead).where(ChainHead.site_id == site_id).with_for_update()
-        head = self.session.exec(q).first()
-        if head is None:
-            raise NotFound(
-                f"site {site_id} has no event chain (unknown site)", site_id=str(site_id)
-            )
-        return head
+    def _locked_head(self, site_id: UUID) -> list[Any]:
+        """[position, hash] of the site's chain head, locked until the transaction ends.
+
+        Locked once per transaction: later appends in the same transaction reuse the cached
+        head (nobody else can move it while we hold the lock)."""
+        heads: dict[UUID, list[Any]] = self.session.info.setdefault(_HEADS_KEY, {})
+        if site_id not in heads:
+            if not heads:
+                sa.event.listen(self.session, "after_transaction_end", _forget_heads, once=True)
+            row = self._conn.execute(
+                sa.select(HEAD.c.chain_position, HEAD.c.hash)
+                .where(HEAD.c.site_id == site_id)
+                .with_for_update()
+            ).first()
+            if row is None:
+                raise NotFound(
+                    f"site {site_id} has no event chain (unknown site)", site_id=str(site_id)
+                )
+            heads[site_id] = [row[0], row[1]]
+        return heads[site_id]
 
     # ------------------------------------------------------------ append
 
@@ -120,12 +189,9 @@ class EventStore:
         stream_id: UUID,
         expected_version: int,
         events: Sequence[NewEvent],
-    ) -> list[StoredEvent]:
+    ) -> list[EventRecord]:
         if not events:
             return []
-        first = self.get(events[0].event_id)
-        if first is not None:
-            raise DuplicateEvent(first)
         now = self.clock.now()
         for e in events:
             if e.occurred_at.tzinfo is None:
@@ -135,52 +201,44 @@ class EventStore:
                     f"occurred_at {ts(e.occurred_at)} is in the future (server time {ts(now)})",
                     field="occurred_at",
                 )
-        head = self._lock_head(site_id)
-        # Under the lock: a concurrent twin of this request may have landed meanwhile.
-        first = self.get(events[0].event_id)
-        if first is not None:
-            raise DuplicateEvent(first)
-        current = self.stream_version(stream_id)
+        head = self._locked_head(site_id)
+        # Under the lock, so a concurrent twin of this request that landed first is seen;
+        # one round trip for the idempotency and the version checks.
+        dup, current = self._conn.execute(
+            sa.select(
+                sa.select(EVENT.c.position)
+                .where(EVENT.c.event_id == events[0].event_id)
+                .scalar_subquery(),
+                sa.select(sa.func.max(EVENT.c.version))
+                .where(EVENT.c.stream_id == stream_id)
+                .scalar_subquery(),
+            )
+        ).one()
+        if dup is not None:
+            existing = self.get(events[0].event_id)
+            assert existing is not None
+            raise DuplicateEvent(existing)
+        current = int(current or 0)
         if current != expected_version:
             raise ConcurrencyConflict(str(stream_id), expected_version, current)
-        rows: list[StoredEvent] = []
-        prev_hash, position = head.hash, head.chain_position
-        for i, e in enumerate(events, start=1):
-            payload = e.event.payload()
-            findings_json = canonical_json(e.findings)
+        values: list[dict[str, Any]] = []
+        payloads = [e.event.payload() for e in events]
+        prev_hash, position = head[1], head[0]
+        for i, (e, payload) in enumerate(zip(events, payloads, strict=True), start=1):
             payload_json = canonical_json(payload)
+            findings_json = canonical_json(e.findings)
             position += 1
-            row = StoredEvent(
-                event_id=e.event_id,
+            version = expected_version + i
+            h = event_hash(
+                prev_hash=prev_hash,
                 site_id=site_id,
                 chain_position=position,
+                event_id=e.event_id,
                 stream_type=stream_type,
                 stream_id=stream_id,
-                version=expected_version + i,
+                version=version,
                 type=e.event.TYPE,
                 schema_version=e.event.SCHEMA_VERSION,
-                payload=payload,
-                findings=e.findings,
-                rule_set_version=e.rule_set_version,
-                actor_id=e.actor_id,
-                device_id=e.device_id,
-                correlation_id=e.correlation_id,
-                causation_id=e.causation_id,
-                occurred_at=e.occurred_at,
-                recorded_at=now,
-                prev_hash=prev_hash,
-                hash="",
-            )
-            row.hash = event_hash(
-                prev_hash=prev_hash,
-                site_id=site_id,
-                chain_position=position,
-                event_id=e.event_id,
-                stream_type=stream_type,
-                stream_id=stream_id,
-                version=row.version,
-                type=row.type,
-                schema_version=row.schema_version,
                 occurred_at=e.occurred_at,
                 recorded_at=now,
                 actor_id=e.actor_id,
@@ -189,14 +247,43 @@ class EventStore:
                 findings_json=findings_json,
                 payload_json=payload_json,
             )
-            prev_hash = row.hash
-            rows.append(row)
-        crossed = position // self.checkpoint_every > head.chain_position // self.checkpoint_every
-        head.chain_position, head.hash = position, prev_hash
-        self.session.add_all(rows)
-        self.session.add(head)
+            values.append(
+                {
+                    "event_id": e.event_id,
+                    "site_id": site_id,
+                    "chain_position": position,
+                    "stream_type": stream_type,
+                    "stream_id": stream_id,
+                    "version": version,
+                    "type": e.event.TYPE,
+                    "schema_version": e.event.SCHEMA_VERSION,
+                    "payload": payload_json,
+                    "findings": findings_json,
+                    "rule_set_version": e.rule_set_version,
+                    "actor_id": e.actor_id,
+                    "device_id": e.device_id,
+                    "correlation_id": e.correlation_id,
+                    "causation_id": e.causation_id,
+                    "occurred_at": e.occurred_at,
+                    "recorded_at": now,
+                    "prev_hash": prev_hash,
+                    "hash": h,
+                }
+            )
+            prev_hash = h
+        crossed = position // self.checkpoint_every > head[0] // self.checkpoint_every
         try:
-            self.session.flush()
+            positions = (
+                self._conn.execute(
+                    EVENT.insert().returning(EVENT.c.position, sort_by_parameter_order=True), values
+                )
+                .scalars()
+                .all()
+            )
+            self._conn.execute(
+                HEAD.update().where(HEAD.c.site_id == site_id),
+                {"chain_position": position, "hash": prev_hash},
+            )
         except IntegrityError as exc:
             # Backstop: the unique keys saw a concurrent writer the lock did not.
             raise Conflict(
@@ -204,21 +291,32 @@ class EventStore:
                 "reload and retry",
                 stream_id=str(stream_id),
             ) from exc
+        head[0], head[1] = position, prev_hash
+        skip = ("position", "payload", "findings")
+        records = [
+            EventRecord(
+                position=p,
+                payload=payload,
+                findings=list(e.findings),
+                **{k: v[k] for k in RECORD_FIELDS if k not in skip},
+            )
+            for p, v, e, payload in zip(positions, values, events, payloads, strict=True)
+        ]
         if crossed:
-            self.checkpoint(site_id, head)
-        return rows
+            self.checkpoint(site_id)
+        return records
 
     # ------------------------------------------------------------ checkpoints
 
-    def checkpoint(self, site_id: UUID, head: ChainHead | None = None) -> ChainCheckpoint | None:
+    def checkpoint(self, site_id: UUID) -> ChainCheckpoint | None:
         """Sign the current head of a site's chain (no-op if already signed at this position)."""
-        head = head or self._lock_head(site_id)
-        if head.chain_position == 0:
+        position, head_hash = self._locked_head(site_id)
+        if position == 0:
             return None
         existing = self.session.exec(
             select(ChainCheckpoint).where(
                 ChainCheckpoint.site_id == site_id,
-                ChainCheckpoint.chain_position == head.chain_position,
+                ChainCheckpoint.chain_position == position,
             )
         ).first()
         if existing:
@@ -230,8 +328,8 @@ class EventStore:
             "sub": str(site_id),
             "typ": "chain-checkpoint",
             "site_id": str(site_id),
-            "chain_position": head.chain_position,
-            "hash": head.hash,
+            "chain_position": position,
+            "hash": head_hash,
             "iat": int(now.timestamp()),
         }
         token = jwt.encode(
@@ -239,8 +337,8 @@ class EventStore:
         )
         cp = ChainCheckpoint(
             site_id=site_id,
-            chain_position=head.chain_position,
-            hash=head.hash,
+            chain_position=position,
+            hash=head_hash,
             key_id=kid,
             jws=token,
             created_at=now,
@@ -248,3 +346,7 @@ class EventStore:
         self.session.add(cp)
         self.session.flush()
         return cp
+
+
+def _forget_heads(session: Session, transaction: Any) -> None:
+    session.info.pop(_HEADS_KEY, None)

@@ -11,11 +11,12 @@ from collections.abc import Callable, Iterable
 from uuid import UUID
 
 import sqlalchemy as sa
-from sqlmodel import Field, Session, SQLModel, select
+from sqlmodel import Field, Session, SQLModel
 
-from app.eventstore.models import StoredEvent
+from app.eventstore.models import EventRecord
+from app.eventstore.store import read_batch
 
-Projector = Callable[[Session, StoredEvent], None]
+Projector = Callable[[Session, EventRecord], None]
 
 
 class ProjectionCheckpoint(SQLModel, table=True):
@@ -45,7 +46,7 @@ def register_tables(*tables: sa.Table) -> None:
     _TABLES.extend(tables)
 
 
-def project(session: Session, rows: Iterable[StoredEvent]) -> None:
+def project(session: Session, rows: Iterable[EventRecord]) -> None:
     last: dict[UUID, int] = {}
     for row in rows:
         for fn in _PROJECTORS.get(row.stream_type, ()):
@@ -74,18 +75,13 @@ def rebuild(
     reset(session)
     last, count = 0, 0
     while True:
-        rows = session.exec(
-            select(StoredEvent)
-            .where(StoredEvent.position > last)  # type: ignore[operator]
-            .order_by(StoredEvent.position)  # type: ignore[arg-type]
-            .limit(batch)
-        ).all()
+        rows = read_batch(session.connection(), last, batch)
         if not rows:
             return count
         project(session, rows)
         session.flush()
         session.expunge_all()
-        last = rows[-1].position or last
+        last = rows[-1].position
         count += len(rows)
         if progress:
             progress(len(rows))

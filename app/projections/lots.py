@@ -26,7 +26,7 @@ from app.domain.values import (
     ReceiptOutcome,
     WasteKind,
 )
-from app.eventstore.models import StoredEvent
+from app.eventstore.models import EventRecord
 from app.eventstore.store import domain_event
 from app.projections.base import projector, register_tables
 
@@ -195,7 +195,7 @@ def _add_inventory(session: Session, c: tuple[UUID, str, Decimal, Decimal], sign
 
 
 @projector("lot")
-def project_lot(session: Session, event_row: StoredEvent) -> None:
+def project_lot(session: Session, event_row: EventRecord) -> None:
     row = session.get(LotRow, event_row.stream_id)
     before = state_of(row) if row is not None else None
     after = lot_domain.evolve(

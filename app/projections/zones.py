@@ -13,7 +13,7 @@ from app.core.db import UTCDateTime
 from app.domain import zone as zone_domain
 from app.domain.values import WasteKind
 from app.domain.zone import ZoneState
-from app.eventstore.models import StoredEvent
+from app.eventstore.models import EventRecord
 from app.eventstore.store import domain_event
 from app.projections.base import projector, register_tables
 
@@ -51,7 +51,7 @@ def state_of(row: ZoneRow) -> ZoneState:
 
 
 @projector("zone")
-def project_zone(session: Session, event_row: StoredEvent) -> None:
+def project_zone(session: Session, event_row: EventRecord) -> None:
     row = session.get(ZoneRow, event_row.stream_id)
     before = state_of(row) if row is not None else None
     after = zone_domain.evolve(

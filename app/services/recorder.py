@@ -13,7 +13,7 @@ from sqlmodel import Session
 
 from app.context import AppContext
 from app.domain.events import Event
-from app.eventstore.models import StoredEvent
+from app.eventstore.models import EventRecord
 from app.eventstore.store import DuplicateEvent, EventStore, NewEvent
 from app.identity.permissions import Principal
 from app.projections.base import project
@@ -21,7 +21,7 @@ from app.projections.base import project
 
 @dataclass(frozen=True)
 class Recorded:
-    rows: list[StoredEvent]
+    rows: list[EventRecord]
     replayed: bool  # True when the event id was already in the log (idempotent replay)
 
 

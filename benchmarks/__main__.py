@@ -1,0 +1,36 @@
+"""`make bench`: every benchmark, printed as Markdown for docs/benchmarks.md.
+
+python -m benchmarks [eventstore|labels ...] [--quick]
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+
+
+def main(argv: list[str]) -> None:
+    quick = "--quick" in argv
+    names = [a for a in argv if not a.startswith("-")] or ["eventstore", "labels"]
+    print(f"<!-- python -m benchmarks {' '.join(argv)} — {time.strftime('%Y-%m-%d %H:%M')} -->\n")
+    if "eventstore" in names:
+        from benchmarks import eventstore
+
+        args = ["--single", "300", "--batches", "10", "--verify-events", "50000"] if quick else []
+        print("## Event store (issue 2)\n")
+        print(eventstore.main(args))
+    if "labels" in names:
+        from benchmarks import labels
+
+        print("## Labels (issue 3)\n")
+        r = labels.run(100 if quick else 500)
+        print("| labels | ours (labels/s) | reportlab QR widget (labels/s) | ratio |")
+        print("|---:|---:|---:|---:|")
+        print(
+            f"| {r['labels']:.0f} | {r['ours_labels_per_s']:.0f} | {r['widget_labels_per_s']:.0f} "
+            f"| {r['speedup']:.1f}× |\n"
+        )
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
