@@ -1,35 +1,35 @@
 """How an event's hash is computed. Standard library only: the offline verifier mirrors it.
 
-    hash = sha256( JSON array [scheme, prev_hash, site_id, chain_position, event_id,
-                   stream_type, stream_id, version, type, schema_version, occurred_at,
-                   recorded_at, actor_id, device_id, rule_set_version, findings, payload] )
+    hash = hex(sha256(UTF-8 of "\n".join([
+        scheme, prev_hash, site_id, chain_position, event_id, stream_type, stream_id,
+        version, type, schema_version, occurred_at, recorded_at, actor_id, device_id,
+        rule_set_version, findings, payload])))
 
-UUIDs are lower-case hyphenated strings, timestamps ISO 8601 UTC with microseconds
-(`2026-03-01T08:00:00.000000+00:00`), absent values `null`, and `findings` / `payload` the
-canonical JSON text stored in the row (sorted keys, no spaces, UTF-8), so any change to a
-stored byte changes the hash. The array is serialised with `separators=(",", ":")` and
-`ensure_ascii=False`, then UTF-8 encoded.
+UUIDs are lower-case hyphenated strings, integers in decimal, timestamps ISO 8601 UTC with
+microseconds (`2026-03-01T08:00:00.000000+00:00`), absent values the empty string, and
+`findings` / `payload` the canonical JSON text stored in the row (sorted keys, no spaces,
+UTF-8), so any change to a stored byte changes the hash. No field can contain a newline:
+JSON text escapes control characters, and the other fields are identifiers, numbers and
+timestamps, so the joined text splits back into exactly these 17 fields.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 from datetime import UTC, datetime
 from uuid import UUID
 
-SCHEME = "hazchain-v1"
+SCHEME = "hazchain-chain-v1"
 GENESIS_HASH = "0" * 64
+FIELDS = 17
 
-_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+class MalformedEvent(ValueError):
+    """A row that cannot have been written by the store (its fields do not split back)."""
 
 
 def ts(value: datetime) -> str:
     return value.astimezone(UTC).isoformat(timespec="microseconds")
-
-
-def _id(value: UUID | str | None) -> str | None:
-    return None if value is None else str(value)
 
 
 def event_hash(
@@ -51,25 +51,27 @@ def event_hash(
     findings_json: str,
     payload_json: str,
 ) -> str:
-    material = _dumps(
-        [
+    material = "\n".join(
+        (
             SCHEME,
             prev_hash,
             str(site_id),
-            chain_position,
+            str(chain_position),
             str(event_id),
             stream_type,
             str(stream_id),
-            version,
+            str(version),
             type,
-            schema_version,
+            str(schema_version),
             occurred_at if isinstance(occurred_at, str) else ts(occurred_at),
             recorded_at if isinstance(recorded_at, str) else ts(recorded_at),
-            _id(actor_id),
-            _id(device_id),
-            rule_set_version,
+            "" if actor_id is None else str(actor_id),
+            "" if device_id is None else str(device_id),
+            rule_set_version or "",
             findings_json,
             payload_json,
-        ]
+        )
     )
+    if material.count("\n") != FIELDS - 1:
+        raise MalformedEvent("a hashed field contains a newline")
     return hashlib.sha256(material.encode("utf-8")).hexdigest()

@@ -8,6 +8,7 @@ public key. Per stream, versions are gap-free from 1.
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -19,7 +20,7 @@ import sqlalchemy as sa
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy.engine import Connection
 
-from app.eventstore.hashing import GENESIS_HASH, event_hash
+from app.eventstore.hashing import FIELDS, GENESIS_HASH
 from app.eventstore.models import ChainCheckpoint, ChainHead, StoredEvent
 
 
@@ -69,6 +70,25 @@ H = ChainHead.__table__  # type: ignore[attr-defined]
 C = ChainCheckpoint.__table__  # type: ignore[attr-defined]
 
 
+# The database assembles each row's hash material exactly as `hashing.event_hash` does
+# (fields joined by newlines, absent values empty), so Python only hashes and compares.
+_PG_MATERIAL = r"""
+'hazchain-chain-v1' || E'\n' || prev_hash || E'\n' || site_id::text || E'\n' ||
+chain_position::text || E'\n' || event_id::text || E'\n' || stream_type || E'\n' ||
+stream_id::text || E'\n' || version::text || E'\n' || type || E'\n' ||
+schema_version::text || E'\n' ||
+to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"') || E'\n' ||
+to_char(recorded_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"') || E'\n' ||
+coalesce(actor_id::text, '') || E'\n' || coalesce(device_id::text, '') || E'\n' ||
+coalesce(rule_set_version, '') || E'\n' || findings::text || E'\n' || payload::text
+"""
+_PG_ROWS = f"""
+SELECT position, event_id::text, chain_position, stream_id::text, version, prev_hash, hash,
+       {_PG_MATERIAL}
+FROM stored_event WHERE site_id = %s ORDER BY chain_position
+"""
+
+
 def _uuid_text(col: str) -> str:
     """SQLite keeps UUIDs as 32 hex digits: render them hyphenated, as they are hashed."""
     return (
@@ -77,23 +97,31 @@ def _uuid_text(col: str) -> str:
     )
 
 
-# Every column as the exact text the hash was computed over, so no value is converted in
-# Python: this is what makes verification fast.
-_PG_ROWS = """
-SELECT position, event_id::text, chain_position, stream_type, stream_id::text, version, type,
-       schema_version,
-       to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"'),
-       to_char(recorded_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"'),
-       actor_id::text, device_id::text, rule_set_version, findings::text, payload::text,
-       prev_hash, hash
-FROM stored_event WHERE site_id = %s ORDER BY chain_position
-"""
+_NL = "||char(10)||"
+_SQLITE_MATERIAL = _NL.join(
+    [
+        "'hazchain-chain-v1'",
+        "prev_hash",
+        _uuid_text("site_id"),
+        "chain_position",
+        _uuid_text("event_id"),
+        "stream_type",
+        _uuid_text("stream_id"),
+        "version",
+        "type",
+        "schema_version",
+        "replace(occurred_at, ' ', 'T')||'+00:00'",
+        "replace(recorded_at, ' ', 'T')||'+00:00'",
+        f"coalesce({_uuid_text('actor_id')}, '')",
+        f"coalesce({_uuid_text('device_id')}, '')",
+        "coalesce(rule_set_version, '')",
+        "findings",
+        "payload",
+    ]
+)
 _SQLITE_ROWS = f"""
-SELECT position, {_uuid_text("event_id")}, chain_position, stream_type, {_uuid_text("stream_id")},
-       version, type, schema_version,
-       replace(occurred_at, ' ', 'T') || '+00:00', replace(recorded_at, ' ', 'T') || '+00:00',
-       {_uuid_text("actor_id")}, {_uuid_text("device_id")}, rule_set_version, findings, payload,
-       prev_hash, hash
+SELECT position, {_uuid_text("event_id")}, chain_position, {_uuid_text("stream_id")}, version,
+       prev_hash, hash, {_SQLITE_MATERIAL}
 FROM stored_event WHERE site_id = ? ORDER BY chain_position
 """
 
@@ -146,24 +174,17 @@ def verify_chains(
         expected_pos, prev = 1, GENESIS_HASH
         site = str(site_id)
         stream_versions_get = stream_versions.get
+        sha256 = hashlib.sha256
+        newlines = FIELDS - 1
         for (
             position,
             event_id,
             chain_position,
-            stream_type,
             stream_id,
             version,
-            type_,
-            schema_version,
-            occurred_at,
-            recorded_at,
-            actor_id,
-            device_id,
-            rule_set_version,
-            findings,
-            payload,
             prev_hash,
             hash_,
+            material,
         ) in _rows(conn, site_id, batch):
             broken = None
             if chain_position != expected_pos:
@@ -173,23 +194,9 @@ def verify_chains(
                 )
             elif prev_hash != prev:
                 broken = "prev_hash does not match the previous event's hash"
-            elif hash_ != event_hash(
-                prev_hash=prev_hash,
-                site_id=site,
-                chain_position=chain_position,
-                event_id=event_id,
-                stream_type=stream_type,
-                stream_id=stream_id,
-                version=version,
-                type=type_,
-                schema_version=schema_version,
-                occurred_at=occurred_at,
-                recorded_at=recorded_at,
-                actor_id=actor_id,
-                device_id=device_id,
-                rule_set_version=rule_set_version,
-                findings_json=findings,
-                payload_json=payload,
+            elif (
+                material.count("\n") != newlines
+                or sha256(material.encode("utf-8")).hexdigest() != hash_
             ):
                 broken = "hash does not match the event's content (the row was altered)"
             elif version != stream_versions_get(stream_id, 0) + 1:
