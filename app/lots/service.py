@@ -142,6 +142,10 @@ def generate_lot(
     actor.require_site(cmd.site_id, hide=False)
     lot_id = cmd.lot_id or uuid5(LOT_NAMESPACE, str(cmd.event_id))
     if session.get(LotRow, lot_id) is not None:
+        # A concurrent twin of this command may have committed since the check above.
+        existing = store.get(cmd.event_id)
+        if existing is not None:
+            return _replay(session, ctx, existing, cmd.lot_id, actor)
         raise Conflict(f"lot {lot_id} already exists", lot_id=str(lot_id))
     occurred_at = _occurred(ctx, cmd.occurred_at)
     domain_cmd = lot_domain.GenerateLot.model_validate(
