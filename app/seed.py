@@ -246,7 +246,7 @@ def _plan(
                 steps += _lot_steps(
                     rng,
                     plant,
-                    start + timedelta(days=day, hours=rng.randint(7, 17)),
+                    start + timedelta(days=day, hours=rng.randint(7, 17) - 8)  # China working hours,
                     now,
                     site,
                     op if site == "SZ01" else mgr,
@@ -272,7 +272,7 @@ def _plan(
                 steps += _lot_steps(
                     rng,
                     plant,
-                    start + timedelta(days=day, hours=rng.randint(7, 17)),
+                    start + timedelta(days=day, hours=rng.randint(7, 17) - 8)  # China working hours,
                     now,
                     site,
                     op,
