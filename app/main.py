@@ -14,6 +14,8 @@ from app.core.clock import Clock
 from app.identity.routes import router as identity_router
 from app.labelling.routes import router as labels_router
 from app.lots.routes import router as lots_router
+from app.rules.routes import router as rules_router
+from app.zones.routes import facility_router
 from app.zones.routes import router as zones_router
 
 DESCRIPTION = """
@@ -36,6 +38,8 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         lots_router,
         labels_router,
         zones_router,
+        facility_router,
+        rules_router,
         catalogue_router,
         audit_router,
     )

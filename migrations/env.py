@@ -39,6 +39,12 @@ def run_online() -> None:
         return
     engine = make_engine(_url())
     with engine.connect() as conn:
+        if conn.dialect.name == "sqlite":
+            # Batch migrations copy and drop tables; SQLite would refuse while foreign keys are
+            # enforced. The pragma only works outside a transaction, hence the raw connection.
+            raw = conn.connection.dbapi_connection
+            assert raw is not None
+            raw.execute("PRAGMA foreign_keys=OFF")
         _run(conn)
     engine.dispose()
 

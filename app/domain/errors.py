@@ -57,3 +57,13 @@ class ConcurrencyConflict(Conflict):
             expected_version=expected_version,
             current_version=current_version,
         )
+
+
+class RuleViolation(InvalidInput):
+    """A step refused by blocking rule findings (HTTP 422 with the findings)."""
+
+    code = "rule_violation"
+
+    def __init__(self, message: str, findings: list[dict[str, Any]], **details: Any) -> None:
+        super().__init__(message, violations=findings, **details)
+        self.findings = findings

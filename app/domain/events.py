@@ -88,6 +88,7 @@ def load_event(type_: str, schema_version: int, payload: dict[str, Any]) -> Even
 @register
 class LotGenerated(Event):
     TYPE = "lot.generated"
+    SCHEMA_VERSION = 2
 
     site_id: UUID
     kind: WasteKind
@@ -106,6 +107,19 @@ class LotGenerated(Event):
     source: str | None = None  # generating process / facility code (HJ 1259 6.3.1)
     remarks: str | None = None
     digital_id: str | None = None
+    # v2: what the storage rules read
+    properties: list[str] = []  # oxidiser, hypochlorite, ammonium, oxidising_acid, unstable, ...
+    headspace_mm: Quantity | None = None  # liquids / semi-solids (GB 18597 7.x)
+    organic_matter_pct: Quantity | None = None  # general waste (GB 18599 6.1 / 6.2)
+    soluble_salts_pct: Quantity | None = None
+    identification_report: str | None = None  # 鉴别报告 for 900-000-xx codes (名录 Art. 6)
+    collected_unsorted: bool = False  # 900-041-49 mixed with ordinary waste (豁免清单 #24)
+
+
+@upcaster("lot.generated", 1)
+def _lot_generated_v1(data: dict[str, Any]) -> dict[str, Any]:
+    """v1 (before the rule engine) had none of the rule inputs: they were unknown."""
+    return {**data, "properties": [], "collected_unsorted": False}
 
 
 @register
@@ -222,6 +236,19 @@ class LotUtilised(Event):
 
 
 @register
+class LotRuleOverridden(Event):
+    """An ehs_manager let a blocked step through, with a written reason. The step's own event
+    follows in the same append and carries the findings."""
+
+    TYPE = "lot.rule_overridden"
+
+    step: str
+    rule_ids: list[str]
+    reason: str
+    findings: list[dict[str, Any]]
+
+
+@register
 class LotCorrected(Event):
     """A correction of descriptive fields; the original event stays in the log."""
 
@@ -232,12 +259,42 @@ class LotCorrected(Event):
     reason: str
 
 
-# ---------------------------------------------------------------- zone events
+# ---------------------------------------------------------------- facility and zone events
+
+
+@register
+class FacilityRegistered(Event):
+    TYPE = "facility.registered"
+
+    site_id: UUID
+    code: str
+    name: str
+    type: str  # FacilityType
+    surface_antiseepage: bool | None = None
+    direct_ground_contact: bool | None = None
+    base_liner: str | None = None
+    liner_thickness_mm: Quantity | None = None
+    liner_permeability_cm_s: float | None = None
+
+
+@register
+class FacilityConfigured(Event):
+    """New audit properties of a facility (GB 18597 6.1.4); fields left out stay unchanged."""
+
+    TYPE = "facility.configured"
+
+    name: str | None = None
+    surface_antiseepage: bool | None = None
+    direct_ground_contact: bool | None = None
+    base_liner: str | None = None
+    liner_thickness_mm: Quantity | None = None
+    liner_permeability_cm_s: float | None = None
 
 
 @register
 class ZoneRegistered(Event):
     TYPE = "zone.registered"
+    SCHEMA_VERSION = 2
 
     site_id: UUID
     code: str
@@ -245,3 +302,45 @@ class ZoneRegistered(Event):
     kind: WasteKind  # hazardous-waste zone (GB 18597) or general-waste (GB 18599)
     capacity_kg: Quantity | None = None
     capacity_l: Quantity | None = None
+    # v2: what the storage rules read
+    facility_id: UUID | None = None
+    allowed_categories: list[str] = []
+    allowed_codes: list[str] = []
+    containment_l: Quantity | None = None
+    gas_collection: bool = False
+    explosion_rated: bool = False
+    inspection_interval_days: int | None = None
+
+
+@upcaster("zone.registered", 1)
+def _zone_registered_v1(data: dict[str, Any]) -> dict[str, Any]:
+    """v1 zones had no facility and no storage properties."""
+    return {**data, "allowed_categories": [], "allowed_codes": []}
+
+
+@register
+class ZoneConfigured(Event):
+    """New storage properties of a zone; fields left out stay unchanged."""
+
+    TYPE = "zone.configured"
+
+    name: str | None = None
+    capacity_kg: Quantity | None = None
+    capacity_l: Quantity | None = None
+    facility_id: UUID | None = None
+    allowed_categories: list[str] | None = None
+    allowed_codes: list[str] | None = None
+    containment_l: Quantity | None = None
+    gas_collection: bool | None = None
+    explosion_rated: bool | None = None
+    inspection_interval_days: int | None = None
+
+
+@register
+class ZoneInspected(Event):
+    """A zone inspection (GB 18597 8.2.2): the condition of each container seen."""
+
+    TYPE = "zone.inspected"
+
+    results: list[dict[str, str | None]]  # lot_id, condition, notes
+    notes: str | None = None

@@ -88,6 +88,10 @@ class LotState:
     accepted_weight_kg: Decimal | None = None
     method_code: str | None = None
     completed_on: date | None = None
+    properties: tuple[str, ...] = ()
+    headspace_mm: Decimal | None = None
+    organic_matter_pct: Decimal | None = None
+    soluble_salts_pct: Decimal | None = None
 
     @property
     def needs_repack(self) -> bool:
@@ -118,6 +122,10 @@ def evolve(state: LotState | None, event: ev.Event, at: datetime, lot_id: UUID) 
             harmful_components=event.harmful_components,
             precautions=event.precautions,
             remarks=event.remarks,
+            properties=tuple(event.properties),
+            headspace_mm=event.headspace_mm,
+            organic_matter_pct=event.organic_matter_pct,
+            soluble_salts_pct=event.soluble_salts_pct,
         )
     if state is None:
         raise ValueError(f"{event.TYPE} before lot.generated")
@@ -190,6 +198,8 @@ def evolve(state: LotState | None, event: ev.Event, at: datetime, lot_id: UUID) 
                 method_code=event.method_code,
                 completed_on=event.completed_on,
             )
+        case ev.LotRuleOverridden():
+            return s
         case ev.LotCorrected():
             return replace(s, **{k: v for k, v in event.changes.items() if k in CORRECTABLE})
     raise ValueError(f"lot cannot fold {event.TYPE}")
@@ -209,6 +219,16 @@ class Command(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
+class LotProperty(StrEnum):
+    oxidiser = "oxidiser"
+    hypochlorite = "hypochlorite"
+    ammonium = "ammonium"
+    oxidising_acid = "oxidising_acid"
+    unstable = "unstable"  # explosive, flammable or toxic-gas-emitting at NTP (GB 18597 4.9)
+    stabilised = "stabilised"  # pre-treated to stability
+    voc_prone = "voc_prone"  # gives off VOCs, acid mist or odour
+
+
 class GenerateLot(Command):
     site_id: UUID
     kind: WasteKind = WasteKind.hazardous
@@ -225,6 +245,26 @@ class GenerateLot(Command):
     precautions: str | None = Field(default=None, max_length=500)
     source: str | None = Field(default=None, max_length=200)
     remarks: str | None = Field(default=None, max_length=500)
+    properties: list[LotProperty] = Field(
+        default=[],
+        description="handling properties the storage rules read (incompatibility, "
+        "stability): oxidiser, hypochlorite, ammonium, oxidising_acid, unstable, stabilised",
+    )
+    headspace_mm: Decimal | None = Field(
+        default=None,
+        ge=0,
+        le=10_000,
+        decimal_places=1,
+        description="liquids/semi-solids: free space to the lid",
+    )
+    organic_matter_pct: Decimal | None = Field(default=None, ge=0, le=100, decimal_places=2)
+    soluble_salts_pct: Decimal | None = Field(default=None, ge=0, le=100, decimal_places=2)
+    identification_report: str | None = Field(
+        default=None, max_length=200, description="鉴别报告 number, for 900-000-xx codes"
+    )
+    collected_unsorted: bool = Field(
+        default=False, description="900-041-49 collected mixed with ordinary waste (exempt)"
+    )
 
     @model_validator(mode="after")
     def _kind_fields(self) -> GenerateLot:
@@ -260,15 +300,25 @@ def generate(cmd: GenerateLot, ctx: LotContext, digital_id: str | None = None) -
             raise InvalidInput(problem, field="waste_code")
         edition = ctx.catalogue.edition_for(ctx.today)
         entry = ctx.catalogue.get(code, edition)
-        if entry is None:
+        if entry is None and code.startswith("900-000-"):
+            # 名录 Art. 6: identified HW with no listed code; R02 demands the 鉴别 report.
+            category = f"HW{code[-2:]}"
+            hazards = _ordered_hazards(cmd.hazard_characteristics or [])
+            if not hazards:
+                raise InvalidInput(
+                    "a 900-000-xx lot needs its hazard characteristics",
+                    field="hazard_characteristics",
+                )
+        elif entry is None:
             raise InvalidInput(
                 f"waste code {code} is not in the 国家危险废物名录 ({edition} edition)",
                 field="waste_code",
                 value=code,
             )
-        category = entry.category
-        requested = cmd.hazard_characteristics
-        hazards = _ordered_hazards(requested if requested else entry.hazard_set)
+        else:
+            category = entry.category
+            requested = cmd.hazard_characteristics
+            hazards = _ordered_hazards(requested if requested else entry.hazard_set)
     else:
         assert cmd.general_category is not None
         code = None
@@ -302,6 +352,12 @@ def generate(cmd: GenerateLot, ctx: LotContext, digital_id: str | None = None) -
         source=cmd.source,
         remarks=cmd.remarks,
         digital_id=digital_id,
+        properties=sorted({p.value for p in cmd.properties}),
+        headspace_mm=cmd.headspace_mm,
+        organic_matter_pct=cmd.organic_matter_pct,
+        soluble_salts_pct=cmd.soluble_salts_pct,
+        identification_report=cmd.identification_report,
+        collected_unsorted=cmd.collected_unsorted,
     )
 
 

@@ -43,6 +43,12 @@ class Site(SQLModel, table=True):
     contact_name: str | None = Field(default=None, sa_column=sa.Column(sa.String(100)))
     contact_phone: str | None = Field(default=None, sa_column=sa.Column(sa.String(40)))
     created_at: datetime = Field(sa_column=sa.Column(UTCDateTime(), nullable=False))
+    # The storage rules' site profile: a licence holder stores ≤ 1 year (固废法 Art. 81 ¶3);
+    # how long waste may stay at a 贮存点 (GB 18597 8.3.5 sets no national figure).
+    licensed_operator: bool = Field(
+        default=False, sa_column=sa.Column(sa.Boolean(), nullable=False, server_default=sa.false())
+    )
+    spot_max_days: int | None = Field(default=None, sa_column=sa.Column(sa.Integer()))
 
 
 class User(SQLModel, table=True):

@@ -275,9 +275,9 @@ ZONE_KIND_ZH = {WasteKind.hazardous.value: "危险废物", WasteKind.general.val
 def zone_sign_pdf(
     *, session: Session, ctx: AppContext, actor: Principal, zone_id: UUID, page_size: str = "A4"
 ) -> Rendered:
-    """The zone sign: zone code as QR + Code 128, the zone kind and what the zone currently
-    holds by category (allowed categories come with the rule engine), plus a plan of the
-    site's zones."""
+    """The zone sign: zone code as QR + Code 128, the zone kind and the categories and codes
+    the zone allows (what the storage rule R18 checks), or, where none are set, what it
+    currently holds, plus a plan of the site's zones."""
     zone = session.get(ZoneRow, zone_id)
     if zone is None:
         raise NotFound("zone not found", zone_id=str(zone_id))
@@ -295,18 +295,26 @@ def zone_sign_pdf(
         ZoneInventoryRow.lot_count > 0,  # type: ignore[arg-type]
     )
     for line in session.exec(inv.order_by(ZoneInventoryRow.category)):
-        held[line.zone_id].append(line.category)
+        if line.category not in held[line.zone_id]:
+            held[line.zone_id].append(line.category)
     names = _category_names(ctx)
     kind = ZONE_KIND_ZH.get(zone.kind, zone.kind)
+    allowed = [c for c in zone.allowed_categories.split(",") if c]
+    allowed += [c for c in zone.allowed_codes.split(",") if c]
+    for code in allowed:
+        entry = ctx.catalogue.get(code)
+        if entry is not None:
+            names.setdefault(code, entry.category_name)
     data = ZoneSignData(
         facility_name=f"{ent.name} {site.name}",
         facility_code=f"{ent.uscc}-{site.code}",
         zone_code=zone.code,
         zone_name=zone.name,
-        allowed=tuple(AllowedWaste(c, names.get(c, "")) for c in held[zone.zone_id]),
+        allowed=tuple(AllowedWaste(c, names.get(c, "")) for c in (allowed or held[zone.zone_id])),
         all_zones=tuple(ZoneInfo(z.code, z.name, tuple(held[z.zone_id])) for z in zones),
         page_size=page_size,
-        allowed_title=f"分区类型：{kind}贮存区  本区现存废物类别 Currently stored：",
+        allowed_title=f"分区类型：{kind}贮存区  "
+        + ("本区允许贮存 Allowed：" if allowed else "本区现存废物类别 Currently stored："),
         empty_text="（当前无贮存 empty）",
     )
     return Rendered(render_zone_sign(data), PDF, f"zone-sign-{zone.code}.pdf")

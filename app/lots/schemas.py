@@ -35,6 +35,13 @@ class CommandEnvelope(Schema):
 
 class ActionEnvelope(CommandEnvelope):
     expected_version: int = Field(ge=1, description="the lot version the client last saw")
+    override_reason: str | None = Field(
+        default=None,
+        min_length=5,
+        max_length=500,
+        description="EHS manager only: let a step blocked by rule findings through, with this "
+        "written reason (recorded as its own lot.rule_overridden event)",
+    )
 
 
 class LotGenerate(CommandEnvelope, GenerateLot):
@@ -60,6 +67,11 @@ class LotWeigh(ActionEnvelope):
 
 class LotStore(ActionEnvelope):
     zone_id: UUID
+    scanned_code: str | None = Field(
+        default=None,
+        max_length=64,
+        description="the label code the operator scanned at storage-in (checked by R16)",
+    )
 
 
 class LotMove(ActionEnvelope):

@@ -18,6 +18,7 @@ from app.domain import lot as lot_domain
 from app.domain.errors import ConcurrencyConflict, Conflict, InvalidInput, NotFound
 from app.domain.events import Event
 from app.domain.lot import LotContext, LotState, LotStatus
+from app.domain.rules.base import Finding, Step
 from app.domain.values import GENERAL_CATEGORIES, WasteKind, kg_to_t
 from app.eventstore.models import StoredEvent
 from app.eventstore.store import EventStore, domain_event
@@ -26,7 +27,9 @@ from app.labelling import service as labelling
 from app.lots import schemas
 from app.projections.lots import LotRow, state_of
 from app.projections.zones import ZoneRow
+from app.rules import service as rule_service
 from app.services.recorder import Recorder
+from labels.ids import normalise_scan
 
 STREAM = "lot"
 LOT_NAMESPACE = UUID("6f1c1e0a-8c1b-4f57-9a4e-2d8c5b0e7a11")
@@ -151,6 +154,17 @@ def generate_lot(
     domain_cmd = lot_domain.GenerateLot.model_validate(
         cmd.model_dump(exclude={"event_id", "occurred_at", "lot_id"})
     )
+    findings = rule_service.check_generation(
+        session=session, ctx=ctx, cmd=domain_cmd, at=occurred_at
+    )
+    verdict = rule_service.verdict(
+        ctx=ctx,
+        actor=actor,
+        step=Step.generation,
+        lot=None,
+        findings=findings,
+        override_reason=None,
+    )
     lot_ctx = LotContext(ctx.catalogue, labelling.china_date(occurred_at))
     draft = lot_domain.generate(domain_cmd, lot_ctx)  # validates before a number is taken
     # The savepoint undoes the allocation when a concurrent twin of this command (same event
@@ -173,6 +187,8 @@ def generate_lot(
         event_id=cmd.event_id,
         occurred_at=occurred_at,
         events=[event],
+        findings=verdict.recorded,
+        rule_set_version=verdict.rule_set_version,
     )
     if recorded.replayed:
         savepoint.rollback()
@@ -186,6 +202,9 @@ def generate_lot(
 # ---------------------------------------------------------------- actions
 
 
+Check = Callable[[LotState, datetime], list[Finding]]
+
+
 def _act(
     session: Session,
     ctx: AppContext,
@@ -193,7 +212,10 @@ def _act(
     lot_id: UUID,
     env: schemas.ActionEnvelope,
     decide: Callable[[LotState], Event],
+    step: Step | None = None,
+    check: Check | None = None,
 ) -> schemas.LotCommandResult:
+    """Replay check, load, scope, version, rules (if the step has any), decide, record."""
     store = EventStore(session, clock=ctx.clock, keys=ctx.keys)
     existing = store.get(env.event_id)
     if existing is not None:
@@ -205,7 +227,18 @@ def _act(
     state = state_of(row)
     if state.version != env.expected_version:
         raise ConcurrencyConflict(str(lot_id), env.expected_version, state.version)
+    occurred_at = _occurred(ctx, env.occurred_at)
+    findings = check(state, occurred_at) if check is not None else []
+    verdict = rule_service.verdict(
+        ctx=ctx,
+        actor=actor,
+        step=step or Step.storage_in,
+        lot=state,
+        findings=findings,
+        override_reason=env.override_reason,
+    )
     event = decide(state)
+    events = [verdict.override, event] if verdict.override is not None else [event]
     recorded = Recorder(session, ctx).record(
         actor=actor,
         site_id=state.site_id,
@@ -213,8 +246,10 @@ def _act(
         stream_id=lot_id,
         expected_version=state.version,
         event_id=env.event_id,
-        occurred_at=_occurred(ctx, env.occurred_at),
-        events=[event],
+        occurred_at=occurred_at,
+        events=events,
+        findings=verdict.recorded,
+        rule_set_version=verdict.rule_set_version if check is not None else None,
     )
     if recorded.replayed:
         return _replay(session, ctx, recorded.rows[0], lot_id, actor)
@@ -231,6 +266,19 @@ def _zone_for(session: Session, state: LotState, zone_id: UUID) -> ZoneRow:
 def label_lot(
     *, session: Session, ctx: AppContext, actor: Principal, lot_id: UUID, cmd: schemas.LotLabel
 ) -> schemas.LotCommandResult:
+    def check(state: LotState, at: datetime) -> list[Finding]:
+        if state.kind is not WasteKind.hazardous:
+            return []  # HJ 1276 labels are for hazardous waste
+        data = (
+            labelling.label_data(session=session, ctx=ctx, state=state)
+            if state.digital_id
+            else None
+        )
+        fields = rule_service.label_fields(data)
+        return rule_service.check_labelling(
+            session=session, ctx=ctx, lot=state, label_fields=fields, at=at
+        )
+
     return _act(
         session,
         ctx,
@@ -238,6 +286,8 @@ def label_lot(
         lot_id,
         cmd,
         lambda s: lot_domain.label(s, s.digital_id, cmd.label_size_mm, cmd.copies),
+        Step.labelling,
+        check,
     )
 
 
@@ -263,6 +313,18 @@ def weigh_lot(
     )
 
 
+def _storage_check(
+    session: Session, ctx: AppContext, zone_id: UUID, scanned_code: str | None = None
+) -> Check:
+    def check(state: LotState, at: datetime) -> list[Finding]:
+        code = normalise_scan(scanned_code) if scanned_code else None
+        return rule_service.check_storage(
+            session=session, ctx=ctx, lot=state, zone_id=zone_id, scanned_code=code, at=at
+        )
+
+    return check
+
+
 def store_lot(
     *, session: Session, ctx: AppContext, actor: Principal, lot_id: UUID, cmd: schemas.LotStore
 ) -> schemas.LotCommandResult:
@@ -270,7 +332,8 @@ def store_lot(
         _zone_for(session, s, cmd.zone_id)
         return lot_domain.store(s, cmd.zone_id)
 
-    return _act(session, ctx, actor, lot_id, cmd, decide)
+    check = _storage_check(session, ctx, cmd.zone_id, cmd.scanned_code)
+    return _act(session, ctx, actor, lot_id, cmd, decide, Step.storage_in, check)
 
 
 def move_lot(
@@ -280,7 +343,8 @@ def move_lot(
         _zone_for(session, s, cmd.zone_id)
         return lot_domain.move(s, cmd.zone_id)
 
-    return _act(session, ctx, actor, lot_id, cmd, decide)
+    check = _storage_check(session, ctx, cmd.zone_id)
+    return _act(session, ctx, actor, lot_id, cmd, decide, Step.storage_in, check)
 
 
 def inspect_lot(

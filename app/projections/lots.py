@@ -35,6 +35,10 @@ KG = sa.Numeric(14, 3)
 
 class LotRow(SQLModel, table=True):
     __tablename__ = "rm_lot"
+    # The largest liquid container in a zone (GB 18597 6.2.2) is an index lookup.
+    __table_args__ = (
+        sa.Index("ix_rm_lot_zone_form_volume", "zone_id", "physical_form", "container_volume_l"),
+    )
 
     lot_id: UUID = Field(sa_column=sa.Column(sa.Uuid(), primary_key=True))
     site_id: UUID = Field(sa_column=sa.Column(sa.Uuid(), nullable=False, index=True))
@@ -72,13 +76,23 @@ class LotRow(SQLModel, table=True):
     method_code: str | None = Field(default=None, sa_column=sa.Column(sa.String(8)))
     completed_on: date | None = Field(default=None, sa_column=sa.Column(sa.Date()))
     last_event_at: datetime = Field(sa_column=sa.Column(UTCDateTime(), nullable=False))
+    properties: str = Field(default="", sa_column=sa.Column(sa.String(100), nullable=False))
+    headspace_mm: Decimal | None = Field(default=None, sa_column=sa.Column(sa.Numeric(10, 3)))
+    organic_matter_pct: Decimal | None = Field(default=None, sa_column=sa.Column(sa.Numeric(8, 3)))
+    soluble_salts_pct: Decimal | None = Field(default=None, sa_column=sa.Column(sa.Numeric(8, 3)))
 
 
 class ZoneInventoryRow(SQLModel, table=True):
+    """What a zone holds, per distinct mix of (category, hazards, properties, form): the
+    storage rules read a zone's few rows here instead of its lots."""
+
     __tablename__ = "rm_zone_inventory"
 
     zone_id: UUID = Field(sa_column=sa.Column(sa.Uuid(), primary_key=True))
     category: str = Field(sa_column=sa.Column(sa.String(8), primary_key=True))
+    hazards: str = Field(sa_column=sa.Column(sa.String(16), primary_key=True))
+    properties: str = Field(sa_column=sa.Column(sa.String(100), primary_key=True))
+    physical_form: str = Field(sa_column=sa.Column(sa.String(16), primary_key=True))
     lot_count: int = Field(sa_column=sa.Column(sa.Integer(), nullable=False))
     weight_kg: Decimal = Field(sa_column=sa.Column(KG, nullable=False))
     volume_l: Decimal = Field(sa_column=sa.Column(sa.Numeric(14, 3), nullable=False))
@@ -128,6 +142,10 @@ def state_of(row: LotRow) -> LotState:
         accepted_weight_kg=row.accepted_weight_kg,
         method_code=row.method_code,
         completed_on=row.completed_on,
+        properties=tuple(p for p in row.properties.split(",") if p),
+        headspace_mm=row.headspace_mm,
+        organic_matter_pct=row.organic_matter_pct,
+        soluble_salts_pct=row.soluble_salts_pct,
     )
 
 
@@ -167,22 +185,40 @@ def _row_values(s: LotState) -> dict[str, Any]:
         "accepted_weight_kg": s.accepted_weight_kg,
         "method_code": s.method_code,
         "completed_on": s.completed_on,
+        "properties": ",".join(s.properties),
+        "headspace_mm": s.headspace_mm,
+        "organic_matter_pct": s.organic_matter_pct,
+        "soluble_salts_pct": s.soluble_salts_pct,
     }
 
 
-def _contribution(s: LotState | None) -> tuple[UUID, str, Decimal, Decimal] | None:
+Contribution = tuple[tuple[UUID, str, str, str, str], Decimal, Decimal]
+
+
+def _contribution(s: LotState | None) -> Contribution | None:
     if s is None or s.zone_id is None or s.status not in IN_ZONE:
         return None
-    return s.zone_id, s.category, s.weight_kg, s.container.volume_l
+    key = (
+        s.zone_id,
+        s.category,
+        ",".join(s.hazard_characteristics),
+        ",".join(s.properties),
+        s.physical_form.value,
+    )
+    return key, s.weight_kg, s.container.volume_l
 
 
-def _add_inventory(session: Session, c: tuple[UUID, str, Decimal, Decimal], sign: int) -> None:
-    zone_id, category, kg, litres = c
-    row = session.get(ZoneInventoryRow, (zone_id, category))
+def _add_inventory(session: Session, c: Contribution, sign: int) -> None:
+    key, kg, litres = c
+    row = session.get(ZoneInventoryRow, key)
     if row is None:
+        zone_id, category, hazards, properties, form = key
         row = ZoneInventoryRow(
             zone_id=zone_id,
             category=category,
+            hazards=hazards,
+            properties=properties,
+            physical_form=form,
             lot_count=0,
             weight_kg=Decimal(0),
             volume_l=Decimal(0),

@@ -47,7 +47,8 @@ def test_lifecycle_on_site_updates_zone_inventory(api: Api) -> None:
     lot = op.step(lot, "inspect", condition="leaking", notes="渗漏")
     assert lot["needs_repack"] is True
     r = op.act(lot, "move", zone_id=a1)
-    assert r.status_code == 409 and "repack" in r.json()["detail"]
+    assert r.status_code == 422 and r.json()["error"] == "rule_violation"
+    assert r.json()["violations"][0]["rule_id"] == "R25" and "repack" in r.json()["detail"]
     lot = op.step(lot, "repack", container={"type": "drum", "volume_l": "60"}, reason="换桶")
     assert float(op.get(f"/api/v1/zones/{a2}").json()["volume_l"]) == 60.0
     assert lot["version"] == 7
@@ -75,7 +76,8 @@ def test_bad_input_is_422_with_the_reason(api: Api) -> None:
     op = api.as_("operator")
     r = op.post("/api/v1/lots", lot_body(api.world.site_a, waste_code="900-040-49"))
     assert r.status_code == 422
-    assert r.json()["error"] == "invalid_input" and "900-040-49" in r.json()["detail"]
+    assert r.json()["error"] == "rule_violation" and "900-040-49" in r.json()["detail"]
+    assert r.json()["violations"][0]["rule_id"] == "R02"
     r = op.post("/api/v1/lots", {"event_id": str(uuid4())})
     assert r.status_code == 422
     locs = {tuple(f["loc"]) for f in r.json()["fields"]}
@@ -101,11 +103,21 @@ def test_stale_version_is_409_with_the_current_version(api: Api) -> None:
 
 def test_illegal_transition_is_409_with_a_reason(api: Api) -> None:
     op = api.as_("operator")
-    lot = op.generate()
-    r = op.act(lot, "store", zone_id=str(api.world.zones["A1"]))
+    lot = op.step(op.generate(), "label")
+    r = op.act(lot, "label")
     assert r.status_code == 409
     assert r.json()["error"] == "invalid_transition"
-    assert "cannot store a lot that is generated" in r.json()["detail"]
+    assert "cannot label a lot that is labelled" in r.json()["detail"]
+
+
+def test_storing_an_unlabelled_lot_is_refused_with_its_citation(api: Api) -> None:
+    op = api.as_("operator")
+    lot = op.generate()
+    r = op.act(lot, "store", zone_id=str(api.world.zones["A1"]))
+    assert r.status_code == 422 and r.json()["error"] == "rule_violation"
+    finding = r.json()["violations"][0]
+    assert finding["rule_id"] == "R09"
+    assert finding["citation"]["document"] == "固废法 (2020)"
 
 
 def test_unknown_zone_or_zone_of_another_site_is_422(api: Api) -> None:

@@ -102,6 +102,8 @@ def lot_body(site_id: UUID, **overrides: Any) -> dict[str, Any]:
         "container": {"type": "bag", "volume_l": "200", "material": "PP"},
         "weight_kg": "125.5",
         "main_components": "活性炭、有机物",
+        "harmful_components": "挥发性有机物",
+        "precautions": "防潮、防火，远离热源",
     }
     body.update(overrides)
     return body

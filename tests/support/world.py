@@ -66,14 +66,24 @@ def build_world(url: str, tmp: Path) -> World:
             session=s,
             ctx=ctx,
             cmd=schemas.SiteCreate(
-                enterprise_id=plant, code="SZ01", name="苏州厂区", division_code="320571"
+                enterprise_id=plant,
+                code="SZ01",
+                name="苏州厂区",
+                division_code="320571",
+                contact_name="王敏",
+                contact_phone="0512-62880000",
             ),
         ).id
         site_b = identity_service.create_site(
             session=s,
             ctx=ctx,
             cmd=schemas.SiteCreate(
-                enterprise_id=plant, code="TZ02", name="泰州厂区", division_code="321202"
+                enterprise_id=plant,
+                code="TZ02",
+                name="泰州厂区",
+                division_code="321202",
+                contact_name="李华",
+                contact_phone="0523-86000000",
             ),
         ).id
         world = World(
@@ -126,6 +136,7 @@ def build_world(url: str, tmp: Path) -> World:
                     name=f"{code} 区",
                     kind=kind,  # type: ignore[arg-type]
                     capacity_kg=Decimal(cap),
+                    containment_l=Decimal(2000) if kind == "hazardous" else None,
                 ),
             )
             world.zones[code] = z.zone_id
