@@ -60,7 +60,9 @@ def _age_findings(
     Severity.block,
 )
 def r32(s: Situation, r: Rule) -> Iterator[Finding]:
-    lot = s.the_lot
+    if s.lot is None:
+        return  # a lot-level rule
+    lot = s.lot
     if not s.site.licensed_operator or not is_hazardous(s) or lot.stored_at is None:
         return
     yield from _age_findings(s, r, lot.stored_at, Severity.block)
@@ -77,7 +79,9 @@ def r32(s: Situation, r: Rule) -> Iterator[Finding]:
     Severity.warn,
 )
 def r33(s: Situation, r: Rule) -> Iterator[Finding]:
-    lot = s.the_lot
+    if s.lot is None:
+        return  # a lot-level rule
+    lot = s.lot
     if s.site.licensed_operator or not is_hazardous(s):
         return
     profile = s.data.province(s.site.province_code)
@@ -98,7 +102,9 @@ def r33(s: Situation, r: Rule) -> Iterator[Finding]:
     Severity.warn,
 )
 def r34(s: Situation, r: Rule) -> Iterator[Finding]:
-    lot, z = s.the_lot, s.zone
+    lot, z = s.lot, s.zone
+    if lot is None:
+        return  # a lot-level rule
     if z is None or z.facility_type != SPOT or lot.stored_at is None:
         return
     limit = s.site.spot_max_days or int(s.data.param("storage", "spot_max_days"))
