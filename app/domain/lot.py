@@ -16,6 +16,7 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
+from typing import Any
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -535,6 +536,26 @@ def complete(
     raise InvalidInput(
         f"unknown method code {method_code!r}; expected R1-R9, R15, D1, D9, D10, D16 or C1-C3",
         field="method_code",
+    )
+
+
+def override(
+    state: LotState, step: str, findings: list[dict[str, Any]], reason: str
+) -> ev.LotRuleOverridden:
+    """Record that blocking findings were overridden, with the written reason. Who may
+    override is the service's business (EHS managers); the domain only needs a reason."""
+    if len(reason.strip()) < 5:
+        raise InvalidInput(
+            "an override needs a written reason (at least 5 characters)", field="override_reason"
+        )
+    blocking = [f for f in findings if f.get("severity") == "block"]
+    if not blocking:
+        raise InvalidInput("nothing to override: no blocking finding", field="override_reason")
+    return ev.LotRuleOverridden(
+        step=step,
+        rule_ids=sorted({f["rule_id"] for f in blocking}),
+        reason=reason.strip(),
+        findings=blocking,
     )
 
 

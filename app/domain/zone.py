@@ -117,6 +117,17 @@ class RegisterFacility(FacilityAudit):
     type: FacilityType
 
 
+def categories(values: list[str] | None) -> list[str] | None:
+    """Normalise HWxx / SWxx category lists (what a zone sign shows)."""
+    if values is None:
+        return None
+    out = [c.strip().upper() for c in values]
+    for c in out:
+        if not (len(c) == 4 and c[:2] in {"HW", "SW"} and c[2:].isdigit()):
+            raise ValueError(f"{c!r} is not a category (HWxx or SWxx)")
+    return sorted(set(out))
+
+
 class ZoneSettings(_Cmd):
     capacity_kg: Decimal | None = Field(default=None, ge=0)
     capacity_l: Decimal | None = Field(default=None, ge=0)
@@ -129,12 +140,8 @@ class ZoneSettings(_Cmd):
 
     @field_validator("allowed_categories")
     @classmethod
-    def _categories(cls, v: list[str]) -> list[str]:
-        out = [c.strip().upper() for c in v]
-        for c in out:
-            if not (len(c) == 4 and c[:2] in {"HW", "SW"} and c[2:].isdigit()):
-                raise ValueError(f"{c!r} is not a category (HWxx or SWxx)")
-        return sorted(set(out))
+    def _categories(cls, v: list[str] | None) -> list[str] | None:
+        return categories(v)
 
 
 class RegisterZone(ZoneSettings):
@@ -156,6 +163,11 @@ class ConfigureZone(_Cmd):
     gas_collection: bool | None = None
     explosion_rated: bool | None = None
     inspection_interval_days: int | None = Field(default=None, ge=1, le=366)
+
+    @field_validator("allowed_categories")
+    @classmethod
+    def _categories(cls, v: list[str] | None) -> list[str] | None:
+        return categories(v)
 
 
 class InspectionItem(_Cmd):
