@@ -1,5 +1,5 @@
 """`hazchain` command line: migrate, create-user, seed-demo, verify, rebuild-projections,
-checkpoint, serve."""
+sweep, checkpoint, serve."""
 
 from __future__ import annotations
 
@@ -166,6 +166,19 @@ def rebuild_projections() -> None:
             task = progress.add_task("replaying", total=total)
             n = rebuild(session, progress=lambda k: progress.advance(task, k))
     console.print(f"rebuilt projections from {n} events in {time.perf_counter() - started:.1f}s")
+
+
+@cli.command()
+def sweep() -> None:
+    """Run the storage sweep: raise and clear alerts (it also runs inside the server)."""
+    from app.alerts import service as alert_service
+
+    ctx = _ctx()
+    with ctx.db.session() as session:
+        result = alert_service.sweep(session=session, ctx=ctx)
+    console.print(
+        f"sweep: {result.raised} alerts raised, {result.cleared} cleared, {result.open} open"
+    )
 
 
 @cli.command()

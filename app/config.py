@@ -49,9 +49,17 @@ class Settings(BaseSettings):
     # 32-byte hex seed from which each site's Ed25519 checkpoint-signing key is derived.
     site_signing_seed: str | None = Field(default=None, repr=False)
     sql_echo: bool = False
+    # The storage sweep (alerts) runs inside the server every N minutes; 0 turns it off.
+    sweep_interval_minutes: int | None = None
     page_size_max: int = 500
     auth: AuthSettings = AuthSettings()
     ledger: LedgerSettings = LedgerSettings()
+
+    @property
+    def effective_sweep_minutes(self) -> int:
+        if self.sweep_interval_minutes is not None:
+            return self.sweep_interval_minutes
+        return 0 if self.app_env is Environment.testing else 60
 
     @property
     def is_production(self) -> bool:

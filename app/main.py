@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import logging
+import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from fastapi import FastAPI
 
 from app import tables  # noqa: F401 - every table registered before first use
+from app.alerts.routes import router as alerts_router
 from app.audit.routes import router as audit_router
 from app.catalogue.routes import router as catalogue_router
 from app.config import Settings, get_settings
@@ -30,7 +36,22 @@ button). Errors share one body: `{"error": code, "detail": sentence, ...}`.
 def create_app(settings: Settings | None = None, clock: Clock | None = None) -> FastAPI:
     settings = settings or get_settings()
     ctx = AppContext.create(settings, clock=clock)
-    app = FastAPI(title="hazchain", version="0.1.0", description=DESCRIPTION)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        stop = threading.Event()
+        minutes = settings.effective_sweep_minutes
+        if minutes > 0:
+            threading.Thread(
+                target=_sweep_loop,
+                args=(ctx, minutes * 60, stop),
+                name="hazchain-sweep",
+                daemon=True,
+            ).start()
+        yield
+        stop.set()
+
+    app = FastAPI(title="hazchain", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
     app.state.ctx = ctx
     errors.install(app)
     routers = (
@@ -40,6 +61,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         zones_router,
         facility_router,
         rules_router,
+        alerts_router,
         catalogue_router,
         audit_router,
     )
@@ -54,3 +76,21 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         return {"status": "ok", "database": ctx.db.dialect}
 
     return app
+
+
+def _sweep_loop(ctx: AppContext, seconds: float, stop: threading.Event) -> None:
+    """The scheduled storage sweep: first run shortly after start, then every `seconds`."""
+    from app.alerts import service as alert_service
+
+    log = logging.getLogger("hazchain.sweep")
+    delay = min(30.0, seconds)
+    while not stop.wait(delay):
+        try:
+            with ctx.db.session() as session:
+                result = alert_service.sweep(session=session, ctx=ctx)
+            log.info(
+                "sweep: %s raised, %s cleared, %s open", result.raised, result.cleared, result.open
+            )
+        except Exception:  # a failed sweep is logged and retried at the next interval
+            log.exception("sweep failed")
+        delay = seconds

@@ -4,6 +4,7 @@ from app.core.db import metadata
 from app.eventstore import models as _eventstore  # noqa: F401
 from app.identity import models as _identity  # noqa: F401
 from app.labelling import models as _labelling  # noqa: F401
+from app.projections import alerts as _alerts  # noqa: F401
 from app.projections import base as _projection_base  # noqa: F401
 from app.projections import lots as _lots  # noqa: F401
 from app.projections import zones as _zones  # noqa: F401

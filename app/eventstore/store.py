@@ -179,6 +179,11 @@ class EventStore:
             heads[site_id] = [row[0], row[1]]
         return heads[site_id]
 
+    def lock(self, site_id: UUID) -> None:
+        """Take the site's chain lock now (until the transaction ends): what is read after
+        this cannot change under the caller before it appends."""
+        self._locked_head(site_id)
+
     # ------------------------------------------------------------ append
 
     def append(

@@ -146,6 +146,19 @@ def get_site(site_id: UUID, _: SiteReader, session: ReadSessionDep) -> schemas.S
     return identity_service.site_read(identity_service.get_site(session=session, site_id=site_id))
 
 
+@router.patch(
+    "/sites/{site_id}",
+    response_model=schemas.SiteRead,
+    tags=["sites"],
+    responses=error_responses(401, 403, 404, 422),
+)
+def update_site(
+    site_id: UUID, cmd: schemas.SiteUpdate, _: SiteAdmin, session: SessionDep
+) -> schemas.SiteRead:
+    """Change a site's contact details and the profile the storage rules read."""
+    return identity_service.update_site(session=session, site_id=site_id, cmd=cmd)
+
+
 @router.get(
     "/sites/{site_id}/public-key",
     response_model=schemas.SiteKeyRead,

@@ -68,6 +68,21 @@ class SiteCreate(Schema):
     _v_div = field_validator("division_code")(_division)
 
 
+class SiteUpdate(Schema):
+    """The site profile the storage rules read; only the fields sent change."""
+
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    address: str | None = Field(default=None, max_length=300)
+    contact_name: str | None = Field(default=None, max_length=100)
+    contact_phone: str | None = Field(default=None, max_length=40)
+    licensed_operator: bool | None = Field(
+        default=None, description="holds an HW operating licence: storage ≤ 1 year blocks (R32)"
+    )
+    spot_max_days: int | None = Field(
+        default=None, ge=1, le=365, description="days waste may stay at a 贮存点 (R34)"
+    )
+
+
 class SiteRead(Schema):
     id: UUID
     enterprise_id: UUID
@@ -79,6 +94,8 @@ class SiteRead(Schema):
     address: str | None
     contact_name: str | None
     contact_phone: str | None
+    licensed_operator: bool = False
+    spot_max_days: int | None = None
     created_at: datetime
 
 

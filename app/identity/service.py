@@ -106,6 +106,8 @@ def site_read(site: Site) -> schemas.SiteRead:
         address=site.address,
         contact_name=site.contact_name,
         contact_phone=site.contact_phone,
+        licensed_operator=site.licensed_operator,
+        spot_max_days=site.spot_max_days,
         created_at=site.created_at,
     )
 
@@ -141,6 +143,15 @@ def list_sites(*, session: Session, actor: Principal) -> list[schemas.SiteRead]:
             )
         )
     return [site_read(s) for s in session.exec(q)]
+
+
+def update_site(*, session: Session, site_id: UUID, cmd: schemas.SiteUpdate) -> schemas.SiteRead:
+    site = get_site(session=session, site_id=site_id)
+    for key, value in cmd.model_dump(exclude_unset=True).items():
+        setattr(site, key, value)
+    session.add(site)
+    session.flush()
+    return site_read(site)
 
 
 def site_key(*, session: Session, ctx: AppContext, site_id: UUID) -> schemas.SiteKeyRead:
