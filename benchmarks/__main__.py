@@ -11,7 +11,7 @@ import time
 
 def main(argv: list[str]) -> None:
     quick = "--quick" in argv
-    names = [a for a in argv if not a.startswith("-")] or ["eventstore", "labels"]
+    names = [a for a in argv if not a.startswith("-")] or ["eventstore", "storage", "labels"]
     print(f"<!-- python -m benchmarks {' '.join(argv)} — {time.strftime('%Y-%m-%d %H:%M')} -->\n")
     if "eventstore" in names:
         from benchmarks import eventstore
@@ -19,6 +19,11 @@ def main(argv: list[str]) -> None:
         args = ["--single", "300", "--batches", "10", "--verify-events", "50000"] if quick else []
         print("## Event store (issue 2)\n")
         print(eventstore.main(args))
+    if "storage" in names:
+        from benchmarks import storage
+
+        print("## Storage-in with rules (issue 4)\n")
+        print(storage.main(["--held", "2000", "--n", "40"] if quick else []))
     if "labels" in names:
         from benchmarks import labels
 
