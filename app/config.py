@@ -38,6 +38,14 @@ class LedgerSettings(BaseModel):
     checkpoint_every: int = 1000
 
 
+class MobileSettings(BaseModel):
+    # Handhelds (`/mobile/v1`): token lifetimes, sync batch limit, when a synced step is late.
+    device_token_days: int = 365
+    session_token_minutes: int = 12 * 60
+    max_batch: int = 500
+    late_after_minutes: int = 60
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", extra="ignore", env_nested_delimiter="__")
 
@@ -54,6 +62,7 @@ class Settings(BaseSettings):
     page_size_max: int = 500
     auth: AuthSettings = AuthSettings()
     ledger: LedgerSettings = LedgerSettings()
+    mobile: MobileSettings = MobileSettings()
 
     @property
     def effective_sweep_minutes(self) -> int:

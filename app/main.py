@@ -23,6 +23,7 @@ from app.lots.routes import router as lots_router
 from app.rules.routes import router as rules_router
 from app.zones.routes import facility_router
 from app.zones.routes import router as zones_router
+from mobile_api.routes import mount as mount_mobile
 
 DESCRIPTION = """
 危险废物全过程追溯 — hazardous-waste chain of custody.
@@ -67,6 +68,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     )
     for router in routers:
         app.include_router(router)
+    mount_mobile(app)
 
     @app.get("/healthz", tags=["ops"])
     def healthz() -> dict[str, str]:

@@ -2,6 +2,7 @@
 
 from app.core.db import metadata
 from app.eventstore import models as _eventstore  # noqa: F401
+from app.identity import devices as _devices  # noqa: F401
 from app.identity import models as _identity  # noqa: F401
 from app.labelling import models as _labelling  # noqa: F401
 from app.projections import alerts as _alerts  # noqa: F401

@@ -1,0 +1,61 @@
+"""Device authentication for `/mobile/v1`: only `device` tokens are accepted here, and the
+device row is read on every request (a revoked device gets 401 at once).
+
+`CurrentDevice`: any token of an enrolled, unrevoked device (enrolment or session token).
+`DeviceReader` / `DeviceWriter`: an operator signed in on such a device; the principal is scoped
+to the device's site and carries `device_id`, so every event records user and device. The
+dependency shares the route's session (one transaction per request).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlmodel import Session
+
+from app.deps import CtxDep, ReadSessionDep, SessionDep
+from app.domain.errors import Unauthenticated
+from app.identity import devices as device_service
+from app.identity.devices import Device
+from app.identity.permissions import Permission, Principal
+
+bearer = HTTPBearer(
+    auto_error=False,
+    scheme_name="DeviceToken",
+    description="a device token: the enrolment token for sign-in, then the session token",
+)
+Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
+
+
+def _claims(ctx: CtxDep, creds: Credentials) -> device_service.DeviceClaims:
+    if creds is None or not creds.credentials:
+        raise Unauthenticated("send the device token: 'Authorization: Bearer <token>'")
+    return device_service.decode_device_token(ctx=ctx, token=creds.credentials)
+
+
+Claims = Annotated[device_service.DeviceClaims, Depends(_claims)]
+
+
+def get_device(claims: Claims, session: ReadSessionDep) -> Device:
+    return device_service.active_device(session=session, device_id=claims.device_id)
+
+
+def _operator(session: Session, claims: device_service.DeviceClaims, need: Permission) -> Principal:
+    principal = device_service.device_principal(session=session, claims=claims)
+    principal.require(need)
+    return principal
+
+
+def get_reader(claims: Claims, session: ReadSessionDep) -> Principal:
+    return _operator(session, claims, Permission.lot_read)
+
+
+def get_writer(claims: Claims, session: SessionDep) -> Principal:
+    return _operator(session, claims, Permission.lot_write)
+
+
+CurrentDevice = Annotated[Device, Depends(get_device)]
+DeviceReader = Annotated[Principal, Depends(get_reader)]
+DeviceWriter = Annotated[Principal, Depends(get_writer)]

@@ -1,0 +1,132 @@
+"""`POST /mobile/v1/sync`: the handheld's offline queue, applied in order in one transaction.
+
+Each item runs in its own SAVEPOINT, so it lands whole or not at all: a refused item leaves no
+trace (no event, no projection change, no digital ID consumed; the event store forgets the
+chain-head lock it cached when the savepoint ends). Per item the answer is
+
+- `accepted`: recorded now (`late` when it happened long before it reached us);
+- `duplicate`: its event id is already in the log, so nothing is written and the original
+  result is returned (a batch sent three times gives one set of events);
+- `conflict`: the lot moved on since the device saw it (a stale `expected_version`); `current`
+  is the lot as it is now;
+- `rejected`: refused, with the error and the rule findings in plain words;
+- `blocked`: not tried, because an earlier item it needs (one on the same lot, or one named in
+  `depends_on`) was not applied; `blocked_by` names that item.
+"""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from sqlmodel import Session
+
+from app.context import AppContext
+from app.domain.errors import ConcurrencyConflict, DomainError, RuleViolation
+from app.identity.permissions import Permission, Principal
+from mobile_api import schemas
+from mobile_api import service as mobile_service
+
+OK = {"accepted", "duplicate"}
+
+ERROR_ZH = {
+    "concurrency_conflict": "该废物已被更新（可能在其他设备上），此步未执行，请重新扫码",
+    "invalid_transition": "当前状态不允许此操作",
+    "not_found": "未找到（或不在本厂区）",
+    "permission_denied": "无权执行此操作",
+    "occurred_at_in_future": "设备时间比服务器快，请校准手持机时钟",
+    "not_available": "联单功能尚未开通，无法执行此操作",
+    "conflict": "事件编号已被其他操作使用",
+    "invalid_input": "输入有误",
+    "validation_error": "输入有误",
+}
+
+
+def _rejected(item: schemas.MobileAction, exc: DomainError) -> schemas.ItemResult:
+    findings = (
+        [mobile_service.finding_read(f) for f in exc.findings]
+        if isinstance(exc, RuleViolation)
+        else []
+    )
+    blocks = [f for f in findings if f.severity == "block"]
+    if blocks:
+        detail_zh = blocks[0].text_zh + (
+            f"（另有 {len(blocks) - 1} 项）" if len(blocks) > 1 else ""
+        )
+    else:
+        base = ERROR_ZH.get(exc.code, "操作被拒绝")
+        if isinstance(exc, DomainError) and "status" in exc.details:
+            status = mobile_service.STATUS_ZH.get(str(exc.details["status"]), "")
+            base = f"废物当前为「{status}」，不能{mobile_service.ACTION_ZH[item.action]}"
+        elif exc.code in ("invalid_input", "invalid_transition"):
+            base = f"{base}：{exc.message}"
+        detail_zh = base
+    return schemas.ItemResult(
+        event_id=item.event_id,
+        action=item.action,
+        status="rejected",
+        error=exc.code,
+        detail=exc.message,
+        detail_zh=detail_zh,
+        findings=findings,
+    )
+
+
+def sync_batch(
+    *,
+    session: Session,
+    ctx: AppContext,
+    actor: Principal,
+    items: list[schemas.MobileAction],
+) -> schemas.SyncResult:
+    """Apply a batch of queued actions in order; answer per item (see the module docstring)."""
+    actor.require(Permission.lot_write)
+    limit = ctx.settings.mobile.max_batch
+    if len(items) > limit:
+        raise mobile_service.BatchTooLarge(
+            f"a sync batch holds at most {limit} items, not {len(items)}: send the rest next",
+            field="items",
+            max_batch=limit,
+        )
+    failed_lots: dict[UUID, UUID] = {}  # lot id -> event id of the item that failed on it
+    failed_events: set[UUID] = set()
+    results: list[schemas.ItemResult] = []
+    for item in items:
+        lot_id = mobile_service.lot_key(item)
+        blocker = next((e for e in item.depends_on if e in failed_events), None)
+        if blocker is None and lot_id is not None:
+            blocker = failed_lots.get(lot_id)
+        if blocker is not None:
+            result = schemas.ItemResult(
+                event_id=item.event_id,
+                action=item.action,
+                status="blocked",
+                blocked_by=blocker,
+                error="blocked",
+                detail=f"not tried: it needs item {blocker}, which was not applied",
+                detail_zh="前一步未成功，此步未执行",
+            )
+        else:
+            try:
+                with session.begin_nested():
+                    result = mobile_service.apply(session=session, ctx=ctx, actor=actor, item=item)
+            except ConcurrencyConflict as exc:
+                result = schemas.ItemResult(
+                    event_id=item.event_id,
+                    action=item.action,
+                    status="conflict",
+                    error=exc.code,
+                    detail=exc.message,
+                    detail_zh=ERROR_ZH["concurrency_conflict"],
+                    current=mobile_service.current_lot(session, lot_id),
+                )
+            except DomainError as exc:
+                result = _rejected(item, exc)
+        if result.status not in OK:
+            failed_events.add(item.event_id)
+            if lot_id is not None:
+                failed_lots.setdefault(lot_id, item.event_id)
+        results.append(result)
+    counts = {s: 0 for s in ("accepted", "duplicate", "conflict", "rejected", "blocked")}
+    for r in results:
+        counts[r.status] += 1
+    return schemas.SyncResult(results=results, **counts)

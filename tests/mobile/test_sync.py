@@ -1,0 +1,132 @@
+"""`POST /mobile/v1/sync`: per-item answers, idempotent retries, savepoints, dependencies."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from uuid import uuid4
+
+from tests.mobile.conftest import Handheld, generate_item, item, now_iso
+from tests.support.client import Api
+
+
+def _offline_batch(api: Api) -> tuple[list[dict], str]:
+    """An offline session: generate a lot (client-chosen id), label, weigh, store, inspect."""
+    lot_id = str(uuid4())
+    v = {"lot_id": lot_id, "version": 1}
+    items = [generate_item(lot_id=lot_id)]
+    for n, (action, body) in enumerate(
+        [
+            ("label", {}),
+            ("weigh", {"weight_kg": "51"}),
+            ("store", {"zone_code": "A1"}),
+            ("inspect", {"condition": "intact"}),
+        ]
+    ):
+        items.append(item(action, {**v, "version": n + 1}, **body))
+    return items, lot_id
+
+
+def test_same_batch_three_times_gives_one_set_of_events(api: Api, pda: Handheld) -> None:
+    items, lot_id = _offline_batch(api)
+    first = pda.sync(items)
+    assert first.status_code == 200, first.text
+    assert [r["status"] for r in first.json()["results"]] == ["accepted"] * 5
+    assert first.json()["accepted"] == 5
+    for _ in range(2):
+        again = pda.sync(items).json()
+        assert [r["status"] for r in again["results"]] == ["duplicate"] * 5
+        assert again["results"][-1]["lot"]["version"] == 5
+        # the original answers, step by step
+        assert [r["version"] for r in again["results"]] == [1, 2, 3, 4, 5]
+    events = api.get(f"/api/v1/lots/{lot_id}/events").json()
+    assert [e["type"] for e in events] == [
+        "lot.generated",
+        "lot.labelled",
+        "lot.weighed",
+        "lot.stored",
+        "lot.inspected",
+    ]
+    assert {e["event_id"] for e in events} == {i["event_id"] for i in items}
+    assert all(e["device_id"] == str(pda.device_id) for e in events)
+
+
+def test_mixed_batch_good_bad_and_dependent_items(api: Api, pda: Handheld) -> None:
+    op = api.as_("operator")
+    good = op.step(op.generate(), "label")
+    other = op.step(op.generate(), "label")
+    stale = op.step(op.step(op.generate(), "label"), "weigh", weight_kg="9")
+    stale_seen = {**stale, "version": 2}  # the device saw version 2; the lot is at 3 now
+    items = [
+        item("store", good, zone_code="A1"),  # ok
+        item("store", other, zone_code="G1"),  # rule violation: HW into a general zone
+        item("weigh", {**other, "version": 3}, weight_kg="5"),  # same lot: blocked
+        item("inspect", stale_seen, condition="intact"),  # stale version: conflict
+        item("weigh", {**good, "version": 3}, weight_kg="7"),  # ok, after the first
+        item("weigh", good, weight_kg="1", occurred_at=now_iso(timedelta(hours=2))),  # future
+    ]
+    items[-1]["expected_version"] = 4
+    r = pda.sync(items)
+    assert r.status_code == 200, r.text
+    res = r.json()["results"]
+    assert [x["status"] for x in res] == [
+        "accepted",
+        "rejected",
+        "blocked",
+        "conflict",
+        "accepted",
+        "rejected",
+    ]
+    assert res[1]["error"] == "rule_violation" and res[1]["findings"]
+    assert res[1]["detail_zh"] and "（" in res[1]["detail_zh"]
+    assert res[2]["blocked_by"] == items[1]["event_id"]
+    assert res[3]["current"]["version"] == 3 and res[3]["current"]["lot_id"] == stale["lot_id"]
+    assert res[5]["error"] == "occurred_at_in_future"
+    # the rejected item left no trace; the good ones landed
+    assert op.get(f"/api/v1/lots/{other['lot_id']}").json()["status"] == "labelled"
+    assert len(op.get(f"/api/v1/lots/{other['lot_id']}/events").json()) == 2
+    g = op.get(f"/api/v1/lots/{good['lot_id']}").json()
+    assert (g["status"], g["version"], g["weight_kg"]) == ("stored", 4, "7.000")
+    # resend: the applied ones are duplicates, the rest answer the same way again
+    again = pda.sync(items).json()["results"]
+    assert [x["status"] for x in again] == [
+        "duplicate",
+        "rejected",
+        "blocked",
+        "conflict",
+        "duplicate",
+        "rejected",
+    ]
+
+
+def test_rejected_generate_consumes_no_digital_id(api: Api, pda: Handheld) -> None:
+    bad = generate_item(waste_code="900-040-49")  # R02: not a listed code
+    ok = generate_item()
+    res = pda.sync([bad, ok]).json()["results"]
+    assert [x["status"] for x in res] == ["rejected", "accepted"]
+    assert res[1]["lot"]["digital_id"].endswith("001")
+    assert res[1]["label_url"]
+
+
+def test_explicit_dependency_and_batch_limit(api: Api, pda: Handheld) -> None:
+    op = api.as_("operator")
+    a = op.step(op.generate(), "label")
+    b = op.step(op.generate(), "label")
+    first = item("store", a, zone_code="G1")  # rejected
+    second = item("store", b, zone_code="A1", depends_on=[first["event_id"]])
+    res = pda.sync([first, second]).json()["results"]
+    assert [x["status"] for x in res] == ["rejected", "blocked"]
+    api.ctx.settings.mobile.max_batch = 2
+    r = pda.sync([item("weigh", a, weight_kg="1") for _ in range(3)])
+    assert r.status_code == 422 and r.json()["error"] == "batch_too_large"
+    r = pda.sync([])
+    assert r.status_code == 422
+
+
+def test_late_items_are_marked(api: Api, pda: Handheld) -> None:
+    op = api.as_("operator")
+    lot = op.step(op.generate(), "label")
+    r = pda.sync([item("weigh", lot, weight_kg="2", occurred_at=now_iso(-timedelta(days=3)))])
+    res = r.json()["results"][0]
+    assert (res["status"], res["late"]) == ("accepted", True)
+    ev = op.get(f"/api/v1/lots/{lot['lot_id']}/events").json()[-1]
+    assert ev["occurred_at"] < ev["recorded_at"]
