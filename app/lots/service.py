@@ -20,7 +20,7 @@ from app.domain.events import Event
 from app.domain.lot import LotContext, LotState, LotStatus
 from app.domain.rules.base import Finding, Step
 from app.domain.values import GENERAL_CATEGORIES, WasteKind, kg_to_t
-from app.eventstore.models import StoredEvent
+from app.eventstore.models import EventRecord
 from app.eventstore.store import EventStore, domain_event
 from app.identity.permissions import Principal
 from app.labelling import service as labelling
@@ -38,7 +38,7 @@ LOT_NAMESPACE = UUID("6f1c1e0a-8c1b-4f57-9a4e-2d8c5b0e7a11")
 # ---------------------------------------------------------------- answers
 
 
-def event_read(row: StoredEvent) -> schemas.EventRead:
+def event_read(row: EventRecord) -> schemas.EventRead:
     return schemas.EventRead.model_validate(row)
 
 
@@ -99,7 +99,7 @@ def lot_read(session: Session, ctx: AppContext, s: LotState) -> schemas.LotRead:
 def _replay(
     session: Session,
     ctx: AppContext,
-    existing: StoredEvent,
+    existing: EventRecord,
     stream_id: UUID | None,
     actor: Principal,
 ) -> schemas.LotCommandResult:
@@ -114,13 +114,21 @@ def _replay(
         )
     actor.require_site(existing.site_id)
     store = EventStore(session, clock=ctx.clock, keys=ctx.keys)
-    rows = store.load_stream(existing.stream_id, up_to_version=existing.version)
-    state = lot_domain.fold(((domain_event(r), r.occurred_at) for r in rows), existing.stream_id)
+    rows = store.load_stream(existing.stream_id)
+    # A command may have appended several events (an override, then the step): the answer was
+    # about the last of them, which names the client's event id as its cause.
+    last = max(
+        (r for r in rows if r.causation_id == existing.event_id),
+        key=lambda r: r.version,
+        default=existing,
+    )
+    done = [r for r in rows if r.version <= last.version]
+    state = lot_domain.fold(((domain_event(r), r.occurred_at) for r in done), existing.stream_id)
     assert state is not None
-    return schemas.LotCommandResult(event=event_read(existing), lot=lot_read(session, ctx, state))
+    return schemas.LotCommandResult(event=event_read(last), lot=lot_read(session, ctx, state))
 
 
-def _answer(session: Session, ctx: AppContext, row: StoredEvent) -> schemas.LotCommandResult:
+def _answer(session: Session, ctx: AppContext, row: EventRecord) -> schemas.LotCommandResult:
     lot = session.get(LotRow, row.stream_id)
     assert lot is not None
     return schemas.LotCommandResult(
