@@ -114,10 +114,17 @@ def test_override_by_the_ehs_manager_is_logged_and_by_an_operator_is_403(api: Ap
     assert r.status_code == 403 and r.json()["error"] == "permission_denied"
     r = api.as_("ehs_manager").act(acid, "store", zone_id=a1, override_reason="急")
     assert r.status_code == 422  # a reason of at least 5 characters
-    r = api.as_("ehs_manager").act(
-        acid, "store", zone_id=a1, override_reason="临时存放，已设隔离托盘，24小时内转出"
-    )
+    body = {
+        "event_id": str(uuid4()),
+        "expected_version": acid["version"],
+        "zone_id": a1,
+        "override_reason": "临时存放，已设隔离托盘，24小时内转出",
+    }
+    r = api.as_("ehs_manager").post(f"/api/v1/lots/{acid['lot_id']}/store", body)
     assert r.status_code == 200, r.text
+    assert r.json()["event"]["type"] == "lot.stored"
+    again = api.as_("ehs_manager").post(f"/api/v1/lots/{acid['lot_id']}/store", body)
+    assert again.json() == r.json()  # the replay answers about the step, like the original
     assert r.json()["lot"]["status"] == "stored"
     events = api.get(f"/api/v1/lots/{acid['lot_id']}/events").json()
     overridden, stored = events[-2], events[-1]
