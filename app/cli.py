@@ -192,6 +192,30 @@ def checkpoint() -> None:
     console.print(f"signed {len(cps)} checkpoints")
 
 
+@cli.command("verify-export")
+def verify_export(
+    file: Annotated[str, typer.Argument(help="a log export (JSON Lines)")],
+    key: Annotated[str | None, typer.Option(help="the site's public key (PEM file)")] = None,
+    jwk: Annotated[str | None, typer.Option(help="the site's public key (JWK file)")] = None,
+) -> None:
+    """Check a log export offline: every hash, the chain, the signed checkpoints."""
+    import json
+    from pathlib import Path
+
+    from reports.verify_export import verify_file
+
+    pem = Path(key).read_text(encoding="utf-8") if key else None
+    jwk_data = json.loads(Path(jwk).read_text(encoding="utf-8")) if jwk else None
+    res = verify_file(file, pem, jwk_data)
+    for note in res.notes:
+        console.print(f"[yellow]note:[/yellow] {note}")
+    if res.ok:
+        console.print(res.summary())
+    else:
+        console.print(f"[red]{res.summary()}[/red]")
+        raise typer.Exit(1)
+
+
 @cli.command()
 def serve(
     host: Annotated[str, typer.Option()] = "127.0.0.1",

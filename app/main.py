@@ -17,9 +17,12 @@ from app.config import Settings, get_settings
 from app.context import AppContext
 from app.core import errors
 from app.core.clock import Clock
+from app.exports.routes import router as exports_router
 from app.identity.routes import router as identity_router
 from app.labelling.routes import router as labels_router
 from app.lots.routes import router as lots_router
+from app.manifests.routes import router as manifests_router
+from app.parties.routes import router as parties_router
 from app.rules.routes import router as rules_router
 from app.zones.routes import facility_router
 from app.zones.routes import router as zones_router
@@ -65,6 +68,9 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         alerts_router,
         catalogue_router,
         audit_router,
+        manifests_router,
+        parties_router,
+        exports_router,
     )
     for router in routers:
         app.include_router(router)

@@ -22,6 +22,13 @@ class Permission(StrEnum):
     audit_read = "audit:read"
     audit_sign = "audit:sign"
     catalogue_read = "catalogue:read"
+    manifest_read = "manifest:read"
+    manifest_write = "manifest:write"  # consignor: draft, submit, load, dispatch, close, cancel
+    manifest_carry = "manifest:carry"  # carrier: load, sign the handovers
+    manifest_receive = "manifest:receive"  # handler: sign, weigh, confirm, dispose
+    party_read = "party:read"
+    party_admin = "party:admin"  # licences, vehicles, crew, contracts, approvals, plans
+    export_read = "export:read"  # ledger, declaration, log export
 
 
 _READ = {
@@ -30,6 +37,9 @@ _READ = {
     Permission.site_read,
     Permission.audit_read,
     Permission.catalogue_read,
+    Permission.manifest_read,
+    Permission.party_read,
+    Permission.export_read,
 }
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
@@ -41,6 +51,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.lot_correct,
             Permission.zone_admin,
             Permission.audit_sign,
+            Permission.manifest_write,
+            Permission.party_admin,
         }
     ),
     Role.operator: frozenset(
@@ -50,11 +62,30 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.zone_read,
             Permission.site_read,
             Permission.catalogue_read,
+            Permission.manifest_read,
+            Permission.manifest_write,
+            Permission.party_read,
         }
     ),
-    # Handlers and transporters act on manifests naming their organisation (manifests module).
-    Role.handler: frozenset({Permission.catalogue_read, Permission.site_read}),
-    Role.transporter: frozenset({Permission.catalogue_read, Permission.site_read}),
+    # Handlers and transporters act on manifests naming their organisation (`manifest_party`).
+    Role.handler: frozenset(
+        {
+            Permission.catalogue_read,
+            Permission.site_read,
+            Permission.manifest_read,
+            Permission.manifest_receive,
+            Permission.party_read,
+        }
+    ),
+    Role.transporter: frozenset(
+        {
+            Permission.catalogue_read,
+            Permission.site_read,
+            Permission.manifest_read,
+            Permission.manifest_carry,
+            Permission.party_read,
+        }
+    ),
     Role.auditor: frozenset(_READ),
 }
 
@@ -90,3 +121,35 @@ class Principal:
         if hide:
             raise NotFound("not found")
         raise PermissionDenied("this site is outside your scope", site_id=str(site_id))
+
+
+# ---------------------------------------------------------------- manifest portal scope
+
+PORTAL_ROLES = {Role.handler: "handler", Role.transporter: "carrier"}
+
+
+def manifest_party(
+    actor: Principal,
+    *,
+    site_id: UUID,
+    carrier_enterprise_id: UUID,
+    handler_enterprise_id: UUID,
+) -> str | None:
+    """The one policy for who sees a manifest, and as which party.
+
+    * handler and transporter users: only manifests naming their organisation as handler
+      (接受人) or carrier (承运人) — whatever the site;
+    * plant users (admin, EHS manager, operator): manifests of the sites in their scope, as the
+      consignor (移出人);
+    * auditors (regulator): manifests of the sites in their scope, read-only.
+
+    Returns "consignor", "carrier", "handler", "regulator", or None (outside the scope: the
+    manifest is reported as not found)."""
+    portal = PORTAL_ROLES.get(actor.role)
+    if portal == "handler":
+        return "handler" if actor.enterprise_id == handler_enterprise_id else None
+    if portal == "carrier":
+        return "carrier" if actor.enterprise_id == carrier_enterprise_id else None
+    if site_id not in actor.site_ids:
+        return None
+    return "regulator" if actor.role is Role.auditor else "consignor"

@@ -14,7 +14,7 @@ def test_every_event_type_is_dotted_past_tense_and_unique() -> None:
     assert len(names) == len(set(names))
     for name in names:
         stream, _, verb = name.partition(".")
-        assert stream in {"lot", "zone", "facility", "alert", "test"} and verb.endswith(
+        assert stream in {"lot", "zone", "facility", "alert", "manifest", "test"} and verb.endswith(
             ("ed", "en")
         ), name
 

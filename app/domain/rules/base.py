@@ -33,6 +33,10 @@ class Step(StrEnum):
     inspection = "inspection"
     repack = "repack"
     storage_duration = "storage_duration"
+    transfer = "transfer"  # manifest submitted (转移联单)
+    loading = "loading"  # lots loaded onto the vehicle
+    receipt = "receipt"  # the handler receives and confirms
+    disposal = "disposal"  # utilisation / disposal recorded, manifest closed
 
 
 class Confidence(StrEnum):

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from app.domain.rules import duration, generation, labelling, storage  # noqa: F401 - register
+from app.domain.rules import (  # noqa: F401 - register
+    duration,
+    generation,
+    labelling,
+    storage,
+    transfer,
+)
 from app.domain.rules.base import Finding, Rule, Severity, Situation, Step
 from app.domain.rules.common import RULES
 

@@ -1,0 +1,229 @@
+#!/usr/bin/env python3
+"""Verify a hazchain log export (JSON Lines) offline. Standard library + pyjwt only.
+
+    python verify_export.py EXPORT.jsonl --key site-public-key.pem
+    python verify_export.py EXPORT.jsonl --jwk site-key.json
+
+Get the site's public key from the operator independently of the file
+(`GET /api/v1/sites/{site_id}/public-key` gives PEM and JWK). Without --key/--jwk the key
+embedded in the export is used, which proves only that the file is self-consistent.
+
+The file: line 1 is a header, then one line per event in chain order, then the signed
+checkpoints, then an end line. Each event's hash is
+
+    sha256(UTF-8 of "\\n".join([scheme, prev_hash, site_id, chain_position, event_id,
+        stream_type, stream_id, version, type, schema_version, occurred_at, recorded_at,
+        actor_id, device_id, rule_set_version, findings, payload]))
+
+with absent values as the empty string and `findings` / `payload` the exact JSON text stored
+(given as strings in the export). The chain starts at 64 zeros; positions have no gaps; each
+event's prev_hash is the previous hash; each checkpoint is an EdDSA JWS over
+{site_id, chain_position, hash} that must verify with the site key and name a hash of the
+chain. Exit status 0 when everything verifies, 1 with the first failing line otherwise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import sys
+from dataclasses import dataclass, field
+
+import jwt
+
+SCHEME = "hazchain-chain-v1"
+FORMAT = "hazchain-log-export-v1"
+GENESIS = "0" * 64
+FIELDS = (
+    "prev_hash",
+    "site_id",
+    "chain_position",
+    "event_id",
+    "stream_type",
+    "stream_id",
+    "version",
+    "type",
+    "schema_version",
+    "occurred_at",
+    "recorded_at",
+    "actor_id",
+    "device_id",
+    "rule_set_version",
+    "findings",
+    "payload",
+)
+
+
+@dataclass
+class Result:
+    ok: bool
+    events: int = 0
+    checkpoints: int = 0
+    line: int | None = None
+    reason: str = ""
+    site_id: str = ""
+    head_hash: str = ""
+    notes: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        if self.ok:
+            return (
+                f"ok: {self.events} events of site {self.site_id}, chain intact, "
+                f"{self.checkpoints} signed checkpoints verified; head {self.head_hash}"
+            )
+        return f"FAILED at line {self.line}: {self.reason}"
+
+
+def event_hash(e: dict) -> str:
+    parts = [SCHEME]
+    for name in FIELDS:
+        v = e.get(name)
+        parts.append("" if v is None else str(v))
+    material = "\n".join(parts)
+    if material.count("\n") != len(FIELDS):
+        raise ValueError("a hashed field contains a newline")
+    return hashlib.sha256(material.encode("utf-8")).hexdigest()
+
+
+def _key(header: dict, pem: str | None, jwk: dict | None):  # type: ignore[no-untyped-def]
+    if jwk is not None:
+        return jwt.PyJWK(jwk, algorithm="EdDSA").key
+    if pem is not None:
+        return pem
+    return header["public_key_pem"]
+
+
+def verify_lines(lines, pem: str | None = None, jwk: dict | None = None) -> Result:  # type: ignore[no-untyped-def]
+    """Check an export given as an iterable of text lines."""
+    header = None
+    key = None
+    prev, expected = GENESIS, 1
+    hashes: dict[int, str] = {}
+    res = Result(ok=False)
+    ended = False
+    versions: dict[str, int] = {}
+    for n, raw in enumerate(lines, start=1):
+        res.line = n
+        if not raw.strip():
+            continue
+        try:
+            rec = json.loads(raw)
+        except json.JSONDecodeError as exc:
+            res.reason = f"not valid JSON ({exc.msg} at column {exc.colno})"
+            return res
+        kind = rec.get("record")
+        if ended:
+            res.reason = "content after the end record"
+            return res
+        if n == 1:
+            if kind != "header" or rec.get("format") != FORMAT:
+                res.reason = f"not a hazchain log export (expected a {FORMAT} header)"
+                return res
+            header = rec
+            res.site_id = rec["site_id"]
+            if pem is None and jwk is None:
+                res.notes.append(
+                    "checked with the key embedded in the file: get the site's key from the "
+                    "operator (--key) to prove who signed"
+                )
+            try:
+                key = _key(header, pem, jwk)
+            except Exception as exc:
+                res.reason = f"unusable public key ({exc})"
+                return res
+            continue
+        if kind == "event":
+            if rec.get("site_id") != res.site_id:
+                res.reason = f"event of another site {rec.get('site_id')}"
+                return res
+            if rec.get("chain_position") != expected:
+                res.reason = (
+                    f"expected chain position {expected}, found {rec.get('chain_position')}: "
+                    "events missing or out of order"
+                )
+                return res
+            if rec.get("prev_hash") != prev:
+                res.reason = "prev_hash does not match the previous event's hash"
+                return res
+            try:
+                h = event_hash(rec)
+            except ValueError as exc:
+                res.reason = str(exc)
+                return res
+            if h != rec.get("hash"):
+                res.reason = (
+                    f"hash does not match the event's content (event {rec.get('event_id')}, "
+                    f"position {expected}): the line was altered"
+                )
+                return res
+            stream = str(rec.get("stream_id"))
+            if rec.get("version") != versions.get(stream, 0) + 1:
+                res.reason = f"stream {stream} skips from version {versions.get(stream, 0)}"
+                return res
+            versions[stream] = rec["version"]
+            hashes[expected] = h
+            prev = h
+            expected += 1
+            res.events += 1
+        elif kind == "checkpoint":
+            try:
+                claims = jwt.decode(rec["jws"], key, algorithms=["EdDSA"])
+            except Exception as exc:
+                res.reason = f"signed checkpoint does not verify with the site key ({exc})"
+                return res
+            pos = claims.get("chain_position")
+            if claims.get("site_id") != res.site_id or claims.get("hash") != rec.get("hash"):
+                res.reason = "signed checkpoint content differs from the line"
+                return res
+            if pos != rec.get("chain_position") or hashes.get(pos) != claims.get("hash"):
+                res.reason = (
+                    f"the chain's hash at position {pos} differs from the signed checkpoint: "
+                    "history before it was rewritten"
+                )
+                return res
+            res.checkpoints += 1
+        elif kind == "end":
+            if rec.get("events") != res.events or rec.get("head_hash") != prev:
+                res.reason = "the end record does not match the events (lines removed or added)"
+                return res
+            ended = True
+        else:
+            res.reason = f"unknown record {kind!r}"
+            return res
+    if header is None:
+        res.line = 1
+        res.reason = "empty file"
+        return res
+    if not ended:
+        res.line = (res.line or 0) + 1
+        res.reason = "the file ends without its end record (truncated)"
+        return res
+    res.ok = True
+    res.line = None
+    res.head_hash = prev
+    return res
+
+
+def verify_file(path: str, pem: str | None = None, jwk: dict | None = None) -> Result:
+    with open(path, encoding="utf-8") as fh:
+        return verify_lines(fh, pem, jwk)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description="Verify a hazchain log export offline.")
+    ap.add_argument("file")
+    ap.add_argument("--key", help="the site's public key, PEM file")
+    ap.add_argument("--jwk", help="the site's public key, JWK JSON file")
+    args = ap.parse_args(argv)
+    pem = open(args.key, encoding="utf-8").read() if args.key else None  # noqa: SIM115
+    jwk = json.load(open(args.jwk, encoding="utf-8")) if args.jwk else None  # noqa: SIM115
+    res = verify_file(args.file, pem, jwk)
+    for note in res.notes:
+        sys.stdout.write(f"note: {note}\n")
+    sys.stdout.write(res.summary() + "\n")
+    return 0 if res.ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

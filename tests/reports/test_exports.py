@@ -1,0 +1,170 @@
+"""Regulator exports: the manifest PDF (renders, QR decodes), the HJ 1259 ledger (XLSX opens
+with openpyxl with the expected rows; CSV), the declaration, and the log export that a
+one-byte change makes fail verification, naming the line."""
+
+from __future__ import annotations
+
+import ast
+import io
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import openpyxl
+import pypdfium2 as pdfium
+import zxingcpp
+
+import reports.verify_export as verifier
+from tests.manifests.support import TODAY, draft, ok, setup_parties, step, stored_lot, to_received
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _closed_manifest(api):  # type: ignore[no-untyped-def]
+    p = setup_parties(api)
+    lots = [stored_lot(api) for _ in range(2)]
+    m = draft(api, lots)
+    m = to_received(api, p, m)
+    done = [
+        {"lot_id": x["lot_id"], "method_code": "D10", "completed_on": str(TODAY)} for x in m["lots"]
+    ]
+    m = step(api, "handler", m, "dispose", lots=done)
+    return step(api, "ehs_manager", m, "close"), lots
+
+
+def test_manifest_pdf_renders_and_its_qr_decodes(api, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    m, _ = _closed_manifest(api)
+    r = api.as_("handler").get(f"/api/v1/manifests/{m['manifest_id']}.pdf")
+    assert r.status_code == 200, r.text
+    assert r.headers["content-type"] == "application/pdf"
+    doc = pdfium.PdfDocument(r.content)
+    page = doc[0]
+    text = page.get_textpage().get_text_range()
+    assert "危险废物转移联单" in text and m["number"] in text
+    assert "第三部分" in text or "第三部分" in "".join(
+        doc[i].get_textpage().get_text_range() for i in range(len(doc))
+    )
+    img = page.render(scale=300 / 72).to_pil().convert("L")
+    found = {b.text for b in zxingcpp.read_barcodes(img)}
+    assert m["number"] in found
+    # the CJK font is embedded
+    assert b"FontFile2" in r.content
+
+
+def test_ledger_xlsx_has_the_expected_rows(api, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    m, _lots = _closed_manifest(api)
+    stored_lot(api)  # generated and stored, not shipped
+    day = datetime.now(UTC) + timedelta(hours=8)
+    q = f"from={(day - timedelta(days=1)).date()}&to={(day + timedelta(days=1)).date()}"
+    r = api.as_("auditor").get(f"/api/v1/exports/ledger.xlsx?{q}")
+    assert r.status_code == 200, r.text
+    wb = openpyxl.load_workbook(io.BytesIO(r.content), read_only=True)
+    names = wb.sheetnames
+    assert names[0].startswith("产生") and names[-1].startswith("委外")
+    gen = list(wb[names[0]].iter_rows(values_only=True))
+    assert gen[0][0] == "产生批次编码"
+    assert len(gen) == 1 + 3
+    assert all(row[0].startswith("HWCS") and len(row[0]) == 15 for row in gen[1:])
+    assert {row[4] for row in gen[1:]} == {"900-039-49"}
+    stin = list(wb[names[1]].iter_rows(values_only=True))
+    assert len(stin) == 1 + 3 and stin[1][10] == "WH1" and stin[1][11] == "贮存库"
+    assert {row[14] for row in stin[1:]} == {row[0] for row in gen[1:]}  # links to 产生批次
+    out = list(wb[names[2]].iter_rows(values_only=True))
+    assert len(out) == 1 + 2 and all(row[0].startswith("HWCK") for row in out[1:])
+    off = list(wb[names[4]].iter_rows(values_only=True))
+    assert len(off) == 1 + 2
+    assert all(row[0].startswith("HWWWCZ") for row in off[1:])
+    assert {row[16] for row in off[1:]} == {m["number"]}
+    assert off[1][13] == "JSSZ0506OOD001-3" and off[1][10] == "D10"
+    r = api.as_("auditor").get(f"/api/v1/exports/ledger.csv?{q}")
+    assert r.status_code == 200
+    text = r.content.decode("utf-8-sig")
+    assert text.count("HWCS") >= 3 and "HWWWCZ" in text
+    # portal users have no export permission
+    assert api.as_("handler").get(f"/api/v1/exports/ledger.xlsx?{q}").status_code == 403
+
+
+def test_declaration_for_the_site_class(api) -> None:  # type: ignore[no-untyped-def]
+    _closed_manifest(api)
+    year = (datetime.now(UTC) + timedelta(hours=8)).year
+    r = api.as_("ehs_manager").get(
+        f"/api/v1/exports/declaration?site_id={api.world.site_a}&period={year}"
+    )
+    d = ok(r)
+    assert d["management_class"] == "registration" and d["required_cycle"] == "yearly"
+    assert d["due_on"] == f"{year + 1}-03-31"
+    line = d["lines"][0]
+    assert line["waste_code"] == "900-039-49"
+    assert line["generated_t"] == "0.251" and line["shipped_t"] == "0.251"
+    assert line["closing_stock_t"] == "0.000"
+    assert d["shipped"][0]["method"] == "D10"
+    # a registration-class site does not declare monthly (R60)
+    r = api.as_("ehs_manager").get(
+        f"/api/v1/exports/declaration?site_id={api.world.site_a}&period={year}-01"
+    )
+    assert r.status_code == 422
+
+
+def _export(api, tmp_path: Path) -> tuple[Path, Path]:  # type: ignore[no-untyped-def]
+    _closed_manifest(api)
+    r = api.as_("admin").post("/api/v1/audit/checkpoints")
+    assert r.status_code in (200, 201), r.text
+    r = api.as_("auditor").get(f"/api/v1/exports/log.jsonl?site_id={api.world.site_a}")
+    assert r.status_code == 200, r.text
+    path = tmp_path / "log.jsonl"
+    path.write_bytes(r.content)
+    key = ok(api.as_("auditor").get(f"/api/v1/sites/{api.world.site_a}/public-key"))
+    pem = tmp_path / "site.pem"
+    pem.write_text(key["public_key_pem"], encoding="utf-8")
+    return path, pem
+
+
+def test_log_export_verifies_and_one_changed_byte_names_the_line(api, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    path, pem = _export(api, tmp_path)
+    res = verifier.verify_file(str(path), pem.read_text())
+    assert res.ok, res.summary()
+    assert res.events > 10 and res.checkpoints >= 1
+    lines = path.read_bytes().split(b"\n")
+    # change one byte inside an event's payload: a digit of a lot's generated weight
+    i = next(n for n, line in enumerate(lines) if b"lot.generated" in line and b"125.5" in line)
+    assert i > 1
+    target = lines[i]
+    pos = target.index(b"125.5")
+    tampered = target[:pos] + b"125.6" + target[pos + 5 :]
+    bad = tmp_path / "bad.jsonl"
+    bad.write_bytes(b"\n".join([*lines[:i], tampered, *lines[i + 1 :]]))
+    res = verifier.verify_file(str(bad), pem.read_text())
+    assert not res.ok and res.line == i + 1, res.summary()
+    assert "altered" in res.reason
+    # the CLI says the same and exits 1
+    cli = subprocess.run(
+        [sys.executable, "-m", "app.cli", "verify-export", str(bad), "--key", str(pem)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+    assert cli.returncode == 1 and f"line {i + 1}" in cli.stdout
+    # the standalone script, run as a file, accepts the original
+    ok_run = subprocess.run(
+        [sys.executable, str(ROOT / "reports" / "verify_export.py"), str(path), "--key", str(pem)],
+        capture_output=True,
+        text=True,
+    )
+    assert ok_run.returncode == 0 and ok_run.stdout.startswith("ok"), ok_run.stdout
+    # a removed line is caught too
+    cut = tmp_path / "cut.jsonl"
+    cut.write_bytes(b"\n".join([*lines[:3], *lines[4:]]))
+    res = verifier.verify_file(str(cut), pem.read_text())
+    assert not res.ok and res.line == 4
+
+
+def test_verifier_uses_only_stdlib_and_pyjwt() -> None:
+    tree = ast.parse((ROOT / "reports" / "verify_export.py").read_text(encoding="utf-8"))
+    mods = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            mods |= {a.name.split(".")[0] for a in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            mods.add(node.module.split(".")[0])
+    assert mods - set(sys.stdlib_module_names) == {"jwt"}
