@@ -358,14 +358,31 @@ def move_lot(
 def inspect_lot(
     *, session: Session, ctx: AppContext, actor: Principal, lot_id: UUID, cmd: schemas.LotInspect
 ) -> schemas.LotCommandResult:
+    def check(state: LotState, at: datetime) -> list[Finding]:
+        return rule_service.check_inspection(
+            session=session, ctx=ctx, lot=state, condition=cmd.condition, at=at
+        )
+
     return _act(
-        session, ctx, actor, lot_id, cmd, lambda s: lot_domain.inspect(s, cmd.condition, cmd.notes)
+        session,
+        ctx,
+        actor,
+        lot_id,
+        cmd,
+        lambda s: lot_domain.inspect(s, cmd.condition, cmd.notes),
+        Step.inspection,
+        check,
     )
 
 
 def repack_lot(
     *, session: Session, ctx: AppContext, actor: Principal, lot_id: UUID, cmd: schemas.LotRepack
 ) -> schemas.LotCommandResult:
+    def check(state: LotState, at: datetime) -> list[Finding]:
+        return rule_service.check_repack(
+            session=session, ctx=ctx, lot=state, container=cmd.container, at=at
+        )
+
     return _act(
         session,
         ctx,
@@ -373,6 +390,8 @@ def repack_lot(
         lot_id,
         cmd,
         lambda s: lot_domain.repack(s, cmd.container, cmd.reason, cmd.weight_kg),
+        Step.repack,
+        check,
     )
 
 

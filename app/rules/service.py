@@ -9,7 +9,7 @@ index lookup for its largest liquid container, the site profile from `site`.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -44,7 +44,7 @@ from app.projections.lots import state_of as lot_state_of
 from app.projections.zones import FacilityRow, ZoneRow, facility_state
 from app.projections.zones import state_of as zone_state_of
 
-OVERRIDABLE = {Step.storage_in, Step.labelling}
+OVERRIDABLE = {Step.storage_in, Step.labelling}  # not generation, repack or inspection
 OVERRIDE_ROLES = {Role.ehs_manager, Role.admin}
 
 
@@ -244,6 +244,43 @@ def check_storage(
     at: datetime | None = None,
 ) -> list[Finding]:
     return evaluate(storage_situation(session, ctx, lot, zone_id, scanned_code, at))
+
+
+def check_repack(
+    *, session: Session, ctx: AppContext, lot: LotState, container: Any, at: datetime
+) -> list[Finding]:
+    """The new container is checked like a container at storage-in (R23 material, R24)."""
+    after = replace(lot, container=container)
+    zone = None
+    if lot.zone_id is not None and (row := session.get(ZoneRow, lot.zone_id)) is not None:
+        zone = zone_view(session, zone_state_of(row))
+    return evaluate(
+        Situation(
+            step=Step.repack,
+            lot=after,
+            now=at,
+            site=site_profile(session, lot.site_id),
+            catalogue=ctx.catalogue,
+            data=rule_data(ctx),
+            zone=zone,
+        )
+    )
+
+
+def check_inspection(
+    *, session: Session, ctx: AppContext, lot: LotState, condition: Any, at: datetime
+) -> list[Finding]:
+    """What an inspection's finding means for the lot (R25: repack before it moves on)."""
+    return evaluate(
+        Situation(
+            step=Step.inspection,
+            lot=replace(lot, condition=condition),
+            now=at,
+            site=site_profile(session, lot.site_id),
+            catalogue=ctx.catalogue,
+            data=rule_data(ctx),
+        )
+    )
 
 
 def label_fields(data: Any) -> dict[str, Any]:

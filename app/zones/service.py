@@ -332,6 +332,9 @@ def inspect_zone(
         if item.condition is ContainerCondition.intact and not lot.needs_repack:
             continue  # nothing new to record on the lot
         event: ev.Event = lot_domain.inspect(lot, item.condition, item.notes)
+        findings = rule_service.check_inspection(
+            session=session, ctx=ctx, lot=lot, condition=item.condition, at=occurred_at
+        )
         recorder.record(
             actor=actor,
             site_id=lot.site_id,
@@ -341,6 +344,8 @@ def inspect_zone(
             event_id=uuid5(cmd.event_id, str(item.lot_id)),
             occurred_at=occurred_at,
             events=[event],
+            findings=[f.model_dump(mode="json") for f in findings],
+            rule_set_version=rule_service.rule_data(ctx).version,
         )
         events += 1
     return schemas.InspectionRead(

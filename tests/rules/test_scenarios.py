@@ -199,6 +199,9 @@ def test_inspection_finds_a_leak_and_the_lot_must_be_repacked_before_moving(api:
     assert r.json()["zone"]["last_inspected_at"] is not None
     lot = op.get(f"/api/v1/lots/{lot['lot_id']}").json()
     assert lot["needs_repack"] is True
+    inspected = api.get(f"/api/v1/lots/{lot['lot_id']}/events").json()[-1]
+    assert inspected["type"] == "lot.inspected"
+    assert [(f["rule_id"], f["severity"]) for f in inspected["findings"]] == [("R25", "warn")]
     refused(op.act(lot, "move", zone_id=a2), "R25")
     lot = op.step(
         lot,
@@ -276,3 +279,22 @@ def test_zone_configuration_is_versioned(api: Api) -> None:
         .status_code
         == 403
     )
+
+
+def test_repacking_checks_the_new_container(api: Api) -> None:
+    op = api.as_("operator")
+    acid = op.step(labelled(api, **ACID), "inspect", condition="leaking")
+    r = op.act(
+        acid,
+        "repack",
+        container={"type": "drum", "volume_l": "200", "material": "steel"},
+        reason="换桶",
+    )
+    assert refused(r, "R23")["citation"]["clause"] == "7.1"
+    acid = op.step(
+        acid,
+        "repack",
+        container={"type": "drum", "volume_l": "200", "material": "HDPE"},
+        reason="换新的塑料桶",
+    )
+    assert acid["needs_repack"] is False

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from decimal import Decimal
 
-from app.domain.rules.base import Finding, Rule, Severity, Situation
+from app.domain.rules.base import Finding, Rule, Severity, Situation, Step
 from app.domain.rules.common import (
     GB18597,
     GB18599,
@@ -256,7 +256,7 @@ def _material(value: str | None) -> str:
     GB18597,
     "7.1",
     P3,
-    STORE,
+    [Step.storage_in, Step.repack],  # a new container is checked too
     Severity.block,
 )
 def r23(s: Situation, r: Rule) -> Iterator[Finding]:
@@ -285,7 +285,7 @@ def r23(s: Situation, r: Rule) -> Iterator[Finding]:
     GB18597,
     "7.x (2001 edition: 100 mm)",
     RC,
-    STORE,
+    [Step.storage_in, Step.repack],
     Severity.warn,
 )
 def r24(s: Situation, r: Rule) -> Iterator[Finding]:
@@ -317,17 +317,19 @@ def r24(s: Situation, r: Rule) -> Iterator[Finding]:
     GB18597,
     "7.3, 7.4, 8.2.2",
     P3,
-    STORE,
+    [Step.storage_in, Step.inspection],
     Severity.block,
 )
 def r25(s: Situation, r: Rule) -> Iterator[Finding]:
     lot = s.the_lot
     if lot.condition is not ContainerCondition.intact:
         zh = {"damaged": "破损", "leaking": "渗漏", "deformed": "变形"}[lot.condition.value]
+        # At an inspection the finding records what must happen next; at storage-in it blocks.
         yield r.finding(
             s,
             f"容器{zh}，须先更换包装（重新包装）",
             f"the container is {lot.condition.value}: repack it first",
+            severity=Severity.warn if s.step is Step.inspection else None,
             condition=lot.condition.value,
         )
 
