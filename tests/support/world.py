@@ -34,6 +34,7 @@ class World:
     site_b: UUID
     users: dict[str, UUID] = field(default_factory=dict)
     zones: dict[str, UUID] = field(default_factory=dict)
+    handler2_org: UUID | None = None  # a second licensed handler (portal-scope tests)
 
 
 def build_world(url: str, tmp: Path) -> World:
@@ -62,6 +63,7 @@ def build_world(url: str, tmp: Path) -> World:
         handler = ent("测试处置有限公司", "91320506MA1P5Q6R7", "handler", "320506")
         carrier = ent("测试运输有限公司", "91320505MA1T8U9W0", "carrier", "320505")
         regulator = ent("测试生态环境局", "11320500014000001", "regulator", "320500")
+        handler2 = ent("另一处置有限公司", "91320582MA1X2Y3W4", "handler", "320582")
         site_a = identity_service.create_site(
             session=s,
             ctx=ctx,
@@ -91,6 +93,7 @@ def build_world(url: str, tmp: Path) -> World:
             handler_org=handler,
             carrier_org=carrier,
             regulator=regulator,
+            handler2_org=handler2,
             site_a=site_a,
             site_b=site_b,
         )
@@ -101,6 +104,7 @@ def build_world(url: str, tmp: Path) -> World:
             ("operator_b", Role.operator, plant, False, [site_b]),
             ("auditor", Role.auditor, regulator, False, [site_a]),
             ("handler", Role.handler, handler, False, []),
+            ("handler2", Role.handler, handler2, False, []),
             ("transporter", Role.transporter, carrier, False, []),
         ]
         for username, role, ent_id, all_sites, sites in specs:
