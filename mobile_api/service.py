@@ -7,7 +7,6 @@ Every action calls the same use case as the manager API (`app.lots.service`,
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -38,6 +37,7 @@ from app.labelling import service as labelling_service
 from app.labelling.service import Rendered
 from app.lots import schemas as lot_schemas
 from app.lots import service as lot_service
+from app.manifests import service as manifest_service
 from app.projections.lots import LotRow, ZoneInventoryRow
 from app.projections.lots import state_of as lot_state_of
 from app.projections.zones import ZoneRow
@@ -458,15 +458,20 @@ def lot_storage_action(s: LotState) -> str:
 def _resolve_manifest(
     session: Session, ctx: AppContext, actor: Principal, text: str, sc: ScanContext
 ) -> schemas.ScanResult | None:
-    api = _manifests()
-    if api is None or not hasattr(api, "get_manifest_by_number"):
+    """A 14-digit transfer manifest number (issue 6) in the actor's scope."""
+    if not (len(text) == 14 and text.isdigit()):
         return None
-    try:
-        found = api.get_manifest_by_number(session=session, ctx=ctx, actor=actor, number=text)
-    except NotFound:
+    page = manifest_service.list_manifests(session=session, actor=actor, number=text, limit=2)
+    found = next((m for m in page.items if m.number == text), None)
+    if found is None:
         return None
-    data = found.model_dump(mode="json") if hasattr(found, "model_dump") else dict(found)
-    return schemas.ScanResult(kind="manifest", code=text, manifest=data, actions=[])
+    actions = [
+        _needs_manifest(schemas.NextAction(action=a, label_zh=ACTION_ZH[a], allowed=True))
+        for a in ("load", "receive")
+    ]
+    return schemas.ScanResult(
+        kind="manifest", code=text, manifest=found.model_dump(mode="json"), actions=actions
+    )
 
 
 def scan(
@@ -503,14 +508,18 @@ def label_pdf(*, session: Session, ctx: AppContext, actor: Principal, lot_id: UU
 # ---------------------------------------------------------------- manifests (issue 6)
 
 
+HANDHELD_MANIFEST_STEPS = ("load_lot", "receive_lot")
+
+
 def _manifests() -> ModuleType | None:
-    """`app.manifests.service` when it is installed and offers what the handheld needs."""
-    try:
-        module = importlib.import_module("app.manifests.service")
-    except ImportError:
-        return None
-    needed = ("load_lot", "receive_lot")
-    return module if all(hasattr(module, n) for n in needed) else None
+    """`app.manifests.service` when it offers the per-lot steps a handheld performs:
+    `load_lot(session, ctx, actor, cmd)` and `receive_lot(...)`, each taking the handheld's
+    `LoadItem` / `ReceiveItem` and answering a `LotCommandResult`. Its manifest-level `load` and
+    `receive` need the whole load (vehicle, crew, every scanned code) and the handover
+    signatures at once, which the manager web collects; until per-lot steps exist the handheld
+    answers `not_available` for them."""
+    module = manifest_service
+    return module if all(hasattr(module, n) for n in HANDHELD_MANIFEST_STEPS) else None
 
 
 def _manifest_step(

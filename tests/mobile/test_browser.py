@@ -34,7 +34,8 @@ ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+# HAZCHAIN_SCREENSHOTS=1 refreshes docs/screenshots/m-*.png; otherwise they go to a temp dir.
+DOCS_SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 
 
 def _browser_problem() -> str | None:
@@ -99,8 +100,10 @@ def _scan(page: Any, code: str) -> None:
     page.keyboard.press("Enter")
 
 
-def test_offline_actions_sync_exactly_once(server: tuple[str, Api]) -> None:
+def test_offline_actions_sync_exactly_once(server: tuple[str, Api], tmp_path: Path) -> None:
     from playwright.sync_api import expect, sync_playwright
+
+    shots = DOCS_SCREENSHOTS if os.environ.get("HAZCHAIN_SCREENSHOTS") == "1" else tmp_path
 
     base, api = server
     op = api.as_("operator")
@@ -134,16 +137,16 @@ def test_offline_actions_sync_exactly_once(server: tuple[str, Api]) -> None:
             expect(page.locator("button[data-action=store]")).to_be_disabled()
             expect(page.locator("#actions")).to_contain_text("不能入库 G1")
             if api.ctx.db.dialect == "sqlite":
-                SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-                page.screenshot(path=str(SCREENSHOTS / "m-rule.png"), full_page=True)
+                shots.mkdir(parents=True, exist_ok=True)
+                page.screenshot(path=str(shots / "m-rule.png"), full_page=True)
             _scan(page, "A1")
             expect(page.locator("#zone-card")).to_contain_text("区域 A1")
             store = page.locator("button[data-action=store]")
             expect(store).to_have_text("入库 → A1")
             expect(store).to_be_enabled()
-            SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+            shots.mkdir(parents=True, exist_ok=True)
             if api.ctx.db.dialect == "sqlite":
-                page.screenshot(path=str(SCREENSHOTS / "m-scan.png"), full_page=True)
+                page.screenshot(path=str(shots / "m-scan.png"), full_page=True)
 
             context.set_offline(True)
             store.click()
@@ -160,7 +163,7 @@ def test_offline_actions_sync_exactly_once(server: tuple[str, Api]) -> None:
             assert [q["action"] for q in queued] == ["store", "weigh", "inspect"]
             assert [q["expected_version"] for q in queued] == [2, 3, 4]
             if api.ctx.db.dialect == "sqlite":
-                page.screenshot(path=str(SCREENSHOTS / "m-offline-queue.png"), full_page=True)
+                page.screenshot(path=str(shots / "m-offline-queue.png"), full_page=True)
             # nothing reached the server while offline
             assert len(op.get(f"/api/v1/lots/{lot['lot_id']}/events").json()) == 2
 
@@ -181,7 +184,7 @@ def test_offline_actions_sync_exactly_once(server: tuple[str, Api]) -> None:
             )
             expect(page.locator("#queue-count")).to_have_text("0")
             if api.ctx.db.dialect == "sqlite":
-                page.screenshot(path=str(SCREENSHOTS / "m-synced.png"), full_page=True)
+                page.screenshot(path=str(shots / "m-synced.png"), full_page=True)
         finally:
             browser.close()
 

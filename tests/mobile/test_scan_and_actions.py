@@ -141,3 +141,9 @@ def test_load_and_receive_without_manifests_say_so(api: Api, pda: Handheld) -> N
     assert r.status_code == 422 and r.json()["error"] == "not_available"
     r = pda.sync([item("load", lot, manifest_number="M-1")])
     assert r.json()["results"][0]["detail_zh"] == "联单功能尚未开通，无法执行此操作"
+
+
+def test_manifest_numbers_resolve_through_the_manifest_module(api: Api, pda: Handheld) -> None:
+    # 14 digits: tried as a manifest number; none in scope carries it
+    r = pda.scan("32057120261121")
+    assert r.status_code == 404 and "manifest number" in r.json()["detail"]
