@@ -8,27 +8,26 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 from uuid import UUID, uuid4, uuid5
 
 from sqlmodel import Session, select
 
+from app import seed_manifests
 from app.config import Environment
 from app.context import AppContext
-from app.domain import lot as lot_domain
 from app.domain.errors import DomainError, InvalidInput, RuleViolation
 from app.domain.uscc import uscc_with_check
-from app.domain.values import ContainerCondition, ReceiptOutcome, Role
+from app.domain.values import ContainerCondition, Role
 from app.identity import schemas as id_schemas
 from app.identity import service as identity_service
 from app.identity.models import User
 from app.identity.permissions import Principal
 from app.lots import schemas as lot_schemas
 from app.lots import service as lot_service
-from app.projections.lots import LotRow, state_of
-from app.services.recorder import Recorder
+from app.projections.lots import LotRow
 from app.zones import schemas as zone_schemas
 from app.zones import service as zone_service
 
@@ -52,6 +51,8 @@ class Plant:
     site_ids: dict[str, UUID]
     zones: dict[str, UUID]
     users: dict[str, Principal]
+    enterprises: dict[str, UUID] = field(default_factory=dict)
+    parties: dict[str, UUID] = field(default_factory=dict)
 
 
 # name, code, form, container type, volume L, material, typical kg range, weight per month
@@ -139,8 +140,10 @@ def seed_demo(
         if session.exec(select(User)).first() is not None:
             raise InvalidInput("the database already has users: demo seeding needs an empty one")
         plant = _master_data(session, sctx)
+        seed_manifests.parties(session, sctx, plant, start, now)
     rng = random.Random(2026)
     steps = _plan(rng, plant, start, now, lots_per_month)
+    steps += seed_manifests.plan(rng, plant, start, now)
     steps.sort(key=lambda s: s[0])
     counts = {"lots": 0, "steps": 0}
     with ctx.db.session() as session:
@@ -156,6 +159,7 @@ def seed_demo(
                 counts["refused"] = counts.get("refused", 0) + 1
                 continue
             counts["steps"] += 1
+    counts["manifests"] = seed_manifests.count(ctx)
     counts["lots"] = sum(1 for _, a in steps if getattr(a, "generates", False))
     return counts
 
@@ -279,7 +283,12 @@ def _master_data(session: Session, ctx: AppContext) -> Plant:
             ),
         )
         zones[f"{site_code}/{code}"] = z.zone_id
-    return Plant(site_ids=sites, zones=zones, users=users)
+    return Plant(
+        site_ids=sites,
+        zones=zones,
+        users=users,
+        enterprises={"plant": plant, "handler": handler, "carrier": carrier},
+    )
 
 
 DISPLAY = {
@@ -509,79 +518,4 @@ def _lot_steps(
                 ),
             )
         )
-    # Lots older than ~25 days leave the site (manifests arrive with the manifest module;
-    # until then the seed records the custody steps directly through the domain).
-    if age > 25 and rng.random() < 0.9:
-        month_key = f"{site}-{t0.year}-{t0.month}-{zone_code}"
-        manifest_id = uuid5(SEED_NAMESPACE, month_key)
-        ship_at = t0 + timedelta(days=rng.randint(20, 40))
-        steps += _custody(rng, lot_id, manifest_id, ship_at, now, actor, plant)
     return steps
-
-
-def _custody(
-    rng: random.Random,
-    lot_id: UUID,
-    manifest_id: UUID,
-    t: datetime,
-    now: datetime,
-    actor: Principal,
-    plant: Plant,
-) -> list[tuple[datetime, Callable[..., None]]]:
-    def step(decide: Callable[[lot_domain.LotState], object]) -> Callable[..., None]:
-        def run(session: Session, ctx: AppContext, when: datetime) -> None:
-            row = session.get(LotRow, lot_id)
-            assert row is not None
-            state = state_of(row)
-            Recorder(session, ctx).record(
-                actor=actor,
-                site_id=state.site_id,
-                stream_type="lot",
-                stream_id=lot_id,
-                expected_version=state.version,
-                event_id=uuid4(),
-                occurred_at=when,
-                events=[decide(state)],
-            )  # type: ignore[list-item]
-
-        return run
-
-    out: list[tuple[datetime, Callable[..., None]]] = [
-        (t, step(lambda s: lot_domain.allocate(s, manifest_id))),
-        (t + timedelta(days=2), step(lambda s: lot_domain.ship(s, manifest_id))),
-    ]
-    r = rng.random()
-    rec_at = t + timedelta(days=2, hours=6)
-    if r < 0.04:
-        out.append(
-            (rec_at, step(lambda s: lot_domain.receive(s, ReceiptOutcome.rejected, s.weight_kg)))
-        )
-        out.append(
-            (
-                rec_at + timedelta(days=3),
-                step(lambda s: lot_domain.return_to_consignor(s, "包装不符，退回产生单位")),
-            )
-        )
-        return [(w, a) for w, a in out if w < now]
-    if r < 0.1:
-        out.append(
-            (
-                rec_at,
-                step(
-                    lambda s: lot_domain.receive(
-                        s,
-                        ReceiptOutcome.partly_accepted,
-                        s.weight_kg,
-                        (s.weight_kg * Decimal("0.9")).quantize(Decimal("0.1")),
-                    )
-                ),
-            )
-        )
-    else:
-        out.append(
-            (rec_at, step(lambda s: lot_domain.receive(s, ReceiptOutcome.accepted, s.weight_kg)))
-        )
-    method = rng.choice(["D10", "D10", "R2", "C1", "R15", "D9"])
-    done = rec_at + timedelta(days=rng.randint(3, 20))
-    out.append((done, step(lambda s, d=done: lot_domain.complete(s, method, d.date()))))
-    return [(w, a) for w, a in out if w < now]
