@@ -372,25 +372,7 @@ def _codes_cte(dialect: str, site_ids: list[UUID]) -> Any:
         )
         .where(L.c.site_id.in_(site_ids))
         .cte("lotcodes")
-    )
-
-
-def _out_cte(dialect: str, site_ids: list[UUID]) -> Any:
-    ML = ManifestLotRow.__table__  # type: ignore[attr-defined]
-    oday = _cday(dialect, ML.c.dispatched_at)
-    return (
-        sa.select(
-            ML.c.manifest_id,
-            ML.c.lot_id,
-            oday.label("oday"),
-            _serial(oday, ML.c.dispatched_at, ML.c.lot_id).label("oseq"),
-        )
-        .where(
-            ML.c.site_id.in_(site_ids),
-            ML.c.dispatched_at.is_not(None),
-            ML.c.cancelled.is_(False),
-        )
-        .cte("outcodes")
+        .prefix_with("MATERIALIZED")
     )
 
 
@@ -438,7 +420,6 @@ def ledger_sheets(
     M = ManifestRow.__table__  # type: ignore[attr-defined]
     U = User.__table__  # type: ignore[attr-defined]
     codes = _codes_cte(dialect, site_ids)
-    outc = _out_cte(dialect, site_ids)
     gen_event = E.alias("gen_event")
 
     def generation() -> Iterator[list[Any]]:
@@ -547,10 +528,13 @@ def ledger_sheets(
     LIC = HandlerLicenceRow.__table__  # type: ignore[attr-defined]
 
     def _out_query() -> Any:
+        # The storage-out serial is a window over this query's own rows: the period is whole
+        # China days, so every row of a day is here and the serial equals the day's.
+        oday = _cday(dialect, ML.c.dispatched_at)
         return (
             sa.select(
-                outc.c.oday,
-                outc.c.oseq,
+                oday.label("oday"),
+                _serial(oday, ML.c.dispatched_at, ML.c.lot_id).label("oseq"),
                 codes.c.gday,
                 codes.c.gseq,
                 codes.c.iday,
@@ -574,7 +558,7 @@ def ledger_sheets(
                 F.c.code.label("fcode"),
                 F.c.type.label("ftype"),
             )
-            .join(ML, sa.and_(ML.c.manifest_id == outc.c.manifest_id, ML.c.lot_id == outc.c.lot_id))
+            .select_from(ML)
             .join(L, L.c.lot_id == ML.c.lot_id)
             .join(codes, codes.c.lot_id == ML.c.lot_id)
             .join(M, M.c.manifest_id == ML.c.manifest_id)
@@ -582,7 +566,12 @@ def ledger_sheets(
             .outerjoin(LIC, LIC.c.id == M.c.handler_licence_id)
             .outerjoin(Z, Z.c.zone_id == ML.c.zone_id)
             .outerjoin(F, F.c.facility_id == Z.c.facility_id)
-            .where(ML.c.dispatched_at >= start, ML.c.dispatched_at < end)
+            .where(
+                ML.c.site_id.in_(site_ids),
+                ML.c.cancelled.is_(False),
+                ML.c.dispatched_at >= start,
+                ML.c.dispatched_at < end,
+            )
             .order_by(ML.c.dispatched_at, ML.c.lot_id)
         )
 
