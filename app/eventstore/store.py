@@ -167,11 +167,7 @@ class EventStore:
         if site_id not in heads:
             if not heads:
                 sa.event.listen(self.session, "after_transaction_end", _forget_heads, once=True)
-            row = self._conn.execute(
-                sa.select(HEAD.c.chain_position, HEAD.c.hash)
-                .where(HEAD.c.site_id == site_id)
-                .with_for_update()
-            ).first()
+            row = self._conn.execute(_LOCK_HEAD, {"site_id": site_id}).first()
             if row is None:
                 raise NotFound(
                     f"site {site_id} has no event chain (unknown site)", site_id=str(site_id)
@@ -209,15 +205,9 @@ class EventStore:
         head = self._locked_head(site_id)
         # Under the lock, so a concurrent twin of this request that landed first is seen;
         # one round trip for the idempotency and the version checks.
-        dup, current = self._conn.execute(
-            sa.select(
-                sa.select(EVENT.c.position)
-                .where(EVENT.c.event_id == events[0].event_id)
-                .scalar_subquery(),
-                sa.select(sa.func.max(EVENT.c.version))
-                .where(EVENT.c.stream_id == stream_id)
-                .scalar_subquery(),
-            )
+        conn = self._conn
+        dup, current = conn.execute(
+            _CHECK, {"event_id": events[0].event_id, "stream_id": stream_id}
         ).one()
         if dup is not None:
             existing = self.get(events[0].event_id)
@@ -278,16 +268,10 @@ class EventStore:
             prev_hash = h
         crossed = position // self.checkpoint_every > head[0] // self.checkpoint_every
         try:
-            positions = (
-                self._conn.execute(
-                    EVENT.insert().returning(EVENT.c.position, sort_by_parameter_order=True), values
-                )
-                .scalars()
-                .all()
-            )
-            self._conn.execute(
-                HEAD.update().where(HEAD.c.site_id == site_id),
-                {"chain_position": position, "hash": prev_hash},
+            positions = conn.execute(_INSERT, values).scalars().all()
+            conn.execute(
+                _MOVE_HEAD,
+                {"head_site": site_id, "head_position": position, "head_hash": prev_hash},
             )
         except IntegrityError as exc:
             # Backstop: the unique keys saw a concurrent writer the lock did not.
