@@ -11,7 +11,13 @@ import time
 
 def main(argv: list[str]) -> None:
     quick = "--quick" in argv
-    names = [a for a in argv if not a.startswith("-")] or ["eventstore", "storage", "labels"]
+    names = [a for a in argv if not a.startswith("-")] or [
+        "eventstore",
+        "storage",
+        "labels",
+        "mobile",
+        "ledger",
+    ]
     print(f"<!-- python -m benchmarks {' '.join(argv)} — {time.strftime('%Y-%m-%d %H:%M')} -->\n")
     if "eventstore" in names:
         from benchmarks import eventstore
@@ -35,6 +41,17 @@ def main(argv: list[str]) -> None:
             f"| {r['labels']:.0f} | {r['ours_labels_per_s']:.0f} | {r['widget_labels_per_s']:.0f} "
             f"| {r['speedup']:.1f}× |\n"
         )
+    if "mobile" in names:
+        from benchmarks import mobile
+
+        print("## Handheld scan and sync (issue 5)\n")
+        r = mobile.run(lots=10_000, requests=3_000, sync_lots=400) if quick else mobile.run()
+        print(mobile.markdown(r))
+    if "ledger" in names:
+        from benchmarks import ledger
+
+        print("## Ledger export (issue 6)\n")
+        print(ledger.main(["--lots", "10000"] if quick else []))
 
 
 if __name__ == "__main__":
