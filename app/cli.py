@@ -102,6 +102,7 @@ def seed_demo(
     from app.identity.models import User
     from app.seed import DEMO_PASSWORD
     from app.seed import seed_demo as run_seed
+    from app.seed_showcase import add_showcase
 
     ctx = _ctx()
     if if_empty:
@@ -112,11 +113,13 @@ def seed_demo(
     try:
         with console.status("seeding the demo plant (a year of activity)…"):
             counts = run_seed(ctx)
+            alerts = add_showcase(ctx)
     except DomainError as exc:
         console.print(f"[red]refused:[/red] {exc.message}")
         raise typer.Exit(1) from exc
     console.print(
-        f"seeded demo plant: {counts['lots']} lots, {counts['steps']} custody steps; "
+        f"seeded demo plant: {counts['lots']} lots, {counts['steps']} custody steps, "
+        f"{alerts} open alerts; "
         f"logins admin, ehs_manager, operator, handler, transporter, auditor / "
         f"{DEMO_PASSWORD}"
     )
