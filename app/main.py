@@ -24,6 +24,7 @@ from app.lots.routes import router as lots_router
 from app.manifests.routes import router as manifests_router
 from app.parties.routes import router as parties_router
 from app.rules.routes import router as rules_router
+from app.web import mount as mount_web
 from app.zones.routes import facility_router
 from app.zones.routes import router as zones_router
 from mobile_api.routes import mount as mount_mobile
@@ -75,6 +76,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     for router in routers:
         app.include_router(router)
     mount_mobile(app)
+    mount_web(app)
 
     @app.get("/healthz", tags=["ops"])
     def healthz() -> dict[str, str]:

@@ -630,6 +630,24 @@ def create_manifest(
     return _answer(session, actor, recorded.rows[-1], [])
 
 
+def check_draft(
+    *, session: Session, ctx: AppContext, actor: Principal, cmd: schemas.ManifestCreate
+) -> list[dict[str, Any]]:
+    """Dry run of a draft: the transfer-rule findings it would get at submit (licence validity
+    and approved items, yearly capacity, cross-province approval, contract, management plan),
+    without writing anything. The draft is recorded by `create_manifest` inside a savepoint
+    that is always rolled back, so the checks are exactly those of the real commands. Raises
+    what `create_manifest` raises (a lot that cannot be allocated, an unknown handler...)."""
+    savepoint = session.begin_nested()
+    try:
+        created = create_manifest(session=session, ctx=ctx, actor=actor, cmd=cmd)
+        _, state, _ = _load(session, actor, created.manifest.manifest_id)
+        findings = _check(situation(session, ctx, state, Step.transfer, ctx.clock.now()))
+    finally:
+        savepoint.rollback()
+    return [f.model_dump(mode="json") for f in findings]
+
+
 def _allocate_after_return(manifest_id: UUID) -> list[Event]:
     """A rejected lot forwarded to another handler goes back on the consignor's books and is
     allocated to the new manifest at once: it never returns to a zone (it is still at the

@@ -1,0 +1,428 @@
+"""Console pages for manifests: the list by status, the wizard with live transfer checks, the
+manifest page (custody timeline, signatures, PDF, actions and the discrepancy workflow),
+and the handlers, carriers and licences page."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import timedelta
+from decimal import Decimal, InvalidOperation
+from typing import Annotated, Any
+from uuid import UUID, uuid4
+
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlmodel import Session
+
+from app.core.errors import status_for
+from app.deps import CtxDep, ReadSessionDep, SessionDep
+from app.domain.errors import DomainError, InvalidInput
+from app.domain.lot import LotStatus
+from app.domain.manifest import ManifestStatus
+from app.domain.values import WasteKind
+from app.exports import service as export_service
+from app.identity import service as identity_service
+from app.identity.permissions import Permission
+from app.lots import service as lot_service
+from app.manifests import schemas as m
+from app.manifests import service as manifest_service
+from app.parties import service as party_service
+from app.web.auth import WebSession, WebUser, check_csrf
+from app.web.render import WebRoute, allow, page
+from app.web.routes import _first_error, _uuid, attempt, findings_of
+
+router = APIRouter(route_class=WebRoute, include_in_schema=False)
+
+FormStr = Annotated[str, Form()]
+OptForm = Annotated[str | None, Form()]
+OPEN = [s for s in ManifestStatus if s not in (ManifestStatus.closed, ManifestStatus.cancelled)]
+
+
+@router.get("/manifests", response_class=HTMLResponse)
+def manifests_page(
+    request: Request,
+    ws: WebUser,
+    session: ReadSessionDep,
+    status: Annotated[str | None, Query(max_length=16)] = None,
+    number: Annotated[str | None, Query(max_length=20)] = None,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> Response:
+    allow(ws, "manifests")
+    statuses = [ManifestStatus(status)] if status in ManifestStatus.__members__ else None
+    result = manifest_service.list_manifests(
+        session=session,
+        actor=ws.principal,
+        status=statuses,
+        number=number or None,
+        limit=50,
+        offset=offset,
+    )
+    from app.dashboard import service as dashboard
+
+    counts = dashboard.manifest_counts(session=session, actor=ws.principal)
+    names = {e.id: e.name for e in identity_service.list_enterprises(session=session)}
+    return page(
+        request,
+        "manifests.html",
+        ws,
+        section="manifests",
+        result=result,
+        counts=counts,
+        statuses=list(ManifestStatus),
+        status=status or "",
+        number=number or "",
+        names=names,
+    )
+
+
+# ---------------------------------------------------------------- the wizard
+
+
+def _wizard_options(session: Session, ctx: Any, ws: WebSession, site_id: UUID) -> dict[str, Any]:
+    lots = lot_service.list_lots(
+        session=session,
+        ctx=ctx,
+        actor=ws.principal,
+        site_id=site_id,
+        status=[LotStatus.stored],
+        kind=WasteKind.hazardous,
+        limit=500,
+    ).items
+    by_code: dict[str, list[Any]] = defaultdict(list)
+    for lot in lots:
+        by_code[lot.waste_code or ""].append(lot)
+    enterprises = identity_service.list_enterprises(session=session)
+    today = ctx.clock.now().date()
+    licences = party_service.list_rows(
+        session=session, actor=ws.principal, entity="handler_licence"
+    )
+    return {
+        "by_code": dict(sorted(by_code.items())),
+        "handlers": [e for e in enterprises if e.kind == "handler"],
+        "carriers": [e for e in enterprises if e.kind == "carrier"],
+        "licences": licences,
+        "approvals": party_service.list_rows(
+            session=session, actor=ws.principal, entity="approval"
+        ),
+        "today": today,
+    }
+
+
+def _create_cmd(form: dict[str, Any]) -> m.ManifestCreate:
+    """The wizard's form as the API's create command (the service checks everything)."""
+    by_code: dict[str, list[str]] = defaultdict(list)
+    for value in form.get("lot", []):
+        lot_id, _, code = value.partition("|")
+        by_code[code].append(lot_id)
+    lines = [
+        {
+            "waste_code": code,
+            "lot_ids": ids,
+            "planned_method": (form.get(f"method_{code}") or ["D10"])[0] or "D10",
+        }
+        for code, ids in sorted(by_code.items())
+    ]
+    one = {k: (v[0] if v else None) for k, v in form.items() if k != "lot"}
+    if not lines:
+        raise InvalidInput("pick at least one lot", field="lines")
+    try:
+        return m.ManifestCreate(
+            event_id=one.get("event_id") or uuid4(),
+            site_id=one.get("site_id"),
+            handler_enterprise_id=one.get("handler_enterprise_id") or None,
+            handler_licence_id=one.get("handler_licence_id") or None,
+            carrier_enterprise_id=one.get("carrier_enterprise_id") or None,
+            transfer_approval_id=one.get("transfer_approval_id") or None,
+            planned_date=one.get("planned_date") or None,
+            emergency_measures=one.get("emergency_measures") or "",
+            route=one.get("route") or None,
+            lines=lines,
+        )
+    except ValueError as exc:
+        raise InvalidInput(_first_error(exc)) from exc
+
+
+async def _form_lists(request: Request) -> dict[str, list[str]]:
+    form = await request.form()
+    out: dict[str, list[str]] = defaultdict(list)
+    for key, value in form.multi_items():
+        if isinstance(value, str):
+            out[key].append(value)
+    return dict(out)
+
+
+def _wizard(
+    request: Request,
+    ws: WebSession,
+    session: Session,
+    ctx: Any,
+    form: dict[str, list[str]],
+    *,
+    checks: list[dict[str, Any]] | None = None,
+    error: DomainError | None = None,
+    status_code: int = 200,
+) -> Response:
+    sites = identity_service.list_sites(session=session, actor=ws.principal)
+    site_id = _uuid((form.get("site_id") or [None])[0]) or (sites[0].id if sites else None)
+    if site_id is None:
+        raise InvalidInput("no site in your scope")
+    opts = _wizard_options(session, ctx, ws, site_id)
+    one = {k: v[0] for k, v in form.items() if v and k != "lot"}
+    one.setdefault("planned_date", (opts["today"] + timedelta(days=1)).isoformat())
+    one.setdefault("emergency_measures", "泄漏时用吸附棉围堵，联系应急电话；禁止烟火。")
+    if not one.get("handler_enterprise_id") and opts["handlers"]:
+        one["handler_enterprise_id"] = str(opts["handlers"][0].id)
+    if not one.get("carrier_enterprise_id") and opts["carriers"]:
+        one["carrier_enterprise_id"] = str(opts["carriers"][0].id)
+    return page(
+        request,
+        "wizard.html",
+        ws,
+        section="manifests",
+        status_code=status_code,
+        sites=sites,
+        site_id=site_id,
+        picked=set(form.get("lot", [])),
+        one=one,
+        checks=checks,
+        error=error,
+        error_findings=findings_of(error),
+        event_id=one.get("event_id") or uuid4(),
+        **opts,
+    )
+
+
+@router.get("/manifests/new", response_class=HTMLResponse)
+def wizard_page(
+    request: Request, ws: WebUser, session: ReadSessionDep, ctx: CtxDep, site: str | None = None
+) -> Response:
+    allow(ws, "manifests")
+    ws.principal.require(Permission.manifest_write)
+    return _wizard(request, ws, session, ctx, {"site_id": [site]} if site else {})
+
+
+def _run_check(
+    session: Session, ctx: Any, ws: WebSession, form: dict[str, list[str]]
+) -> tuple[list[dict[str, Any]] | None, DomainError | None]:
+    def run() -> list[dict[str, Any]]:
+        return manifest_service.check_draft(
+            session=session, ctx=ctx, actor=ws.principal, cmd=_create_cmd(form)
+        )
+
+    return attempt(session, run)
+
+
+@router.post("/manifests/new/check", response_class=HTMLResponse)
+async def wizard_check(request: Request, ws: WebUser, session: SessionDep, ctx: CtxDep) -> Response:
+    """The live checks (an HTML fragment for the wizard's script)."""
+    form = await _form_lists(request)
+    check_csrf(ws.csrf, (form.get("csrf") or [""])[0])
+    allow(ws, "manifests")
+    checks, error = _run_check(session, ctx, ws, form)
+    return page(
+        request,
+        "_checks.html",
+        ws,
+        checks=checks,
+        error=error,
+        error_findings=findings_of(error),
+    )
+
+
+@router.post("/manifests/new", response_class=HTMLResponse)
+async def wizard_post(request: Request, ws: WebUser, session: SessionDep, ctx: CtxDep) -> Response:
+    form = await _form_lists(request)
+    check_csrf(ws.csrf, (form.get("csrf") or [""])[0])
+    allow(ws, "manifests")
+    step = (form.get("step") or ["check"])[0]
+    if step == "check" or not form.get("lot"):
+        checks, error = _run_check(session, ctx, ws, form)
+        status = status_for(error) if error else 200
+        return _wizard(
+            request, ws, session, ctx, form, checks=checks, error=error, status_code=status
+        )
+
+    def create() -> Any:
+        cmd = _create_cmd(form)
+        result = manifest_service.create_manifest(
+            session=session, ctx=ctx, actor=ws.principal, cmd=cmd
+        )
+        if step == "submit":
+            manifest_service.submit(
+                session=session,
+                ctx=ctx,
+                actor=ws.principal,
+                manifest_id=result.manifest.manifest_id,
+                cmd=m.Action(event_id=uuid4(), expected_version=result.manifest.version),
+            )
+        return result
+
+    result, error = attempt(session, create)
+    if error is not None:
+        return _wizard(request, ws, session, ctx, form, error=error, status_code=status_for(error))
+    return RedirectResponse(f"/manifests/{result.manifest.manifest_id}", status_code=303)
+
+
+# ---------------------------------------------------------------- one manifest
+
+
+def _manifest_page(
+    request: Request,
+    ws: WebSession,
+    session: Session,
+    ctx: Any,
+    manifest_id: UUID,
+    *,
+    error: DomainError | None = None,
+    status_code: int = 200,
+) -> Response:
+    actor = ws.principal
+    mf = manifest_service.get_manifest(session=session, actor=actor, manifest_id=manifest_id)
+    events = manifest_service.manifest_events(
+        session=session, ctx=ctx, actor=actor, manifest_id=manifest_id
+    )
+    names = {e.id: e.name for e in identity_service.list_enterprises(session=session)}
+    return page(
+        request,
+        "manifest.html",
+        ws,
+        section="manifests",
+        status_code=status_code,
+        mf=mf,
+        events=events,
+        names=names,
+        error=error,
+        error_findings=findings_of(error),
+        event_id=uuid4(),
+        today=ctx.clock.now().date(),
+    )
+
+
+@router.get("/manifests/{manifest_id}", response_class=HTMLResponse)
+def manifest_page(
+    request: Request, manifest_id: UUID, ws: WebUser, session: ReadSessionDep, ctx: CtxDep
+) -> Response:
+    allow(ws, "manifests")
+    return _manifest_page(request, ws, session, ctx, manifest_id)
+
+
+@router.get("/manifests/{manifest_id}/manifest.pdf")
+def manifest_pdf(manifest_id: UUID, ws: WebUser, session: ReadSessionDep) -> Response:
+    allow(ws, "manifests")
+    pdf, filename = export_service.manifest_pdf(
+        session=session, actor=ws.principal, manifest_id=manifest_id
+    )
+    return Response(
+        pdf,
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'inline; filename="{filename}"'},
+    )
+
+
+ACTIONS = {"submit", "cancel", "close", "confirm", "correction"}
+
+
+@router.post("/manifests/{manifest_id}/act", response_class=HTMLResponse)
+async def manifest_action(
+    request: Request, manifest_id: UUID, ws: WebUser, session: SessionDep, ctx: CtxDep
+) -> Response:
+    form = await _form_lists(request)
+    one = {k: v[0] for k, v in form.items() if v}
+    check_csrf(ws.csrf, one.get("csrf"))
+    allow(ws, "manifests")
+    action = one.get("action", "")
+    if action not in ACTIONS:
+        raise InvalidInput(f"unknown action {action}")
+    actor = ws.principal
+    kw: dict[str, Any] = {
+        "session": session,
+        "ctx": ctx,
+        "actor": actor,
+        "manifest_id": manifest_id,
+    }
+    env = {"event_id": one.get("event_id") or uuid4(), "expected_version": one.get("version")}
+
+    def run() -> Any:
+        try:
+            if action == "submit":
+                return manifest_service.submit(cmd=m.Action(**env), **kw)
+            if action == "close":
+                return manifest_service.close(cmd=m.Action(**env), **kw)
+            if action == "cancel":
+                return manifest_service.cancel(
+                    cmd=m.ManifestCancel(**env, reason=one.get("reason", "")), **kw
+                )
+            if action == "correction":
+                field = one.get("field", "")
+                return manifest_service.request_correction(
+                    cmd=m.CorrectionRequest(
+                        **env, changes={field: one.get("value", "")}, reason=one.get("reason", "")
+                    ),
+                    **kw,
+                )
+            # the handler's decision on each lot: resolves a discrepancy
+            lots = []
+            for lot_id in form.get("lot_id", []):
+                outcome = one.get(f"outcome_{lot_id}", "accepted")
+                accepted = one.get(f"accepted_{lot_id}") or None
+                lots.append(
+                    {
+                        "lot_id": lot_id,
+                        "outcome": outcome,
+                        "accepted_kg": Decimal(accepted) if accepted else None,
+                        "method_code": one.get(f"method_{lot_id}") or None,
+                    }
+                )
+            notified = one.get("consignor_notified_at")
+            return manifest_service.confirm(
+                cmd=m.ManifestConfirm(
+                    **env,
+                    lots=lots,
+                    consignor_notified_at=f"{notified}:00+08:00" if notified else None,
+                    eeb_report_ref=one.get("eeb_report_ref") or None,
+                    notes=one.get("notes") or None,
+                ),
+                **kw,
+            )
+        except (ValueError, InvalidOperation) as exc:
+            raise InvalidInput(_first_error(exc)) from exc
+
+    _, error = attempt(session, run)
+    if error is None:
+        return RedirectResponse(f"/manifests/{manifest_id}", status_code=303)
+    return _manifest_page(
+        request, ws, session, ctx, manifest_id, error=error, status_code=status_for(error)
+    )
+
+
+# ---------------------------------------------------------------- parties
+
+
+@router.get("/parties", response_class=HTMLResponse)
+def parties_page(request: Request, ws: WebUser, session: ReadSessionDep, ctx: CtxDep) -> Response:
+    allow(ws, "parties")
+    actor = ws.principal
+    today = ctx.clock.now().date()
+    enterprises = identity_service.list_enterprises(session=session)
+    names = {e.id: e.name for e in enterprises}
+
+    def rows(entity: str) -> list[Any]:
+        return party_service.list_rows(session=session, actor=actor, entity=entity)
+
+    return page(
+        request,
+        "parties.html",
+        ws,
+        section="parties",
+        today=today,
+        soon=today + timedelta(days=60),
+        names=names,
+        handlers=[e for e in enterprises if e.kind == "handler"],
+        carriers=[e for e in enterprises if e.kind == "carrier"],
+        handler_licences=rows("handler_licence"),
+        carrier_licences=rows("carrier_licence"),
+        vehicles=rows("vehicle"),
+        crew=rows("crew"),
+        contracts=rows("contract"),
+        approvals=rows("approval"),
+    )
