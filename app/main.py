@@ -24,6 +24,7 @@ from app.lots.routes import router as lots_router
 from app.manifests.routes import router as manifests_router
 from app.parties.routes import router as parties_router
 from app.rules.routes import router as rules_router
+from app.scorecard.routes import router as scorecard_router
 from app.web import mount as mount_web
 from app.zones.routes import facility_router
 from app.zones.routes import router as zones_router
@@ -72,6 +73,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         manifests_router,
         parties_router,
         exports_router,
+        scorecard_router,
     )
     for router in routers:
         app.include_router(router)

@@ -11,6 +11,7 @@ from app.projections import alerts as _alerts  # noqa: F401
 from app.projections import base as _projection_base  # noqa: F401
 from app.projections import lots as _lots  # noqa: F401
 from app.projections import manifests as _manifest_projection  # noqa: F401
+from app.projections import scorecard as _scorecard_projection  # noqa: F401
 from app.projections import zones as _zones  # noqa: F401
 
 __all__ = ["metadata"]

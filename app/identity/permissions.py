@@ -29,6 +29,8 @@ class Permission(StrEnum):
     party_read = "party:read"
     party_admin = "party:admin"  # licences, vehicles, crew, contracts, approvals, plans
     export_read = "export:read"  # ledger, declaration, log export
+    scorecard_read = "scorecard:read"  # no-waste factory scorecard, ratios, evidence
+    scorecard_write = "scorecard:write"  # period inputs, self-assessment, evidence
 
 
 _READ = {
@@ -40,6 +42,7 @@ _READ = {
     Permission.manifest_read,
     Permission.party_read,
     Permission.export_read,
+    Permission.scorecard_read,
 }
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
@@ -53,6 +56,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.audit_sign,
             Permission.manifest_write,
             Permission.party_admin,
+            Permission.scorecard_write,
         }
     ),
     Role.operator: frozenset(
