@@ -27,6 +27,7 @@ from app.domain.errors import DomainError, InvalidInput, RuleViolation, Unauthen
 from app.domain.lot import LotStatus
 from app.domain.values import GENERAL_CATEGORIES, ContainerCondition, Role
 from app.identity import service as identity_service
+from app.identity.permissions import Permission
 from app.labelling import service as labelling_service
 from app.labelling.routes import inline
 from app.lots import schemas as lot_schemas
@@ -116,13 +117,17 @@ def login(
     ctx: CtxDep,
     username: FormStr,
     password: FormStr,
-    csrf: FormStr,
+    csrf: OptForm = None,
     next: OptForm = None,
 ) -> Response:
     check_csrf(request.cookies.get(LOGIN_CSRF_COOKIE, ""), csrf)
     try:
         issued = identity_service.issue_token(
-            session=session, ctx=ctx, username=username, password=password
+            session=session,
+            ctx=ctx,
+            username=username,
+            password=password,
+            client=request.client.host if request.client else None,
         )
     except Unauthenticated:
         t = Translator(language(request))
@@ -153,7 +158,7 @@ def login(
 
 
 @router.post("/logout")
-def logout(ws: WebUser, csrf: FormStr) -> Response:
+def logout(ws: WebUser, csrf: OptForm = None) -> Response:
     check_csrf(ws.csrf, csrf)
     response = RedirectResponse("/login", status_code=303)
     clear_session(response)
@@ -383,10 +388,10 @@ def lot_action(
     ws: WebUser,
     session: SessionDep,
     ctx: CtxDep,
-    csrf: FormStr,
     action: FormStr,
     event_id: FormStr,
     expected_version: Annotated[int, Form()],
+    csrf: OptForm = None,
     zone_id: OptForm = None,
     weight_kg: OptForm = None,
     condition: OptForm = None,
@@ -395,6 +400,7 @@ def lot_action(
 ) -> Response:
     check_csrf(ws.csrf, csrf)
     allow(ws, "lots")
+    ws.principal.require(Permission.lot_write)  # as the API's lot routes declare
     if action not in LOT_ACTIONS:
         raise InvalidInput(f"unknown action {action}")
     actor = ws.principal
@@ -520,12 +526,13 @@ def zone_inspect(
     ws: WebUser,
     session: SessionDep,
     ctx: CtxDep,
-    csrf: FormStr,
     event_id: FormStr,
+    csrf: OptForm = None,
     notes: OptForm = None,
 ) -> Response:
     check_csrf(ws.csrf, csrf)
     allow(ws, "zones")
+    ws.principal.require(Permission.lot_write)  # as the API's inspection route declares
     from app.zones import schemas as zone_schemas
 
     cmd = zone_schemas.ZoneInspect(event_id=UUID(event_id), items=[], notes=notes or None)

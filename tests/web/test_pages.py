@@ -1,0 +1,306 @@
+"""The console's pages on both databases: who may open what, sign-in, CSRF, the rules' answer
+on the lot page, and the manifest wizard, all through the same services as the API."""
+
+from __future__ import annotations
+
+import re
+from uuid import uuid4
+
+import pytest
+
+from tests.manifests.support import setup_parties, stored_lot
+from tests.web.support import Web
+
+PAGES = [
+    "/dashboard",
+    "/lots",
+    "/zones",
+    "/manifests",
+    "/parties",
+    "/scorecard",
+    "/exports",
+    "/audit",
+    "/admin",
+]
+PLANT = {"/dashboard", "/lots", "/zones", "/manifests"}
+MANAGER = PLANT | {"/parties", "/scorecard", "/exports", "/audit"}
+ALLOWED = {
+    "admin": set(PAGES),
+    "ehs_manager": MANAGER,
+    "auditor": MANAGER,
+    "operator": PLANT,
+    "handler": {"/manifests"},
+    "transporter": {"/manifests"},
+}
+
+
+def nav_links(html: str) -> set[str]:
+    nav = re.search(r'<nav class="main" id="nav">(.*?)</nav>', html, re.S)
+    assert nav, html[:500]
+    return set(re.findall(r'href="([^"]+)"', nav.group(1)))
+
+
+@pytest.mark.parametrize("role", sorted(ALLOWED))
+def test_each_role_sees_its_pages_and_is_refused_the_rest(api, role: str) -> None:  # type: ignore[no-untyped-def]
+    web = Web(api, role)
+    allowed = ALLOWED[role]
+    home = web.get("/manifests")
+    assert home.status_code == 200, home.text
+    assert nav_links(home.text) == allowed
+    for path in PAGES:
+        r = web.get(path)
+        if path in allowed:
+            assert r.status_code == 200, (path, r.text[:2000])
+            assert "<html" in r.text and 'lang="zh-CN"' in r.text
+        elif path == "/dashboard" and role in ("handler", "transporter"):
+            assert (r.status_code, r.headers["location"]) == (303, "/manifests")
+        else:
+            assert r.status_code == 403, (path, r.status_code)
+            assert "无权访问" in r.text
+
+
+def test_anonymous_pages_redirect_to_sign_in(api) -> None:  # type: ignore[no-untyped-def]
+    web = Web(api)
+    for path in [*PAGES, "/", "/manifests/new", f"/lots/{uuid4()}"]:
+        r = web.get(path + "?x=1")
+        assert r.status_code == 303, path
+        assert r.headers["location"] == "/login?next=" + path + "%3Fx%3D1"
+
+
+def test_sign_in_cookie_language_and_sign_out(api) -> None:  # type: ignore[no-untyped-def]
+    web = Web(api)
+    bad = web.login("ehs_manager", "wrong password")
+    assert bad.status_code == 401 and "用户名或密码错误" in bad.text
+    r = web.login("ehs_manager")
+    assert (r.status_code, r.headers["location"]) == (303, "/dashboard")
+    cookie = r.headers["set-cookie"]
+    assert "hz_session=" in cookie and "HttpOnly" in cookie and "SameSite=lax" in cookie
+    assert "总览" in web.get("/dashboard").text
+    en = web.get("/lang?to=en&next=/lots")
+    assert en.headers["location"] == "/lots"
+    assert ">Lots</a>" in web.get("/lots").text
+    assert web.get("/lots?lang=zh").text.count("废物批次") >= 1
+    # sign-in honours `next`, never an off-site one
+    r = web.login("ehs_manager")
+    assert Web(api).client.get("/login?next=//evil.example").status_code == 200
+    out = web.post("/logout")
+    assert (out.status_code, out.headers["location"]) == (303, "/login")
+    web.client.cookies.clear()
+    assert web.get("/dashboard").status_code == 303
+
+
+def test_a_forged_or_foreign_session_cookie_is_refused(api) -> None:  # type: ignore[no-untyped-def]
+    web = Web(api)
+    web.client.cookies.set("hz_session", api.token("admin"))  # an API token is not a web session
+    assert web.get("/dashboard").status_code == 303
+    web.client.cookies.set("hz_session", "not-a-jwt")
+    assert web.get("/dashboard").status_code == 303
+
+
+def test_form_posts_without_the_csrf_token_are_refused(api) -> None:  # type: ignore[no-untyped-def]
+    op = api.as_("operator")
+    lot = op.step(op.generate(), "label")
+    web = Web(api, "operator")
+    body = {
+        "action": "store",
+        "event_id": str(uuid4()),
+        "expected_version": str(lot["version"]),
+        "zone_id": str(api.world.zones["A1"]),
+    }
+    r = web.post(f"/lots/{lot['lot_id']}/act", body, csrf=False)
+    assert r.status_code == 403
+    r = web.post(f"/lots/{lot['lot_id']}/act", {**body, "csrf": "forged"}, csrf=False)
+    assert r.status_code == 403
+    assert len(op.get(f"/api/v1/lots/{lot['lot_id']}/events").json()) == 2
+    assert web.post("/logout", csrf=False).status_code == 403
+    # the sign-in form itself needs its double-submit token
+    fresh = Web(api)
+    r = fresh.client.post("/login", data={"username": "operator", "password": "x", "csrf": "nope"})
+    assert r.status_code == 403
+    # with the token the step is recorded, once, even when the form is sent twice
+    assert web.post(f"/lots/{lot['lot_id']}/act", body).status_code == 303
+    assert web.post(f"/lots/{lot['lot_id']}/act", body).status_code == 303
+    events = op.get(f"/api/v1/lots/{lot['lot_id']}/events").json()
+    assert [e["type"] for e in events] == ["lot.generated", "lot.labelled", "lot.stored"]
+
+
+def test_a_blocked_storage_shows_its_citation_on_the_lot_page(api) -> None:  # type: ignore[no-untyped-def]
+    op = api.as_("operator")
+    lot = op.step(op.generate(), "label")
+    web = Web(api, "operator")
+    page = web.get(f"/lots/{lot['lot_id']}")
+    assert page.status_code == 200 and 'id="store-form"' in page.text
+    r = web.post(
+        f"/lots/{lot['lot_id']}/act",
+        {
+            "action": "store",
+            "event_id": str(uuid4()),
+            "expected_version": str(lot["version"]),
+            "zone_id": str(api.world.zones["G1"]),
+        },
+    )
+    assert r.status_code == 422, r.text
+    refusal = re.search(r'<section class="card refused".*?</section>', r.text, re.S)
+    assert refusal, r.text
+    check = (
+        api.as_("operator")
+        .post(
+            "/api/v1/checks",
+            {"action": "store", "lot_id": lot["lot_id"], "zone_id": str(api.world.zones["G1"])},
+        )
+        .json()
+    )
+    blocks = [f for f in check["findings"] if f["severity"] == "block"]
+    assert blocks
+    for f in blocks:
+        assert f["rule_id"] in refusal.group(0)
+        assert f["citation"]["document"] in refusal.group(0)
+    assert len(op.get(f"/api/v1/lots/{lot['lot_id']}/events").json()) == 2
+
+
+def test_the_lot_page_shows_the_timeline_override_and_label(api) -> None:  # type: ignore[no-untyped-def]
+    op = api.as_("operator")
+    lot = stored_lot(api)
+    op.step(lot, "weigh", weight_kg="130.5")
+    web = Web(api, "ehs_manager")
+    page = web.get(f"/lots/{lot['lot_id']}").text
+    for text in ("产生", "贴标", "入库", "称重", "130.5 kg", "label.pdf", "qr.png"):
+        assert text in page, text
+    assert web.get(f"/lots/{lot['lot_id']}/label.pdf").headers["content-type"] == (
+        "application/pdf"
+    )
+    assert web.get(f"/lots/{lot['lot_id']}/qr.png").headers["content-type"] == "image/png"
+    # a list filter finds it, another one does not
+    assert lot["digital_id"] in web.get(f"/lots?q={lot['digital_id'][-8:]}").text
+    assert lot["digital_id"] not in web.get("/lots?status=disposed").text
+
+
+def test_auditors_get_no_write_buttons_and_writes_are_refused(api) -> None:  # type: ignore[no-untyped-def]
+    op = api.as_("operator")
+    lot = op.step(op.generate(), "label")
+    web = Web(api, "auditor")
+    page = web.get(f"/lots/{lot['lot_id']}").text
+    assert "只读" in page and 'action="/lots/' not in page
+    assert "/manifests/new" not in web.get("/manifests").text
+    r = web.post(
+        f"/lots/{lot['lot_id']}/act",
+        {
+            "action": "weigh",
+            "event_id": str(uuid4()),
+            "expected_version": str(lot["version"]),
+            "weight_kg": "1",
+        },
+    )
+    assert r.status_code == 403
+    assert len(op.get(f"/api/v1/lots/{lot['lot_id']}/events").json()) == 2
+    assert web.get("/manifests/new").status_code == 403
+
+
+def test_another_sites_lot_is_not_found(api) -> None:  # type: ignore[no-untyped-def]
+    lot = api.as_("operator_b").generate(site=api.world.site_b)
+    r = Web(api, "operator").get(f"/lots/{lot['lot_id']}")
+    assert r.status_code == 404 and "未找到" in r.text
+
+
+def test_dashboard_renders_tiles_and_charts(api) -> None:  # type: ignore[no-untyped-def]
+    stored_lot(api)
+    stored_lot(api, zone="A2")
+    html = Web(api, "ehs_manager").get("/dashboard").text
+    for chart in ("capacity", "histogram", "trend"):
+        assert f'data-chart="{chart}"' in html
+    tiles = re.search(r'<section class="tiles" id="tiles">(.*?)</section>', html, re.S)
+    assert tiles and "<b>2</b>" in tiles.group(1)  # two lots in storage
+    assert html.count('class="bar"') >= 3  # capacity bars and histogram bars drawn
+
+
+def _wizard_form(api, lots, method: str = "D10", step: str = "create") -> list[tuple[str, str]]:  # type: ignore[no-untyped-def]
+    w = api.world
+    form = [
+        ("site_id", str(w.site_a)),
+        ("handler_enterprise_id", str(w.handler_org)),
+        ("carrier_enterprise_id", str(w.carrier_org)),
+        ("planned_date", str(__import__("datetime").date.today())),
+        ("emergency_measures", "泄漏时用吸附棉围堵"),
+        ("event_id", str(uuid4())),
+        ("step", step),
+    ]
+    for lot in lots:
+        form.append(("lot", f"{lot['lot_id']}|{lot['waste_code']}"))
+        form.append((f"method_{lot['waste_code']}", method))
+    return form
+
+
+def test_wizard_checks_live_then_creates_and_lists_the_manifest(api) -> None:  # type: ignore[no-untyped-def]
+    setup_parties(api)
+    lots = [stored_lot(api), stored_lot(api)]
+    web = Web(api, "ehs_manager")
+    page = web.get("/manifests/new")
+    assert page.status_code == 200 and lots[0]["digital_id"] in page.text
+    # a method the licence does not cover: the live check names the rule and its citation
+    bad = web.post("/manifests/new/check", _wizard_form(api, lots, method="D1"))
+    assert bad.status_code == 200 and "R41" in bad.text and "citation" in bad.text
+    good = web.post("/manifests/new/check", _wizard_form(api, lots))
+    assert 'id="checks-ok"' in good.text, good.text
+    # the checks wrote nothing
+    assert api.as_("ehs_manager").get("/api/v1/manifests").json()["total"] == 0
+    assert lots[0]["lot_id"] in web.get("/manifests/new").text
+    r = web.post("/manifests/new", _wizard_form(api, lots, step="submit"))
+    assert r.status_code == 303, r.text
+    manifest_id = r.headers["location"].rsplit("/", 1)[1]
+    m = api.as_("ehs_manager").get(f"/api/v1/manifests/{manifest_id}").json()
+    assert m["status"] == "submitted" and len(m["lots"]) == 2
+    listing = web.get("/manifests").text
+    assert m["number"] in listing
+    page = web.get(f"/manifests/{manifest_id}").text
+    assert "创建联单" in page and "提交联单" in page and "manifest.pdf" in page
+    pdf = web.get(f"/manifests/{manifest_id}/manifest.pdf")
+    assert pdf.headers["content-type"] == "application/pdf"
+    # the handler sees it in its portal, without plant navigation
+    handler = Web(api, "handler")
+    assert m["number"] in handler.get("/manifests").text
+    assert handler.get(f"/manifests/{manifest_id}").status_code == 200
+    assert Web(api, "handler2").get(f"/manifests/{manifest_id}").status_code == 404
+
+
+def test_wizard_create_refused_shows_the_reason_and_writes_nothing(api) -> None:  # type: ignore[no-untyped-def]
+    setup_parties(api)
+    lot = stored_lot(api)
+    web = Web(api, "ehs_manager")
+    r = web.post("/manifests/new", _wizard_form(api, [lot], method="D1", step="submit"))
+    assert r.status_code == 422 and "R41" in r.text
+    assert api.as_("ehs_manager").get("/api/v1/manifests").json()["total"] == 0
+    assert api.as_("operator").get(f"/api/v1/lots/{lot['lot_id']}").json()["status"] == "stored"
+
+
+def test_manifest_actions_cancel_from_the_page(api) -> None:  # type: ignore[no-untyped-def]
+    setup_parties(api)
+    lot = stored_lot(api)
+    web = Web(api, "ehs_manager")
+    r = web.post("/manifests/new", _wizard_form(api, [lot]))
+    manifest_id = r.headers["location"].rsplit("/", 1)[1]
+    page = web.get(f"/manifests/{manifest_id}").text
+    version = re.search(r'name="version" value="(\d+)"', page).group(1)  # type: ignore[union-attr]
+    r = web.post(
+        f"/manifests/{manifest_id}/act",
+        {"action": "cancel", "event_id": str(uuid4()), "version": version, "reason": "计划变更"},
+    )
+    assert r.status_code == 303, r.text
+    assert "已作废" in web.get(f"/manifests/{manifest_id}").text
+    assert api.as_("operator").get(f"/api/v1/lots/{lot['lot_id']}").json()["status"] == "stored"
+
+
+def test_exports_audit_and_admin_pages(api) -> None:  # type: ignore[no-untyped-def]
+    stored_lot(api)
+    web = Web(api, "admin")
+    assert "链完整" in web.get("/audit").text
+    assert "链完整" in web.get("/exports").text
+    x = web.get(f"/exports/ledger.xlsx?site={api.world.site_a}")
+    assert x.status_code == 200 and x.content[:2] == b"PK"
+    log = web.get(f"/exports/log.jsonl?site={api.world.site_a}")
+    assert log.status_code == 200 and log.text.count("\n") >= 3
+    admin = web.get("/admin").text
+    assert "ehs_manager" in admin and "SZ01" in admin and "R1" in admin
+    assert Web(api, "auditor").get(f"/exports/log.jsonl?site={api.world.site_b}").status_code in (
+        403,
+        404,
+    )
