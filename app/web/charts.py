@@ -72,7 +72,8 @@ def histogram(
     plot_h = height - bottom - top
     n = max(1, len(buckets))
     slot = (width - left - 10) / n
-    top_v = _nice_max(max((c for _, c in buckets), default=0))
+    top_v = max(4.0, _nice_max(max((c for _, c in buckets), default=0)))
+    top_v = float(-(-int(top_v) // 4) * 4)  # counts: whole-number ticks
     parts = [
         f'<svg class="chart" role="img" viewBox="0 0 {width} {height}" width="100%" '
         f'data-chart="histogram"><title>{escape(title)}</title>',

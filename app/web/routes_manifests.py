@@ -171,7 +171,14 @@ def _wizard(
     one.setdefault("planned_date", (opts["today"] + timedelta(days=1)).isoformat())
     one.setdefault("emergency_measures", "泄漏时用吸附棉围堵，联系应急电话；禁止烟火。")
     if not one.get("handler_enterprise_id") and opts["handlers"]:
-        one["handler_enterprise_id"] = str(opts["handlers"][0].id)
+        # the first handler holding a licence valid today, else the first handler
+        licensed = [
+            lic.enterprise_id
+            for lic in opts["licences"]
+            if not lic.revoked and lic.valid_from <= opts["today"] <= lic.valid_to
+        ]
+        first = next((h for h in opts["handlers"] if h.id in licensed), opts["handlers"][0])
+        one["handler_enterprise_id"] = str(first.id)
     if not one.get("carrier_enterprise_id") and opts["carriers"]:
         one["carrier_enterprise_id"] = str(opts["carriers"][0].id)
     return page(
