@@ -15,7 +15,7 @@ from uuid import UUID, uuid4, uuid5
 
 from sqlmodel import Session, select
 
-from app import seed_manifests
+from app import seed_manifests, seed_scorecard
 from app.config import Environment
 from app.context import AppContext
 from app.domain.errors import DomainError, InvalidInput, RuleViolation
@@ -160,6 +160,10 @@ def seed_demo(
                 continue
             counts["steps"] += 1
     counts["manifests"] = seed_manifests.count(ctx)
+    with ctx.db.session() as session:
+        counts["scorecard_entries"] = seed_scorecard.seed(
+            session, ctx, plant.users["ehs_manager"], plant.site_ids
+        )
     counts["lots"] = sum(1 for _, a in steps if getattr(a, "generates", False))
     return counts
 
