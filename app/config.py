@@ -46,6 +46,16 @@ class MobileSettings(BaseModel):
     late_after_minutes: int = 60
 
 
+class LimitSettings(BaseModel):
+    # Request bodies (413 above these), and login throttling (429 with Retry-After).
+    body_max_bytes: int = 2 * 1024 * 1024
+    upload_max_bytes: int = 25 * 1024 * 1024
+    upload_prefixes: tuple[str, ...] = ("/api/v1/scorecard", "/scorecard", "/web")
+    login_failures_per_username: int = 10
+    login_failures_per_client: int = 50
+    login_window_seconds: int = 15 * 60
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", extra="ignore", env_nested_delimiter="__")
 
@@ -63,6 +73,7 @@ class Settings(BaseSettings):
     auth: AuthSettings = AuthSettings()
     ledger: LedgerSettings = LedgerSettings()
     mobile: MobileSettings = MobileSettings()
+    limits: LimitSettings = LimitSettings()
 
     @property
     def effective_sweep_minutes(self) -> int:

@@ -10,6 +10,7 @@ from app.config import Settings
 from app.core.clock import Clock, SystemClock
 from app.core.db import Database
 from app.core.keys import KeyRing
+from app.core.throttle import LoginThrottle
 from app.domain.waste_codes import Catalogue
 
 CATALOGUE_CSV = Path(__file__).resolve().parent / "catalogue" / "data" / "waste-codes.csv"
@@ -24,6 +25,15 @@ class AppContext:
     @cached_property
     def keys(self) -> KeyRing:
         return KeyRing(self.settings.effective_signing_seed)
+
+    @cached_property
+    def login_throttle(self) -> LoginThrottle:
+        lim = self.settings.limits
+        return LoginThrottle(
+            per_username=lim.login_failures_per_username,
+            per_client=lim.login_failures_per_client,
+            window_seconds=lim.login_window_seconds,
+        )
 
     @cached_property
     def catalogue(self) -> Catalogue:

@@ -17,6 +17,7 @@ from app.config import Settings, get_settings
 from app.context import AppContext
 from app.core import errors
 from app.core.clock import Clock
+from app.core.limits import BodyLimitMiddleware
 from app.exports.routes import router as exports_router
 from app.identity.routes import router as identity_router
 from app.labelling.routes import router as labels_router
@@ -60,6 +61,12 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     app = FastAPI(title="hazchain", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
     app.state.ctx = ctx
     errors.install(app)
+    app.add_middleware(
+        BodyLimitMiddleware,
+        max_bytes=settings.limits.body_max_bytes,
+        upload_max_bytes=settings.limits.upload_max_bytes,
+        upload_prefixes=settings.limits.upload_prefixes,
+    )
     routers = (
         identity_router,
         lots_router,

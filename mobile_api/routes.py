@@ -6,11 +6,12 @@ from __future__ import annotations
 from pathlib import Path
 from uuid import UUID
 
-from fastapi import APIRouter, FastAPI, status
+from fastapi import APIRouter, FastAPI, Request, status
 from fastapi.responses import FileResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from app.core.errors import error_responses
+from app.core.throttle import client_address
 from app.deps import CtxDep, ReadSessionDep, SessionDep
 from app.identity.deps import require
 from app.identity.permissions import Permission
@@ -68,13 +69,22 @@ def revoke_device(
 
 
 @router.post(
-    "/auth/sign-in", response_model=schemas.SessionRead, responses=error_responses(401, 403, 422)
+    "/auth/sign-in",
+    response_model=schemas.SessionRead,
+    responses=error_responses(401, 403, 422, 429),
 )
 def sign_in(
-    cmd: schemas.SignIn, device: CurrentDevice, session: ReadSessionDep, ctx: CtxDep
+    cmd: schemas.SignIn,
+    device: CurrentDevice,
+    session: ReadSessionDep,
+    ctx: CtxDep,
+    request: Request,
 ) -> schemas.SessionRead:
-    """An operator signs in on an enrolled device (send the device's enrolment token)."""
-    return mobile_service.sign_in(session=session, ctx=ctx, device=device, cmd=cmd)
+    """An operator signs in on an enrolled device (send the device's enrolment token).
+    Failed sign-ins are throttled per username and per address (429 with Retry-After)."""
+    return mobile_service.sign_in(
+        session=session, ctx=ctx, device=device, cmd=cmd, client=client_address(request)
+    )
 
 
 @router.get("/context", response_model=schemas.DeviceContext, responses=error_responses(401, 403))

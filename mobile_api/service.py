@@ -141,10 +141,20 @@ def _context(session: Session, ctx: AppContext, actor: Principal) -> dict[str, A
 
 
 def sign_in(
-    *, session: Session, ctx: AppContext, device: Device, cmd: schemas.SignIn
+    *,
+    session: Session,
+    ctx: AppContext,
+    device: Device,
+    cmd: schemas.SignIn,
+    client: str | None = None,
 ) -> schemas.SessionRead:
     principal, issued = device_service.sign_in(
-        session=session, ctx=ctx, device=device, username=cmd.username, password=cmd.password
+        session=session,
+        ctx=ctx,
+        device=device,
+        username=cmd.username,
+        password=cmd.password,
+        client=client,
     )
     return schemas.SessionRead(
         **_context(session, ctx, principal),

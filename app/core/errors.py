@@ -17,6 +17,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from app.core.throttle import TooManyAttempts
 from app.domain.errors import (
     Conflict,
     DomainError,
@@ -36,6 +37,7 @@ STATUS: list[tuple[type[DomainError], int]] = [
     (Conflict, 409),
     (InvalidTransition, 409),
     (InvalidInput, 422),
+    (TooManyAttempts, 429),
 ]
 
 
@@ -62,6 +64,7 @@ def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
         409: "Conflict: stale version, duplicate, or not allowed in the current state",
         413: "Request too large",
         422: "Invalid input: the reason and the offending fields",
+        429: "Too many failed sign-ins: wait for Retry-After seconds",
     }
     return {c: {"model": ErrorBody, "description": text.get(c, "Error")} for c in codes}
 
@@ -81,6 +84,8 @@ def install(app: FastAPI) -> None:
     async def _domain(_: Request, exc: DomainError) -> JSONResponse:
         body = {"error": exc.code, "detail": exc.message, **_json_safe(exc.details)}
         headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, Unauthenticated) else None
+        if isinstance(exc, TooManyAttempts):
+            headers = {"Retry-After": str(exc.retry_after)}
         return JSONResponse(body, status_code=status_for(exc), headers=headers)
 
     @app.exception_handler(RequestValidationError)

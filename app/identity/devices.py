@@ -22,11 +22,11 @@ from sqlmodel import Field, Session, SQLModel, select
 
 from app.context import AppContext
 from app.core.db import UTCDateTime
-from app.core.security import create_token, decode_token, verify_password
+from app.core.security import create_token, decode_token
 from app.domain.errors import NotFound, PermissionDenied, Unauthenticated
-from app.identity.models import Site, User
+from app.identity.models import Site
 from app.identity.permissions import Permission, Principal
-from app.identity.service import principal_for
+from app.identity.service import authenticate, principal_for
 
 DEVICE_TOKEN = "device"
 
@@ -168,12 +168,18 @@ def device_principal(*, session: Session, claims: DeviceClaims) -> Principal:
 
 
 def sign_in(
-    *, session: Session, ctx: AppContext, device: Device, username: str, password: str
+    *,
+    session: Session,
+    ctx: AppContext,
+    device: Device,
+    username: str,
+    password: str,
+    client: str | None = None,
 ) -> tuple[Principal, IssuedToken]:
     """An operator signs in on an enrolled device: a session token for (user, device)."""
-    user = session.exec(select(User).where(User.username == username.strip().lower())).first()
-    if not verify_password(password, user.password_hash if user else None) or user is None:
-        raise Unauthenticated("wrong username or password")
+    user = authenticate(
+        session=session, ctx=ctx, username=username, password=password, client=client
+    )
     principal = principal_for(session=session, user_id=user.id)
     if device.site_id not in principal.site_ids:
         raise PermissionDenied("you may not act at this device's site", site_id=str(device.site_id))

@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, status
+from fastapi import APIRouter, Depends, Request, status
 from fastapi.security import OAuth2PasswordRequestForm
 
 from app.core.errors import error_responses
+from app.core.throttle import client_address
 from app.deps import CtxDep, ReadSessionDep, SessionDep
 from app.identity import schemas
 from app.identity import service as identity_service
@@ -23,14 +24,25 @@ UserAdmin = require(Permission.user_admin)
 
 
 @router.post(
-    "/auth/token", response_model=schemas.Token, tags=["auth"], responses=error_responses(401, 422)
+    "/auth/token",
+    response_model=schemas.Token,
+    tags=["auth"],
+    responses=error_responses(401, 422, 429),
 )
 def token(
-    form: Annotated[OAuth2PasswordRequestForm, Depends()], session: ReadSessionDep, ctx: CtxDep
+    form: Annotated[OAuth2PasswordRequestForm, Depends()],
+    session: ReadSessionDep,
+    ctx: CtxDep,
+    request: Request,
 ) -> schemas.Token:
-    """OAuth2 password flow: exchange username and password for a bearer token."""
+    """OAuth2 password flow: exchange username and password for a bearer token. Failed
+    sign-ins are throttled per username and per address (429 with Retry-After)."""
     return identity_service.issue_token(
-        session=session, ctx=ctx, username=form.username, password=form.password
+        session=session,
+        ctx=ctx,
+        username=form.username,
+        password=form.password,
+        client=client_address(request),
     )
 
 

@@ -41,12 +41,32 @@ def _site_ids(session: Session, user: User) -> list[UUID]:
     return list(session.exec(select(UserSite.site_id).where(UserSite.user_id == user.id)))
 
 
-def issue_token(
-    *, session: Session, ctx: AppContext, username: str, password: str
-) -> schemas.Token:
+def authenticate(
+    *, session: Session, ctx: AppContext, username: str, password: str, client: str | None = None
+) -> User:
+    """The user whose password this is, or 401; throttled per username and client (429)."""
+    throttle = ctx.login_throttle
+    keys = throttle.keys(username=username, client=client)
+    throttle.check(keys)
     user = session.exec(select(User).where(User.username == username.strip().lower())).first()
     if not verify_password(password, user.password_hash if user else None) or user is None:
+        throttle.failed(keys)
         raise Unauthenticated("wrong username or password")
+    throttle.succeeded(username)
+    return user
+
+
+def issue_token(
+    *,
+    session: Session,
+    ctx: AppContext,
+    username: str,
+    password: str,
+    client: str | None = None,
+) -> schemas.Token:
+    user = authenticate(
+        session=session, ctx=ctx, username=username, password=password, client=client
+    )
     if not user.is_active:
         raise Unauthenticated("this account is disabled")
     s = ctx.settings
