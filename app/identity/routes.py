@@ -154,8 +154,8 @@ def create_site(
     tags=["sites"],
     responses=error_responses(401, 403, 404),
 )
-def get_site(site_id: UUID, _: SiteReader, session: ReadSessionDep) -> schemas.SiteRead:
-    return identity_service.site_read(identity_service.get_site(session=session, site_id=site_id))
+def get_site(site_id: UUID, actor: SiteReader, session: ReadSessionDep) -> schemas.SiteRead:
+    return identity_service.visible_site(session=session, actor=actor, site_id=site_id)
 
 
 @router.patch(

@@ -153,6 +153,18 @@ def get_site(*, session: Session, site_id: UUID) -> Site:
     return site
 
 
+def visible_site(*, session: Session, actor: Principal, site_id: UUID) -> schemas.SiteRead:
+    """One site, scoped as `list_sites` is: outside the caller's view it is not found (404)."""
+    site = get_site(session=session, site_id=site_id)
+    if not (
+        actor.role is Role.admin
+        or site.id in actor.site_ids
+        or site.enterprise_id == actor.enterprise_id
+    ):
+        raise NotFound("site not found", site_id=str(site_id))
+    return site_read(site)
+
+
 def list_sites(*, session: Session, actor: Principal) -> list[schemas.SiteRead]:
     q = select(Site).order_by(Site.code)
     if actor.role is not Role.admin:
