@@ -13,6 +13,7 @@ from typing import Any
 from uuid import UUID
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 from sqlmodel import Session
 
 from app.domain.lot import LotStatus
@@ -57,15 +58,6 @@ class MonthRow:
 def _sites(actor: Principal, site_id: UUID | None) -> list[UUID]:
     ids = sorted(actor.site_ids)
     return [s for s in ids if s == site_id] if site_id is not None else ids
-
-
-def _month(dialect: str, col: Any) -> Any:
-    """The China-time month of a timestamp column as 'YYYY-MM' (in SQL)."""
-    if dialect == "postgresql":
-        return sa.func.to_char(
-            sa.func.timezone("UTC", col) + sa.text("interval '8 hours'"), "YYYY-MM"
-        )
-    return sa.func.strftime("%Y-%m", col, "+8 hours")
 
 
 def storage_summary(
@@ -121,51 +113,101 @@ def monthly_trend(
     site_id: UUID | None = None,
 ) -> list[MonthRow]:
     """Hazardous waste generated, shipped and disposed (accepted weight) per China-time month,
-    the last `months` months."""
-    dialect = session.get_bind().dialect.name
+    the last `months` months.
+
+    The month bounds are computed here; on PostgreSQL each row's month is `width_bucket` over
+    them (a binary search), not a formatted string."""
     t = LotRow.__table__  # type: ignore[attr-defined]
     local = now + CHINA
     y, m = local.year, local.month - (months - 1)
     while m <= 0:
         y, m = y - 1, m + 12
-    start = datetime(y, m, 1, tzinfo=UTC) - CHINA
-    keys = []
-    for i in range(months):
+    starts = []
+    for i in range(months + 1):
         mm = m + i
-        keys.append(f"{y + (mm - 1) // 12:04d}-{(mm - 1) % 12 + 1:02d}")
-    sites = _sites(actor, site_id)
-    base = [t.c.site_id.in_(sites), t.c.kind == WasteKind.hazardous.value]
-    sums: dict[str, dict[str, Decimal]] = {k: {} for k in keys}
-
-    def collect(name: str, col: Any, weight: Any) -> None:
-        month = _month(dialect, col).label("m")
-        q = sa.select(month, sa.func.sum(weight)).where(*base, col >= start).group_by(month)
-        for key, kg in session.execute(q):
-            if key in sums:
-                sums[key][name] = Decimal(kg or 0)
-
-    collect("generated", t.c.generated_at, t.c.weight_kg)
-    collect("shipped", t.c.shipped_at, t.c.weight_kg)
-    # completed_on is a date (China day): compare as text-free date bounds
-    day = t.c.completed_on
-    month_d = (
-        sa.func.to_char(day, "YYYY-MM")
-        if dialect == "postgresql"
-        else sa.func.strftime("%Y-%m", day)
-    ).label("m")
-    q = (
-        sa.select(month_d, sa.func.sum(sa.func.coalesce(t.c.accepted_weight_kg, t.c.weight_kg)))
-        .where(*base, day >= (start + CHINA).date())
-        .group_by(month_d)
-    )
-    for key, kg in session.execute(q):
-        if key in sums:
-            sums[key]["disposed"] = Decimal(kg or 0)
-    z = Decimal(0)
-    return [
-        MonthRow(k, v.get("generated", z), v.get("shipped", z), v.get("disposed", z))
-        for k, v in sums.items()
+        starts.append(datetime(y + (mm - 1) // 12, (mm - 1) % 12 + 1, 1, tzinfo=UTC) - CHINA)
+    keys = [(s_ + CHINA).strftime("%Y-%m") for s_ in starts[:-1]]
+    monthly = _from_month_aggregates(session, actor, site_id, keys)
+    if monthly is not None:
+        return monthly
+    disposed_kg = sa.func.coalesce(t.c.accepted_weight_kg, t.c.weight_kg)
+    days = [(s_ + CHINA).date() for s_ in starts]
+    scope = [t.c.site_id.in_(_sites(actor, site_id)), t.c.kind == WasteKind.hazardous.value]
+    dialect = session.get_bind().dialect.name
+    out = {k: [Decimal(0)] * 3 for k in keys}
+    series = [
+        (0, t.c.generated_at, t.c.weight_kg, starts, sa.DateTime(timezone=True)),
+        (1, t.c.shipped_at, t.c.weight_kg, starts, sa.DateTime(timezone=True)),
+        (2, t.c.completed_on, disposed_kg, days, sa.Date()),
     ]
+    for j, col, weight, bounds, typ in series:
+        if dialect == "postgresql":
+            # the month's index by binary search over the bounds: no per-row formatting
+            bucket = sa.func.width_bucket(
+                col, sa.bindparam(f"bounds{j}", bounds, type_=postgresql.ARRAY(typ))
+            )
+            q = (
+                sa.select(bucket, sa.func.sum(weight))
+                .where(*scope, col >= bounds[0], col < bounds[-1])
+                .group_by(bucket)
+            )
+            for k, kg in session.execute(q):
+                out[keys[int(k) - 1]][j] = Decimal(kg or 0)
+        else:
+            fmt = (
+                sa.func.strftime("%Y-%m", col, "+8 hours")
+                if j < 2
+                else sa.func.strftime("%Y-%m", col)
+            )
+            q = (
+                sa.select(fmt, sa.func.sum(weight))
+                .where(*scope, col >= bounds[0], col < bounds[-1])
+                .group_by(fmt)
+            )
+            for k, kg in session.execute(q):
+                if k in out:
+                    out[k][j] = Decimal(kg or 0)
+    return [MonthRow(k, *v) for k, v in out.items()]
+
+
+def _month_table() -> Any:
+    """The per-month waste aggregates the scorecard projection keeps (`rm_waste_month`, issue
+    7), when installed: None otherwise, and the trend falls back to scanning `rm_lot`."""
+    try:
+        from app.projections.scorecard import WasteMonthRow  # type: ignore[import-not-found]
+    except ImportError:
+        return None
+    t = WasteMonthRow.__table__  # type: ignore[attr-defined]
+    needed = {"site_id", "month", "kind", "generated_kg", "left_kg", "completed_kg"}
+    return t if needed <= set(t.c.keys()) else None
+
+
+def _from_month_aggregates(
+    session: Session, actor: Principal, site_id: UUID | None, keys: list[str]
+) -> list[MonthRow] | None:
+    t = _month_table()
+    if t is None:
+        return None
+    q = (
+        sa.select(
+            t.c.month,
+            sa.func.sum(t.c.generated_kg),
+            sa.func.sum(t.c.left_kg),
+            sa.func.sum(t.c.completed_kg),
+        )
+        .where(
+            t.c.site_id.in_(_sites(actor, site_id)),
+            t.c.kind == WasteKind.hazardous.value,
+            t.c.month.in_(keys),
+        )
+        .group_by(t.c.month)
+    )
+    got = {
+        m: (Decimal(g or 0), Decimal(sh or 0), Decimal(d or 0))
+        for m, g, sh, d in session.execute(q)
+    }
+    z = (Decimal(0),) * 3
+    return [MonthRow(k, *got.get(k, z)) for k in keys]
 
 
 def manifest_counts(*, session: Session, actor: Principal) -> dict[str, int]:

@@ -485,12 +485,23 @@ def list_lots(
         )  # type: ignore[union-attr]
     where = sa.and_(*conds)
     total = session.exec(select(sa.func.count()).select_from(LotRow).where(where)).one()
-    rows = session.exec(
-        select(LotRow)
-        .where(where)
-        .order_by(LotRow.generated_at.desc(), LotRow.lot_id)  # type: ignore[attr-defined]
-        .limit(limit)
-        .offset(offset)
+    rows = list(
+        session.exec(
+            select(LotRow)
+            .where(where)
+            .order_by(LotRow.generated_at.desc(), LotRow.lot_id)  # type: ignore[attr-defined]
+            .limit(limit)
+            .offset(offset)
+        )
+    )
+    # The page's zones in one query, held here so lot_read's session.get finds them in the
+    # (weak) identity map instead of one round trip per lot.
+    zone_ids = {r.zone_id for r in rows if r.zone_id is not None}
+    zones = (
+        list(session.exec(select(ZoneRow).where(ZoneRow.zone_id.in_(zone_ids))))  # type: ignore[attr-defined]
+        if zone_ids
+        else []
     )
     items = [lot_read(session, ctx, state_of(r)) for r in rows]
+    del zones
     return schemas.LotPage(items=items, total=int(total), limit=limit, offset=offset)
