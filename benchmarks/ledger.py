@@ -147,6 +147,9 @@ def populate(url: str, lots: int, seed: int = 7) -> UUID:
             c.execute(sa.insert(ManifestRow.__table__), manifests[k : k + 2000])  # type: ignore[attr-defined]
         for k in range(0, len(mlots), 5000):
             c.execute(sa.insert(ManifestLotRow.__table__), mlots[k : k + 5000])  # type: ignore[attr-defined]
+    with eng.connect() as c:  # fresh statistics, as autovacuum would have after a year
+        c.exec_driver_sql("ANALYZE")
+        c.commit()
     eng.dispose()
     return site
 

@@ -109,14 +109,6 @@ def _event_read(row: Any) -> EventRead:
     return EventRead.model_validate(row)
 
 
-def _fold(store: EventStore, manifest_id: UUID, up_to: int | None = None) -> ManifestState:
-    rows = store.load_stream(manifest_id, up_to_version=up_to)
-    state = md.fold(((domain_event(r), r.occurred_at) for r in rows), manifest_id)
-    if state is None:
-        raise NotFound("manifest not found", manifest_id=str(manifest_id))
-    return state
-
-
 def _party_of(actor: Principal, s: ManifestState) -> str | None:
     return manifest_party(
         actor,
@@ -138,7 +130,19 @@ def _replay(
             event_id=str(existing.event_id),
         )
     store = EventStore(session, clock=ctx.clock, keys=ctx.keys)
-    state = _fold(store, existing.stream_id, existing.version)
+    rows = store.load_stream(existing.stream_id)
+    # A command may have appended several events (signatures, then the step): the answer was
+    # about the last of them, which names the client's event id as its cause.
+    last = max(
+        (r.version for r in rows if r.causation_id == existing.event_id),
+        default=existing.version,
+    )
+    state = md.fold(
+        ((domain_event(r), r.occurred_at) for r in rows if r.version <= last),
+        existing.stream_id,
+    )
+    if state is None:
+        raise NotFound("manifest not found")
     party = _party_of(actor, state)
     if party is None:
         raise NotFound("manifest not found")
