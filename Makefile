@@ -9,7 +9,7 @@ TEST_STAMP := $(VENV)/.installed-test
 PG_TEST_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/postgres
 
 .PHONY: install install-test run serve test test-fast lint fmt typecheck migrate seed-demo \
-        rebuild-projections verify checkpoint bench clean
+        rebuild-projections verify checkpoint bench fuzz clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -65,6 +65,9 @@ fmt: install-test
 bench: install-test  ## benchmarks; figures go to docs/benchmarks.md
 	HAZCHAIN_BENCH_POSTGRES_URL=$${HAZCHAIN_BENCH_POSTGRES_URL-$(PG_TEST_URL)} \
 	  $(BIN)/python -m benchmarks $(BENCH_ARGS)
+
+fuzz: install-test  ## schemathesis over every operation and role, FUZZ_EXAMPLES per pair (default 50)
+	$(BIN)/python -m tests.security.fuzz --examples $${FUZZ_EXAMPLES-50}
 
 clean:
 	rm -rf var/hazchain.db* .pytest_cache .ruff_cache
