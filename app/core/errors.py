@@ -15,6 +15,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.core.throttle import TooManyAttempts
@@ -64,9 +65,29 @@ def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
         409: "Conflict: stale version, duplicate, or not allowed in the current state",
         413: "Request too large",
         422: "Invalid input: the reason and the offending fields",
+        503: "The database is unavailable or read-only: nothing was written",
         429: "Too many failed sign-ins: wait for Retry-After seconds",
     }
     return {c: {"model": ErrorBody, "description": text.get(c, "Error")} for c in codes}
+
+
+def database_failure(exc: sa_exc.DBAPIError) -> tuple[int, str, str]:
+    """A database that cannot take the request (gone, read-only, full): a clear 503/507, the
+    transaction rolled back. Anything else from the driver stays a 500."""
+    orig = exc.orig
+    sqlstate = getattr(orig, "sqlstate", None) or ""
+    text = str(orig).lower()
+    if sqlstate == "25006" or "readonly database" in text or "read-only" in text:
+        return 503, "database_read_only", "the database is read-only: nothing was written"
+    if sqlstate.startswith("53") or "database or disk is full" in text:
+        return 507, "database_full", "the database is out of space: nothing was written"
+    if exc.connection_invalidated or isinstance(exc, sa_exc.OperationalError):
+        return (
+            503,
+            "database_unavailable",
+            "the database connection was lost: nothing was written, try again",
+        )
+    raise exc
 
 
 def _json_safe(value: Any) -> Any:
@@ -104,6 +125,14 @@ def install(app: FastAPI) -> None:
                 "fields": _json_safe(fields),
             },
             status_code=422,
+        )
+
+    @app.exception_handler(sa_exc.DBAPIError)
+    async def _database(request: Request, exc: sa_exc.DBAPIError) -> JSONResponse:
+        status, code, detail = database_failure(exc)
+        log.error("database failure on %s %s: %s", request.method, request.url.path, exc.orig)
+        return JSONResponse(
+            {"error": code, "detail": detail}, status_code=status, headers={"Retry-After": "5"}
         )
 
     @app.exception_handler(StarletteHTTPException)
