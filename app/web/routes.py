@@ -230,15 +230,20 @@ def dashboard_page(
         ],
         title=t("Monthly trend (t)"),
     )
+    sites = _sites(session, ws)
     score = scorecard.total(
-        session=session, ctx=ctx, actor=actor, year=(now + timedelta(hours=8)).year
+        session=session,
+        ctx=ctx,
+        actor=actor,
+        year=(now + timedelta(hours=8)).year,
+        site_id=site_id or (sites[0].id if sites else None),
     )
     return page(
         request,
         "dashboard.html",
         ws,
         section="dashboard",
-        sites=_sites(session, ws),
+        sites=sites,
         site=site_id,
         summary=summary,
         open_manifests=open_manifests,

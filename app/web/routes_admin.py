@@ -45,8 +45,9 @@ def scorecard_page(
     allow(ws, "scorecard")
     year = year or (ctx.clock.now() + timedelta(hours=8)).year
     sites = identity_service.list_sites(session=session, actor=ws.principal)
+    site_id = _uuid(site) or (sites[0].id if sites else None)
     available, card, error = scorecard.card(
-        session=session, ctx=ctx, actor=ws.principal, year=year, site_id=_uuid(site)
+        session=session, ctx=ctx, actor=ws.principal, year=year, site_id=site_id
     )
     return page(
         request,
@@ -55,7 +56,7 @@ def scorecard_page(
         section="scorecard",
         year=year,
         sites=sites,
-        site=site or "",
+        site=str(site_id or ""),
         available=available,
         card=card,
         error=error,
@@ -168,7 +169,7 @@ def audit_page(request: Request, ws: WebUser, session: ReadSessionDep, ctx: CtxD
     actor = ws.principal
     verify = audit_service.verify(session=session, ctx=ctx, actor=actor)
     checkpoints = audit_service.list_checkpoints(session=session, actor=actor, site_id=None)
-    sites = {s.id: s for s in identity_service.list_sites(session=session, actor=actor)}
+    sites = {str(s.id): s for s in identity_service.list_sites(session=session, actor=actor)}
     return page(
         request,
         "audit.html",

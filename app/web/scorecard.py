@@ -37,9 +37,9 @@ def card(
     return True, svc.to_wire(computed), None
 
 
-def total(*, session: Session, ctx: Any, actor: Principal, year: int) -> Any:
-    """The raw total of the first site's scorecard in scope (None when unavailable)."""
-    _, wire, _ = card(session=session, ctx=ctx, actor=actor, year=year)
+def total(*, session: Session, ctx: Any, actor: Principal, year: int, site_id: UUID | None) -> Any:
+    """The raw total of the site's scorecard (None when unavailable)."""
+    _, wire, _ = card(session=session, ctx=ctx, actor=actor, year=year, site_id=site_id)
     if wire is None:
         return None
     return wire["totals"]["raw_total"]
