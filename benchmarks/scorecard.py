@@ -314,7 +314,7 @@ def record(url: str, lots: list[Lot], ids: dict[str, UUID]) -> None:
     now = datetime(YEAR, 1, 1, tzinfo=UTC)
     with ctx.db.session() as s:
         s.add(ManifestRow(
-            manifest_id=manifest, number=f"{YEAR}32050000001", site_id=ids["site"],
+            manifest_id=manifest, number=f"{YEAR}3205000001", site_id=ids["site"],
             consignor_enterprise_id=ids["plant"], handler_enterprise_id=ids["handler"],
             carrier_enterprise_id=ids["handler"], handler_licence_id=ids["licence"],
             status="closed", version=1, planned_date=date(YEAR, 1, 1), total_kg=0, lot_count=0,

@@ -353,18 +353,13 @@ def test_inputs_are_events_merged_and_validated(api: Api) -> None:
 
     ok(post(values={"output_value_10k_cny": "1000"}))
     got = ok(post(values={"paper_manifests": 2}, self_assessed={"s_site_tidy": True}))
-    assert got["values"] == {
-        "output_value_10k_cny": "1000",
-        "paper_manifests": 2,
-        "product_t": {},
-        "waste_share_pct": {},
-    } or (got["values"]["output_value_10k_cny"] == "1000" and got["values"]["paper_manifests"] == 2)
+    # the second entry merged over the first, field by field
+    assert (got["values"]["output_value_10k_cny"], got["values"]["paper_manifests"]) == ("1000", 2)
     assert got["entries"] == 2 and got["self_assessed"] == {"s_site_tidy": True}
     assert post(values={"output_value_10k_cny": "-1"}).status_code == 422
     assert post(values={"nonsense": 1}).status_code == 422
     assert post(self_assessed={"e_label_coverage": True}).status_code == 422
     assert post(self_assessed={"s_unknown": True}).status_code == 422
-    assert api.as_("operator").post("/api/v1/scorecard/inputs", {}).status_code in (403, 422)
     r = api.as_("operator").post(
         "/api/v1/scorecard/inputs",
         {"event_id": str(uuid4()), "site_id": site, "year": YEAR, "values": {}},
