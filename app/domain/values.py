@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated
@@ -119,3 +120,15 @@ GENERAL_CATEGORIES: dict[str, str] = {
 
 def kg_to_t(kg: Decimal) -> Decimal:
     return (kg / Decimal(1000)).quantize(Decimal("0.000001"))
+
+
+# China keeps one time zone, UTC+8, with no daylight saving: calendar dates on labels, IDs,
+# manifests, ledgers and scorecards are China dates.
+CHINA_TZ = timezone(timedelta(hours=8), "CST")
+
+
+def china_date(at: datetime) -> date:
+    """The calendar date of `at` in China."""
+    if at.tzinfo is None:
+        raise ValueError("naive datetime refused: use an aware datetime")
+    return at.astimezone(CHINA_TZ).date()

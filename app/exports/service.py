@@ -4,7 +4,7 @@ declaration, and the log as JSON Lines. Maps projections onto the DTOs of `repor
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -18,6 +18,7 @@ from app.core.db import canonical_json
 from app.core.keys import public_jwk, public_pem
 from app.domain.errors import InvalidInput, NotFound, PermissionDenied
 from app.domain.manifest import HandoverStep, ManifestState, Party
+from app.domain.values import CHINA_TZ as CHINA
 from app.domain.values import PHYSICAL_FORM_ZH, kg_to_t
 from app.eventstore import hashing
 from app.eventstore.models import ChainCheckpoint, StoredEvent
@@ -42,7 +43,6 @@ from reports.ledger import (
 )
 from reports.manifest_pdf import DocLine, DocLot, DocSignature, ManifestDoc, render_manifest
 
-CHINA = timezone(timedelta(hours=8))
 STATUS_ZH = {
     "draft": "草稿",
     "submitted": "已提交",

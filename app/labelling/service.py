@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime
 from uuid import UUID
 
 from sqlalchemy.dialects import postgresql, sqlite
@@ -23,7 +23,7 @@ from sqlmodel import Session, select
 from app.context import AppContext
 from app.domain.errors import Conflict, InvalidInput, InvalidTransition, NotFound
 from app.domain.lot import LotState
-from app.domain.values import GENERAL_CATEGORIES, PHYSICAL_FORM_ZH, WasteKind
+from app.domain.values import GENERAL_CATEGORIES, PHYSICAL_FORM_ZH, WasteKind, china_date
 from app.identity.models import Enterprise, Site
 from app.identity.permissions import Principal
 from app.labelling.models import DigitalIdSequence
@@ -44,7 +44,6 @@ from labels.ids import (
 from labels.render import render_labels, render_zone_sign
 
 #: Generation dates on IDs and labels are calendar dates in China (UTC+8, no DST).
-CHINA_TZ = timezone(timedelta(hours=8), "CST")
 #: Most lots one batch PDF may hold.
 MAX_BATCH = 500
 #: Container volume assumed for the label size of bulk lots (volume 0): the largest band.
@@ -62,13 +61,6 @@ class Rendered:
     content: bytes
     media_type: str
     filename: str
-
-
-def china_date(at: datetime) -> date:
-    """The calendar date of `at` in China time (UTC+8)."""
-    if at.tzinfo is None:
-        raise ValueError("naive datetime refused: use an aware datetime")
-    return at.astimezone(CHINA_TZ).date()
 
 
 # ---------------------------------------------------------------- allocation

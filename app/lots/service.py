@@ -19,7 +19,7 @@ from app.domain.errors import ConcurrencyConflict, Conflict, InvalidInput, NotFo
 from app.domain.events import Event
 from app.domain.lot import LotContext, LotState, LotStatus
 from app.domain.rules.base import Finding, Step
-from app.domain.values import GENERAL_CATEGORIES, WasteKind, kg_to_t
+from app.domain.values import GENERAL_CATEGORIES, WasteKind, china_date, kg_to_t
 from app.eventstore.models import EventRecord
 from app.eventstore.store import EventStore, domain_event
 from app.identity.permissions import Principal
@@ -173,7 +173,7 @@ def generate_lot(
         findings=findings,
         override_reason=None,
     )
-    lot_ctx = LotContext(ctx.catalogue, labelling.china_date(occurred_at))
+    lot_ctx = LotContext(ctx.catalogue, china_date(occurred_at))
     draft = lot_domain.generate(domain_cmd, lot_ctx)  # validates before a number is taken
     # The savepoint undoes the allocation when a concurrent twin of this command (same event
     # id) lands first: a replay never consumes a sequence number.

@@ -21,7 +21,7 @@ Months are China months (UTC+8), as in the ledger exports.
 from __future__ import annotations
 
 import math
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
@@ -38,6 +38,7 @@ from app.domain.scorecard.inputs import (
     ScorecardEvidenceAttached,
     ScorecardInputsRecorded,
 )
+from app.domain.values import CHINA_TZ as CHINA
 from app.eventstore.models import EventRecord
 from app.eventstore.store import domain_event
 from app.projections.base import projector, register_tables
@@ -45,7 +46,6 @@ from app.projections.lots import LotRow, state_of
 from app.projections.manifests import ManifestRow
 
 KG = sa.Numeric(16, 3)
-CHINA = timezone(timedelta(hours=8))
 MAX_DELAY_H = 24 * 400
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -26,6 +26,7 @@ from app.domain.scorecard.inputs import (
     ScorecardInputsRecorded,
     stream_id_for,
 )
+from app.domain.values import CHINA_TZ as CHINA
 from app.domain.values import Role
 from app.eventstore.models import StoredEvent
 from app.identity.models import Site
@@ -44,7 +45,6 @@ from app.projections.scorecard import (
 from app.projections.zones import FacilityRow
 from app.services.recorder import Recorder
 
-CHINA = timezone(timedelta(hours=8))
 MAX_EVIDENCE_BYTES = 20 * 1024 * 1024
 EVIDENCE_TYPES = {
     "application/pdf",

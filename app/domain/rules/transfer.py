@@ -12,7 +12,7 @@ import re
 import tomllib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from functools import cache
 from pathlib import Path
@@ -37,6 +37,7 @@ from app.domain.parties import (
 )
 from app.domain.rules.base import Confidence, Finding, Rule, Severity, Step
 from app.domain.rules.common import LAW, T, rule
+from app.domain.values import china_date
 
 TRANSFER_MEASURES = "危险废物转移管理办法 (2021)"
 LICENCE_MEASURES = "危险废物经营许可证管理办法"
@@ -879,8 +880,7 @@ def r56(s: TransferSituation, r: Rule) -> Iterator[Finding]:
         )
 
 
-def china_day(at: datetime) -> date:
-    return (at.astimezone(UTC) + timedelta(hours=8)).date()
+china_day = china_date  # the China calendar date (one definition: app.domain.values)
 
 
 def receipt_due(tdata: TransferData, received_at: datetime) -> date:
