@@ -52,6 +52,16 @@ def main(argv: list[str]) -> None:
 
         print("## Ledger export (issue 6)\n")
         print(ledger.main(["--lots", "10000"] if quick else []))
+    if "scorecard" in names:
+        from benchmarks import scorecard
+
+        print("## No-waste factory scorecard (issue 7)\n")
+        print(scorecard.main(["--lots", "100000", "--proof", "100"] if quick else []))
+    if "web" in names:
+        from benchmarks import web
+
+        print("## Web console (issue 8)\n")
+        print(web.main(["--lots", "10000"] if quick else []))
 
 
 if __name__ == "__main__":
