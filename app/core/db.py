@@ -157,3 +157,23 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def bump_counter(
+    session: Session, table: sa.Table, key: dict[str, Any], column: str = "last_seq"
+) -> int:
+    """Increment (or start at 1) the counter row of `key` and return the new value, race-free:
+    one `INSERT … ON CONFLICT DO UPDATE … RETURNING` (PostgreSQL, SQLite ≥ 3.35). Concurrent
+    callers on one key wait for each other's row lock and never see the same number."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    stmt = (
+        insert(table)
+        .values(**key, **{column: 1})
+        .on_conflict_do_update(
+            index_elements=[table.c[k] for k in key], set_={column: table.c[column] + 1}
+        )
+        .returning(table.c[column])
+    )
+    return int(session.execute(stmt).scalar_one())

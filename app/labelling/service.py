@@ -17,10 +17,10 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from uuid import UUID
 
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, select
 
 from app.context import AppContext
+from app.core.db import bump_counter
 from app.domain.errors import Conflict, InvalidInput, InvalidTransition, NotFound
 from app.domain.lot import LotState
 from app.domain.values import GENERAL_CATEGORIES, PHYSICAL_FORM_ZH, WasteKind, china_date
@@ -67,20 +67,12 @@ class Rendered:
 
 
 def _bump(session: Session, unit_code: str, code: str, day: date) -> int:
-    """Increment (or start at 1) the counter of a key and return the new value, atomically."""
-    table = DigitalIdSequence.__table__  # type: ignore[attr-defined]
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    stmt = (
-        insert(table)
-        .values(unit_code=unit_code, code=code, day=day, last_seq=1)
-        .on_conflict_do_update(
-            index_elements=[table.c.unit_code, table.c.code, table.c.day],
-            set_={"last_seq": table.c.last_seq + 1},
-        )
-        .returning(table.c.last_seq)
+    """The next sequence number of (unit, code, day), race-free."""
+    return bump_counter(
+        session,
+        DigitalIdSequence.__table__,  # type: ignore[attr-defined]
+        {"unit_code": unit_code, "code": code, "day": day},
     )
-    return int(session.execute(stmt).scalar_one())
 
 
 def unit_code_of_site(*, session: Session, site_id: UUID) -> str:

@@ -20,10 +20,10 @@ from typing import Any
 from uuid import UUID, uuid4, uuid5
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, select
 
 from app.context import AppContext
+from app.core.db import bump_counter
 from app.domain import events as ev
 from app.domain import lot as lot_domain
 from app.domain import manifest as md
@@ -163,20 +163,12 @@ def _occurred(ctx: AppContext, at: datetime | None) -> datetime:
 def allocate_number(*, session: Session, division_code: str, day: date) -> str:
     """The next 14-digit number of the origin city in `day`'s year, race-free: one
     ``INSERT ... ON CONFLICT DO UPDATE ... RETURNING`` on the counter row."""
-    table = ManifestSequence.__table__  # type: ignore[attr-defined]
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     division = division_code[:4]
-    stmt = (
-        insert(table)
-        .values(year=day.year, division=division, last_seq=1)
-        .on_conflict_do_update(
-            index_elements=[table.c.year, table.c.division],
-            set_={"last_seq": table.c.last_seq + 1},
-        )
-        .returning(table.c.last_seq)
+    serial = bump_counter(
+        session,
+        ManifestSequence.__table__,  # type: ignore[attr-defined]
+        {"year": day.year, "division": division},
     )
-    serial = int(session.execute(stmt).scalar_one())
     return md.format_number(day.year, division, serial)
 
 
