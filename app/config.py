@@ -89,6 +89,7 @@ class Settings(BaseSettings):
     def effective_database_url(self) -> str:
         if self.database_url:
             return self.database_url
+        self.var_dir.mkdir(parents=True, exist_ok=True)  # a fresh checkout has no var/ yet
         return f"sqlite:///{self.var_dir / 'hazchain.db'}"
 
     @cached_property

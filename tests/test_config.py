@@ -67,3 +67,9 @@ def test_environment_variables_are_read(monkeypatch: pytest.MonkeyPatch, tmp_pat
     s = Settings(var_dir=tmp_path)
     assert s.effective_database_url == "postgresql+psycopg://u@h/db" and s.is_production
     assert s.effective_jwt_secret == "s" * 48
+
+
+def test_the_default_database_directory_is_created(tmp_path: Path) -> None:
+    var = tmp_path / "fresh" / "var"
+    url = Settings(app_env=Environment.development, var_dir=var).effective_database_url
+    assert var.is_dir() and url == f"sqlite:///{var / 'hazchain.db'}"
