@@ -8,6 +8,7 @@ applied, written in the same transaction as the projected rows.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from typing import Any
 from uuid import UUID
 
 import sqlalchemy as sa
@@ -55,6 +56,19 @@ def project(session: Session, rows: Iterable[EventRecord]) -> None:
     session.flush()
     for site_id, position in last.items():
         session.merge(ProjectionCheckpoint(name=INLINE, site_id=site_id, chain_position=position))
+
+
+def upsert(
+    session: Session, model: type[SQLModel], key: dict[str, Any], row: Any, values: dict[str, Any]
+) -> None:
+    """Create the read-model row (flushed, so the next event of a batch finds it with
+    `session.get`) or update it in place."""
+    if row is None:
+        session.add(model(**key, **values))
+        session.flush()
+    else:
+        for k, v in values.items():
+            setattr(row, k, v)
 
 
 def reset(session: Session) -> None:

@@ -28,7 +28,7 @@ from app.domain.values import (
 )
 from app.eventstore.models import EventRecord
 from app.eventstore.store import domain_event
-from app.projections.base import projector, register_tables
+from app.projections.base import projector, register_tables, upsert
 
 KG = sa.Numeric(14, 3)
 
@@ -239,13 +239,7 @@ def project_lot(session: Session, event_row: EventRecord) -> None:
     )
     values = _row_values(after)
     values["last_event_at"] = event_row.occurred_at
-    if row is None:
-        row = LotRow(lot_id=event_row.stream_id, **values)
-        session.add(row)
-        session.flush()  # visible to `session.get` for the next event of the batch
-    else:
-        for k, v in values.items():
-            setattr(row, k, v)
+    upsert(session, LotRow, {"lot_id": event_row.stream_id}, row, values)
     old, new = _contribution(before), _contribution(after)
     if old != new:
         if old:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
 from uuid import UUID
 
 import sqlalchemy as sa
@@ -16,7 +15,7 @@ from app.domain.values import WasteKind
 from app.domain.zone import FacilityState, FacilityType, ZoneState
 from app.eventstore.models import EventRecord
 from app.eventstore.store import domain_event
-from app.projections.base import projector, register_tables
+from app.projections.base import projector, register_tables, upsert
 
 
 class FacilityRow(SQLModel, table=True):
@@ -106,18 +105,6 @@ def state_of(row: ZoneRow) -> ZoneState:
     )
 
 
-def _upsert(
-    session: Session, model: type[SQLModel], key: dict[str, Any], row: Any, values: dict[str, Any]
-) -> None:
-    if row is None:
-        row = model(**key, **values)
-        session.add(row)
-        session.flush()  # visible to `session.get` for the next event of the batch
-    else:
-        for k, v in values.items():
-            setattr(row, k, v)
-
-
 @projector("facility")
 def project_facility(session: Session, event_row: EventRecord) -> None:
     row = session.get(FacilityRow, event_row.stream_id)
@@ -138,7 +125,7 @@ def project_facility(session: Session, event_row: EventRecord) -> None:
         "liner_permeability_cm_s": s.liner_permeability_cm_s,
         "created_at": s.created_at,
     }
-    _upsert(session, FacilityRow, {"facility_id": event_row.stream_id}, row, values)
+    upsert(session, FacilityRow, {"facility_id": event_row.stream_id}, row, values)
 
 
 @projector("zone")
@@ -166,4 +153,4 @@ def project_zone(session: Session, event_row: EventRecord) -> None:
         "inspection_interval_days": s.inspection_interval_days,
         "last_inspected_at": s.last_inspected_at,
     }
-    _upsert(session, ZoneRow, {"zone_id": event_row.stream_id}, row, values)
+    upsert(session, ZoneRow, {"zone_id": event_row.stream_id}, row, values)
