@@ -6,6 +6,9 @@ sites, so the dashboard stays fast at 100,000 lots (see `benchmarks/web.py`).
 
 from __future__ import annotations
 
+import threading
+import time
+import weakref
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -16,9 +19,12 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 from sqlmodel import Session
 
+from app.core.db import Database
+from app.domain.errors import DomainError
 from app.domain.lot import LotStatus
-from app.domain.values import WasteKind
-from app.identity.permissions import Principal
+from app.domain.values import Role, WasteKind
+from app.eventstore.models import ChainHead
+from app.identity.permissions import Permission, Principal
 from app.manifests import service as manifest_service
 from app.projections.lots import LotRow
 from app.projections.manifests import ManifestRow
@@ -219,3 +225,91 @@ def manifest_counts(*, session: Session, actor: Principal) -> dict[str, int]:
         .group_by(t.c.status)
     )
     return {status: int(n) for status, n in session.execute(q)}
+
+
+# ---------------------------------------------------------------- scorecard tile
+
+
+@dataclass(frozen=True)
+class ScoreTile:
+    """One site's scorecard total for the dashboard tile."""
+
+    site_id: UUID
+    site_code: str
+    raw_total: Decimal | None  # None: the scorecard refused (the reason in `error`)
+    table_max: Decimal | None = None
+    passed: bool = False
+    vetoed: bool = False
+    error: str | None = None
+
+
+SCORE_TTL_SECONDS = 60.0
+_SCORE_CACHE_MAX = 512
+_score_lock = threading.Lock()
+# per database (tests run many apps in one process): (site, year, chain position) -> tile
+_score_cache: weakref.WeakKeyDictionary[Database, dict[tuple[UUID, int, int], Any]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _chain_positions(session: Session, site_ids: list[UUID]) -> dict[UUID, int]:
+    rows = session.execute(
+        sa.select(ChainHead.site_id, ChainHead.chain_position).where(  # type: ignore[call-overload]
+            ChainHead.site_id.in_(site_ids)  # type: ignore[attr-defined]
+        )
+    )
+    return {site_id: int(pos) for site_id, pos in rows}
+
+
+def scorecard_tiles(
+    *, session: Session, ctx: Any, actor: Principal, year: int, site_ids: list[UUID]
+) -> list[ScoreTile]:
+    """The scorecard total of each site, computed by the scorecard service and kept per
+    process for `SCORE_TTL_SECONDS`, keyed by (site, year, the site's chain position): any
+    event at the site (a lot step, a manifest, a period input, an evidence file) moves the
+    position and so recomputes at once; the TTL bounds what changes outside the log (party
+    licences, management plans). Scope and permission are checked on every call."""
+    from app.scorecard import service as scorecard_service
+
+    if not actor.has(Permission.scorecard_read) or not site_ids:
+        return []
+    positions = _chain_positions(session, site_ids)
+    now = time.monotonic()
+    with _score_lock:
+        cache = _score_cache.setdefault(ctx.db, {})
+    tiles = []
+    for site_id in site_ids:
+        key = (site_id, year, positions.get(site_id, 0))
+        hit = cache.get(key)
+        if hit is not None and now - hit[0] < SCORE_TTL_SECONDS:
+            tile = hit[1]
+            if actor.role is Role.admin or site_id in actor.site_ids:
+                tiles.append(tile)
+                continue
+        try:
+            c = scorecard_service.compute(
+                session=session, ctx=ctx, actor=actor, site_id=site_id, year=year
+            )
+        except DomainError as exc:
+            tiles.append(ScoreTile(site_id, "", None, error=exc.message))
+            continue
+        card = c.card
+        tile = ScoreTile(
+            site_id=site_id,
+            site_code=c.site.code,
+            raw_total=card.raw_total,
+            table_max=card.definition.table_base + card.definition.table_bonus,
+            passed=card.passed,
+            vetoed=card.vetoed,
+        )
+        with _score_lock:
+            if len(cache) >= _SCORE_CACHE_MAX:
+                cache.clear()
+            cache[key] = (now, tile)
+        tiles.append(tile)
+    return tiles
+
+
+def clear_score_cache() -> None:
+    with _score_lock:
+        _score_cache.clear()

@@ -206,6 +206,33 @@ ZH: dict[str, str] = {
     "Score": "得分",
     "Evidence": "证明材料",
     "Upload": "上传",
+    "Uploaded": "已上传",
+    "Upload evidence": "上传证明材料",
+    "Period inputs": "期间数据",
+    "entries": "次录入",
+    "Input": "数据项",
+    "Value": "数值",
+    "Self-assessment": "自评",
+    "Criterion": "评分细则",
+    "Claim": "自评结果",
+    "Note": "备注",
+    "File": "文件",
+    "Size": "大小",
+    "Uploaded at": "上传时间",
+    "Description": "说明",
+    "Lots behind the criterion": "评分细则涉及的批次",
+    "Denominator": "分母",
+    "Numerator": "分子",
+    "In numerator": "计入分子",
+    "Back to the scorecard": "返回评分",
+    "Lots as they are now; the scorecard counts steps when they happened.": (
+        "按批次当前状态列出；评分按各步骤发生时统计。"
+    ),
+    "base": "基础分",
+    "bonus": "加分",
+    "pass mark": "合格线",
+    "veto": "否决",
+    "inconsistent table": "评分表自身不一致",
     # exports
     "Ledger (HJ 1259)": "管理台账（HJ 1259）",
     "From": "起",
@@ -284,6 +311,18 @@ EVENT_ZH = {
 }
 
 
+SCORE_STATUS_ZH = {
+    "met": "达标",
+    "partial": "部分达标",
+    "not_met": "未达标",
+    "not_applicable": "不适用",
+    "missing_input": "缺少数据",
+    "no_evidence": "缺佐证",
+    "not_claimed": "未自评",
+    "ok": "正常",
+}
+
+
 def language(request: Request) -> str:
     lang = request.query_params.get("lang") or request.cookies.get(LANG_COOKIE) or "zh"
     return lang if lang in LANGS else "zh"
@@ -302,6 +341,10 @@ class Translator:
 
     def event(self, value: str) -> str:
         return EVENT_ZH.get(value, value) if self.lang == "zh" else value
+
+    def score_status(self, value: str) -> str:
+        value = str(value)
+        return SCORE_STATUS_ZH.get(value, value) if self.lang == "zh" else value.replace("_", " ")
 
     def pick(self, zh: str | None, en: str | None) -> str:
         """A Chinese/English pair from the data (finding messages)."""

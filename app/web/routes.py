@@ -33,7 +33,7 @@ from app.labelling.routes import inline
 from app.lots import schemas as lot_schemas
 from app.lots import service as lot_service
 from app.rules import service as rule_service
-from app.web import charts, scorecard
+from app.web import charts
 from app.web.auth import (
     LOGIN_CSRF_COOKIE,
     WebSession,
@@ -231,12 +231,12 @@ def dashboard_page(
         title=t("Monthly trend (t)"),
     )
     sites = _sites(session, ws)
-    score = scorecard.total(
+    scores = dashboard.scorecard_tiles(
         session=session,
         ctx=ctx,
         actor=actor,
         year=(now + timedelta(hours=8)).year,
-        site_id=site_id or (sites[0].id if sites else None),
+        site_ids=[site_id] if site_id else [s.id for s in sites],
     )
     return page(
         request,
@@ -251,7 +251,7 @@ def dashboard_page(
         open_findings=total_alerts,
         manifest_alerts=m_alerts[:8],
         alerts=alerts,
-        score=score,
+        scores=scores,
         capacity=capacity,
         histogram=histogram,
         trend=trend,

@@ -6,30 +6,93 @@ import os
 import tempfile
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Annotated, Any
-from uuid import UUID
+from typing import Annotated, Any, Literal
+from uuid import UUID, uuid4
 
-from fastapi import APIRouter, Query, Request
-from fastapi.responses import FileResponse, HTMLResponse, Response, StreamingResponse
+from fastapi import APIRouter, File, Form, Query, Request, UploadFile
+from fastapi import Path as Path_
+from fastapi.responses import (
+    FileResponse,
+    HTMLResponse,
+    RedirectResponse,
+    Response,
+    StreamingResponse,
+)
+from sqlmodel import Session
 from starlette.background import BackgroundTask
 
 from app.audit import service as audit_service
-from app.deps import CtxDep, ReadSessionDep
+from app.core.errors import status_for
+from app.deps import CtxDep, ReadSessionDep, SessionDep
 from app.domain.errors import DomainError, InvalidInput
 from app.exports import service as export_service
 from app.identity import devices as device_service
 from app.identity import service as identity_service
+from app.identity.permissions import Permission
 from app.rules import service as rule_service
+from app.scorecard import service as scorecard_service
 from app.web import scorecard
-from app.web.auth import WebUser
+from app.web.auth import WebSession, WebUser, check_csrf
 from app.web.render import WebRoute, allow, page
-from app.web.routes import _uuid
+from app.web.routes import _uuid, attempt
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 # ---------------------------------------------------------------- scorecard
+
+
+def _scorecard_site(session: Session, ws: WebSession, site: str | None) -> tuple[list[Any], Any]:
+    sites = identity_service.list_sites(session=session, actor=ws.principal)
+    return sites, _uuid(site) or (sites[0].id if sites else None)
+
+
+def _scorecard_page(
+    request: Request,
+    ws: WebSession,
+    session: Session,
+    ctx: Any,
+    *,
+    year: int | None,
+    site: str | None,
+    error: DomainError | None = None,
+    failed: str | None = None,
+    done: str | None = None,
+    status_code: int = 200,
+) -> Response:
+    year = year or (ctx.clock.now() + timedelta(hours=8)).year
+    sites, site_id = _scorecard_site(session, ws, site)
+    available, card, card_error = scorecard.card(
+        session=session, ctx=ctx, actor=ws.principal, year=year, site_id=site_id
+    )
+    inputs = None
+    if card is not None:
+        inputs = scorecard_service.inputs_read(
+            session=session, actor=ws.principal, site_id=site_id, year=year
+        )
+    return page(
+        request,
+        "scorecard.html",
+        ws,
+        section="scorecard",
+        status_code=status_code,
+        year=year,
+        sites=sites,
+        site=str(site_id or ""),
+        available=available,
+        card=card,
+        error=card_error,
+        inputs=inputs,
+        fields=scorecard.input_fields(),
+        assessed=scorecard.self_assessed_criteria(card) if card else [],
+        routes=scorecard.ROUTES,
+        route_labels=scorecard.ROUTE_LABELS,
+        form_error=error,
+        failed=failed,
+        done=done,
+        event_id=uuid4(),
+    )
 
 
 @router.get("/scorecard", response_class=HTMLResponse)
@@ -40,26 +103,183 @@ def scorecard_page(
     ctx: CtxDep,
     year: Annotated[int | None, Query(ge=2000, le=2100)] = None,
     site: str | None = None,
+    done: str | None = None,
 ) -> Response:
-    """The scorecard (issue 7) when its service is installed; otherwise says so."""
+    """The year's scorecard with its drill-downs, the period inputs and the evidence files."""
     allow(ws, "scorecard")
-    year = year or (ctx.clock.now() + timedelta(hours=8)).year
-    sites = identity_service.list_sites(session=session, actor=ws.principal)
-    site_id = _uuid(site) or (sites[0].id if sites else None)
-    available, card, error = scorecard.card(
-        session=session, ctx=ctx, actor=ws.principal, year=year, site_id=site_id
+    return _scorecard_page(request, ws, session, ctx, year=year, site=site, done=done)
+
+
+def _back_to_scorecard(site_id: UUID, year: int, done: str) -> Response:
+    return RedirectResponse(f"/scorecard?site={site_id}&year={year}&done={done}", status_code=303)
+
+
+@router.post("/scorecard/inputs", response_class=HTMLResponse)
+async def scorecard_inputs(
+    request: Request, ws: WebUser, session: SessionDep, ctx: CtxDep
+) -> Response:
+    """The period inputs form: only the fields that changed are recorded (one event)."""
+    form = await request.form()
+    one = {k: v for k, v in form.items() if isinstance(v, str)}
+    check_csrf(ws.csrf, one.get("csrf"))
+    allow(ws, "scorecard")
+    ws.principal.require(Permission.scorecard_write)  # as the API's inputs route declares
+    site_id = _uuid(one.get("site"))
+    if site_id is None:
+        raise InvalidInput("pick a site", field="site_id")
+    year = scorecard.form_year(one.get("year"))
+
+    def run() -> Any:
+        current = scorecard_service.inputs_read(
+            session=session, actor=ws.principal, site_id=site_id, year=year
+        )
+        _, card, _ = scorecard.card(
+            session=session, ctx=ctx, actor=ws.principal, year=year, site_id=site_id
+        )
+        values, assessed = scorecard.changed_inputs(
+            one, current, scorecard.self_assessed_criteria(card) if card else []
+        )
+        if not values and not assessed and not one.get("note"):
+            return None
+        return scorecard_service.record_inputs(
+            session=session,
+            ctx=ctx,
+            actor=ws.principal,
+            site_id=site_id,
+            year=year,
+            event_id=_uuid(one.get("event_id")) or uuid4(),
+            values=values,
+            self_assessed=assessed,
+            note=(one.get("note") or "").strip() or None,
+        )
+
+    _, error = attempt(session, run)
+    if error is None:
+        return _back_to_scorecard(site_id, year, "inputs")
+    return _scorecard_page(
+        request,
+        ws,
+        session,
+        ctx,
+        year=year,
+        site=str(site_id),
+        error=error,
+        failed="inputs",
+        status_code=status_for(error),
+    )
+
+
+@router.post("/scorecard/evidence", response_class=HTMLResponse)
+async def scorecard_evidence(
+    request: Request,
+    ws: WebUser,
+    session: SessionDep,
+    ctx: CtxDep,
+    site: Annotated[str, Form()],
+    year: Annotated[int, Form(ge=2000, le=2100)],
+    criterion: Annotated[str, Form(max_length=64)],
+    event_id: Annotated[str, Form()],
+    file: Annotated[UploadFile, File()],
+    csrf: Annotated[str | None, Form()] = None,
+    description: Annotated[str | None, Form(max_length=300)] = None,
+) -> Response:
+    """Attach an evidence file to a self-assessed criterion (the API's service call)."""
+    check_csrf(ws.csrf, csrf)
+    allow(ws, "scorecard")
+    ws.principal.require(Permission.scorecard_write)
+    site_id = _uuid(site)
+    assert site_id is not None
+    data = await file.read(scorecard_service.MAX_EVIDENCE_BYTES + 1)
+
+    def run() -> Any:
+        return scorecard_service.attach_evidence(
+            session=session,
+            ctx=ctx,
+            actor=ws.principal,
+            site_id=site_id,
+            year=year,
+            criterion=criterion,
+            event_id=_uuid(event_id) or uuid4(),
+            filename=file.filename or "evidence",
+            content_type=file.content_type or "",
+            data=data,
+            description=(description or "").strip() or None,
+        )
+
+    _, error = attempt(session, run)
+    if error is None:
+        return _back_to_scorecard(site_id, year, "evidence")
+    return _scorecard_page(
+        request,
+        ws,
+        session,
+        ctx,
+        year=year,
+        site=str(site_id),
+        error=error,
+        failed="evidence",
+        status_code=status_for(error),
+    )
+
+
+@router.get("/scorecard/evidence/{evidence_id}")
+def scorecard_evidence_file(
+    evidence_id: UUID, ws: WebUser, session: ReadSessionDep, ctx: CtxDep
+) -> Response:
+    allow(ws, "scorecard")
+    ws.principal.require(Permission.scorecard_read)
+    row, path = scorecard_service.evidence_file(
+        session=session, ctx=ctx, actor=ws.principal, evidence_id=evidence_id
+    )
+    return FileResponse(path, media_type=row.content_type, filename=row.filename)
+
+
+DRILL_PAGE = 50
+
+
+@router.get("/scorecard/items/{criterion}/lots", response_class=HTMLResponse)
+def scorecard_item_lots(
+    request: Request,
+    criterion: Annotated[str, Path_(max_length=64)],
+    ws: WebUser,
+    session: ReadSessionDep,
+    ctx: CtxDep,
+    year: Annotated[int, Query(ge=2000, le=2100)],
+    site: str | None = None,
+    side: Literal["denominator", "numerator"] = "denominator",
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> Response:
+    """The lots behind a criterion's ratio (the API's drill-down), as a page."""
+    allow(ws, "scorecard")
+    found, num, den, rows, in_num = scorecard_service.drilldown(
+        session=session,
+        actor=ws.principal,
+        site_id=_uuid(site),
+        year=year,
+        criterion=criterion,
+        side=side,
+        limit=DRILL_PAGE,
+        offset=offset,
     )
     return page(
         request,
-        "scorecard.html",
+        "scorecard_lots.html",
         ws,
         section="scorecard",
+        criterion=criterion,
+        text=scorecard.criterion_text(criterion),
         year=year,
-        sites=sites,
-        site=str(site_id or ""),
-        available=available,
-        card=card,
-        error=error,
+        site=found,
+        side=side,
+        numerator=num,
+        denominator=den,
+        rows=rows,
+        in_num=in_num,
+        total=num if side == "numerator" else den,
+        offset=offset,
+        page_size=DRILL_PAGE,
+        base_query=f"year={year}&site={found.id}&side={side}",
+        now=ctx.clock.now(),
     )
 
 

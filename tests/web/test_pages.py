@@ -304,3 +304,211 @@ def test_exports_audit_and_admin_pages(api) -> None:  # type: ignore[no-untyped-
         403,
         404,
     )
+
+
+def _year(api) -> int:  # type: ignore[no-untyped-def]
+    from datetime import timedelta
+
+    return (api.ctx.clock.now() + timedelta(hours=8)).year
+
+
+def _api_card(api, site, year: int) -> dict:  # type: ignore[no-untyped-def,type-arg]
+    r = api.as_("ehs_manager").get(f"/api/v1/scorecard?year={year}&site_id={site}")
+    assert r.status_code == 200, r.text
+    return r.json()  # type: ignore[no-any-return]
+
+
+def _inputs(api, site, year: int) -> dict:  # type: ignore[no-untyped-def,type-arg]
+    r = api.as_("ehs_manager").get(f"/api/v1/scorecard/inputs?year={year}&site_id={site}")
+    assert r.status_code == 200, r.text
+    return r.json()  # type: ignore[no-any-return]
+
+
+def _score_tile(html: str) -> str:
+    tile = re.search(r'id="score-tile".*?</section>', html, re.S)
+    assert tile, html
+    return tile.group(0)
+
+
+def test_dashboard_scorecard_tile_shows_every_site_and_follows_new_inputs(api) -> None:  # type: ignore[no-untyped-def]
+    w, year = api.world, _year(api)
+    web = Web(api, "ehs_manager")  # in scope: both sites
+    tile = _score_tile(web.get("/dashboard").text)
+    for site, code in ((w.site_a, "SZ01"), (w.site_b, "TZ02")):
+        total = _api_card(api, site, year)["totals"]["raw_total"]
+        assert code in tile and f"?site={site}" in tile
+        assert f'<b class="">{total}</b>' in tile, (total, tile)
+    # a claim with its evidence through the web: the tile moves at once (new chain position)
+    before = _api_card(api, w.site_a, year)["totals"]["raw_total"]
+    r = web.post(
+        "/scorecard/inputs",
+        {
+            "site": str(w.site_a),
+            "year": str(year),
+            "event_id": str(uuid4()),
+            "sa_s_site_tidy": "yes",
+        },
+    )
+    assert r.status_code == 303, r.text
+    r = web.post(
+        "/scorecard/evidence",
+        {
+            "site": str(w.site_a),
+            "year": str(year),
+            "event_id": str(uuid4()),
+            "criterion": "s_site_tidy",
+        },
+        files={"file": ("tidy.pdf", b"%PDF-1.4 tidy", "application/pdf")},
+    )
+    assert r.status_code == 303, r.text
+    after = _api_card(api, w.site_a, year)["totals"]["raw_total"]
+    assert float(after) == float(before) + 2
+    site_a_only = _score_tile(web.get(f"/dashboard?site={w.site_a}").text)
+    assert f"<b>{after}</b>" in site_a_only and "TZ02" not in site_a_only
+    # an operator has no scorecard: no tile
+    assert 'id="score-tile"' not in Web(api, "operator").get("/dashboard").text
+
+
+def test_scorecard_inputs_form_records_only_changes_and_shows_refusals(api) -> None:  # type: ignore[no-untyped-def]
+    w, year = api.world, _year(api)
+    web = Web(api, "ehs_manager")
+    page = web.get(f"/scorecard?site={w.site_a}&year={year}")
+    assert page.status_code == 200
+    assert 'id="inputs-form"' in page.text and 'id="evidence-form"' in page.text
+    assert "工业总产值（万元）" in page.text and 'name="sa_s_renewables_pct"' in page.text
+    form = {
+        "site": str(w.site_a),
+        "year": str(year),
+        "event_id": str(uuid4()),
+        "in_output_value_10k_cny": "12500.5",
+        "in_product_t.synthesis": "800",
+        "in_own_disposal_facility": "no",
+        "in_paper_manifests": "3",
+        "sa_s_renewables_pct": "20",
+        "sa_s_compliance": "yes",
+        "note": "2025 年报",
+    }
+    r = web.post("/scorecard/inputs", form)
+    assert r.status_code == 303, r.text
+    assert "done=inputs" in r.headers["location"]
+    got = _inputs(api, w.site_a, year)
+    assert got["entries"] == 1
+    assert float(got["values"]["output_value_10k_cny"]) == 12500.5
+    assert float(got["values"]["product_t"]["synthesis"]) == 800
+    assert got["values"]["own_disposal_facility"] is False
+    assert got["values"]["paper_manifests"] == 3
+    assert got["self_assessed"]["s_compliance"] is True
+    assert float(got["self_assessed"]["s_renewables_pct"]) == 20
+    # the page shows what is recorded; the same form again records nothing
+    page = web.get(f"/scorecard?site={w.site_a}&year={year}").text
+    assert 'value="12500.5"' in page
+    r = web.post("/scorecard/inputs", {**form, "event_id": str(uuid4()), "note": ""})
+    assert r.status_code == 303
+    assert _inputs(api, w.site_a, year)["entries"] == 1
+    # clearing a field removes it (one more entry)
+    r = web.post(
+        "/scorecard/inputs",
+        {**form, "event_id": str(uuid4()), "note": "", "in_paper_manifests": ""},
+    )
+    assert r.status_code == 303
+    got = _inputs(api, w.site_a, year)
+    assert got["entries"] == 2 and "paper_manifests" not in got["values"]
+    # the service refuses shares that do not add up: the reason on the page, nothing written
+    bad = web.post(
+        "/scorecard/inputs",
+        {**form, "event_id": str(uuid4()), "in_waste_share_pct.synthesis": "60"},
+    )
+    assert bad.status_code == 422, bad.text
+    assert 'id="inputs-error"' in bad.text and "100" in bad.text
+    bad = web.post("/scorecard/inputs", {**form, "in_base_year": "abc"})
+    assert bad.status_code == 422 and "base_year" in bad.text
+    assert _inputs(api, w.site_a, year)["entries"] == 2
+    # without the form's token: refused
+    assert web.post("/scorecard/inputs", form, csrf=False).status_code == 403
+
+
+def test_scorecard_evidence_upload_download_and_roles(api) -> None:  # type: ignore[no-untyped-def]
+    w, year = api.world, _year(api)
+    web = Web(api, "ehs_manager")
+    body = {
+        "site": str(w.site_a),
+        "year": str(year),
+        "event_id": str(uuid4()),
+        "criterion": "s_compliance",
+        "description": "营业执照",
+    }
+    r = web.post(
+        "/scorecard/evidence", body, files={"file": ("执照.pdf", b"%PDF-1.4 x", "application/pdf")}
+    )
+    assert r.status_code == 303, r.text
+    evidence = _inputs(api, w.site_a, year)["evidence"]
+    assert [(e["criterion"], e["filename"]) for e in evidence] == [("s_compliance", "执照.pdf")]
+    page = web.get(f"/scorecard?site={w.site_a}&year={year}").text
+    link = f"/scorecard/evidence/{evidence[0]['id']}"
+    assert link in page and "执照.pdf" in page and "营业执照" in page
+    got = web.get(link)
+    assert got.status_code == 200 and got.content == b"%PDF-1.4 x"
+    assert got.headers["content-type"] == "application/pdf"
+    # an unsupported type: the service's reason on the page, nothing attached
+    bad = web.post(
+        "/scorecard/evidence",
+        {**body, "event_id": str(uuid4())},
+        files={"file": ("x.exe", b"MZ", "application/x-msdownload")},
+    )
+    assert bad.status_code == 422 and 'id="evidence-error"' in bad.text
+    assert len(_inputs(api, w.site_a, year)["evidence"]) == 1
+    # the auditor reads (and downloads) but gets no forms, and writes are refused
+    auditor = Web(api, "auditor")
+    page = auditor.get(f"/scorecard?site={w.site_a}&year={year}").text
+    assert 'id="evidence-form"' not in page and 'id="inputs-save"' not in page
+    assert link in page and auditor.get(link).status_code == 200
+    r = auditor.post(
+        "/scorecard/evidence",
+        {**body, "event_id": str(uuid4())},
+        files={"file": ("a.txt", b"a", "text/plain")},
+    )
+    assert r.status_code == 403
+    r = auditor.post(
+        "/scorecard/inputs", {"site": str(w.site_a), "year": str(year), "sa_s_compliance": "no"}
+    )
+    assert r.status_code == 403
+    # another site's evidence is not found for a user scoped to one site
+    other = Web(api, "ehs_manager").post(
+        "/scorecard/evidence",
+        {**body, "site": str(w.site_b), "event_id": str(uuid4())},
+        files={"file": ("b.txt", b"b", "text/plain")},
+    )
+    assert other.status_code == 303
+    b_id = _inputs(api, w.site_b, year)["evidence"][0]["id"]
+    assert auditor.get(f"/scorecard/evidence/{b_id}").status_code == 404
+
+
+def test_scorecard_drill_down_lists_the_items_lots(api) -> None:  # type: ignore[no-untyped-def]
+    w, year = api.world, _year(api)
+    lots = [stored_lot(api), stored_lot(api)]
+    op = api.as_("operator")
+    unlabelled = op.generate()
+    web = Web(api, "ehs_manager")
+    page = web.get(f"/scorecard?site={w.site_a}&year={year}").text
+    link = f"/scorecard/items/e_label_coverage/lots?year={year}&site={w.site_a}"
+    assert link in page
+    api_page = (
+        api.as_("ehs_manager")
+        .get(f"/api/v1/scorecard/items/e_label_coverage/lots?year={year}&site_id={w.site_a}")
+        .json()
+    )
+    drill = web.get(link)
+    assert drill.status_code == 200, drill.text
+    assert f'id="den-count">{api_page["denominator_lots"]}<' in drill.text
+    assert f'id="num-count">{api_page["numerator_lots"]}<' in drill.text
+    for lot in lots:
+        assert f"/lots/{lot['lot_id']}" in drill.text
+    assert f"/lots/{unlabelled['lot_id']}" in drill.text  # in the denominator only
+    num = web.get(link + "&side=numerator").text
+    assert f"/lots/{lots[0]['lot_id']}" in num and f"/lots/{unlabelled['lot_id']}" not in num
+    # a self-assessed criterion has no lots behind it: a clear 404 page
+    assert (
+        web.get(f"/scorecard/items/s_compliance/lots?year={year}&site={w.site_a}").status_code
+        == 404
+    )
+    assert Web(api, "operator").get(link).status_code == 403
