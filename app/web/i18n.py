@@ -257,6 +257,28 @@ ZH: dict[str, str] = {
     "Rule set": "规则集",
     "Rules": "规则",
     "Province profile": "省级配置",
+    "Enterprise": "单位",
+    "Code": "编号",
+    "Division code": "行政区划代码",
+    "licensed": "持证经营",
+    "spot storage": "现场暂存",
+    "Enrolled at": "登记时间",
+    "Revoked": "已吊销",
+    "Revoke": "吊销",
+    "Revoke this device?": "确定吊销此终端？",
+    "Enrol a device": "登记手持终端",
+    "Enrol": "登记",
+    "Device enrolled": "终端已登记",
+    "Copy this device token onto the handheld now: it is shown only once.": (
+        "请立即将此终端令牌写入手持终端：它只显示这一次。"
+    ),
+    "Valid for": "有效期",
+    "until revoked": "吊销即失效",
+    "Rule": "规则",
+    "Title": "标题",
+    "Citation": "依据",
+    "Steps": "环节",
+    "Severity": "级别",
 }
 
 STATUS_ZH = {

@@ -25,8 +25,10 @@ from app.audit import service as audit_service
 from app.core.errors import status_for
 from app.deps import CtxDep, ReadSessionDep, SessionDep
 from app.domain.errors import DomainError, InvalidInput
+from app.domain.values import Role
 from app.exports import service as export_service
 from app.identity import devices as device_service
+from app.identity import schemas as identity_schemas
 from app.identity import service as identity_service
 from app.identity.permissions import Permission
 from app.rules import service as rule_service
@@ -34,7 +36,7 @@ from app.scorecard import service as scorecard_service
 from app.web import scorecard
 from app.web.auth import WebSession, WebUser, check_csrf
 from app.web.render import WebRoute, allow, page
-from app.web.routes import _uuid, attempt
+from app.web.routes import _first_error, _uuid, attempt
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -404,27 +406,154 @@ def audit_page(request: Request, ws: WebUser, session: ReadSessionDep, ctx: CtxD
 # ---------------------------------------------------------------- administration
 
 
-@router.get("/admin", response_class=HTMLResponse)
-def admin_page(request: Request, ws: WebUser, session: ReadSessionDep, ctx: CtxDep) -> Response:
-    allow(ws, "admin")
+def _admin_page(
+    request: Request,
+    ws: WebSession,
+    session: Session,
+    ctx: Any,
+    *,
+    error: DomainError | None = None,
+    failed: str | None = None,
+    form: dict[str, Any] | None = None,
+    enrolled: tuple[Any, Any] | None = None,
+    done: str | None = None,
+    status_code: int = 200,
+) -> Response:
     actor = ws.principal
     sites = identity_service.list_sites(session=session, actor=actor)
     data = rule_service.rule_data(ctx)
     profiles = {s.id: rule_service.site_profile(session, s.id) for s in sites}
+    enterprises = identity_service.list_enterprises(session=session)
     return page(
         request,
         "admin.html",
         ws,
         section="admin",
+        status_code=status_code,
         users=identity_service.list_users(session=session),
         devices=device_service.list_devices(session=session, actor=actor),
         sites=sites,
         profiles=profiles,
-        names={e.id: e.name for e in identity_service.list_enterprises(session=session)},
+        enterprises=enterprises,
+        names={e.id: e.name for e in enterprises},
         site_names={s.id: s.code for s in sites},
+        roles=list(Role),
         rule_set=data.version,
         rules=rule_service.catalogue(ctx=ctx)["rules"],
+        error=error,
+        failed=failed,
+        form=form or {},
+        enrolled=enrolled,
+        done=done,
     )
+
+
+@router.get("/admin", response_class=HTMLResponse)
+def admin_page(
+    request: Request, ws: WebUser, session: ReadSessionDep, ctx: CtxDep, done: str | None = None
+) -> Response:
+    allow(ws, "admin")
+    return _admin_page(request, ws, session, ctx, done=done)
+
+
+@router.post("/admin/users", response_class=HTMLResponse)
+async def admin_create_user(
+    request: Request, ws: WebUser, session: SessionDep, ctx: CtxDep
+) -> Response:
+    """Create a user with a role and sites (the API's `POST /api/v1/users`)."""
+    form = await request.form()
+    one = {k: v for k, v in form.items() if isinstance(v, str)}
+    check_csrf(ws.csrf, one.get("csrf"))
+    allow(ws, "admin")
+    ws.principal.require(Permission.user_admin)  # as the API's user routes declare
+
+    def run() -> Any:
+        try:
+            cmd = identity_schemas.UserCreate(
+                username=one.get("username", "").strip(),
+                display_name=one.get("display_name", "").strip(),
+                password=one.get("password", ""),
+                role=one.get("role", ""),
+                enterprise_id=one.get("enterprise_id", ""),
+                all_sites=one.get("all_sites") == "on",
+                site_ids=[v for v in form.getlist("site_ids") if isinstance(v, str) and v],
+            )
+        except ValueError as exc:
+            raise InvalidInput(_first_error(exc)) from exc
+        return identity_service.create_user(session=session, ctx=ctx, cmd=cmd)
+
+    _, error = attempt(session, run)
+    if error is None:
+        return RedirectResponse("/admin?done=user#users", status_code=303)
+    kept = {k: v for k, v in one.items() if k not in ("password", "csrf")}
+    kept["site_ids"] = [v for v in form.getlist("site_ids") if isinstance(v, str)]
+    return _admin_page(
+        request,
+        ws,
+        session,
+        ctx,
+        error=error,
+        failed="user",
+        form=kept,
+        status_code=status_for(error),
+    )
+
+
+@router.post("/admin/devices", response_class=HTMLResponse)
+def admin_enrol_device(
+    request: Request,
+    ws: WebUser,
+    session: SessionDep,
+    ctx: CtxDep,
+    site_id: Annotated[str, Form()],
+    name: Annotated[str, Form(max_length=100)],
+    csrf: Annotated[str | None, Form()] = None,
+) -> Response:
+    """Enrol a handheld for a site; its device token is shown on this answer only."""
+    check_csrf(ws.csrf, csrf)
+    allow(ws, "admin")
+
+    def run() -> Any:
+        site = _uuid(site_id)
+        if site is None:
+            raise InvalidInput("pick a site", field="site_id")
+        if not name.strip():
+            raise InvalidInput("name the device", field="name")
+        return device_service.enrol_device(
+            session=session, ctx=ctx, actor=ws.principal, site_id=site, name=name
+        )
+
+    enrolled, error = attempt(session, run)
+    if error is not None:
+        return _admin_page(
+            request,
+            ws,
+            session,
+            ctx,
+            error=error,
+            failed="device",
+            form={"site_id": site_id, "name": name},
+            status_code=status_for(error),
+        )
+    response = _admin_page(request, ws, session, ctx, enrolled=enrolled)
+    response.headers["Cache-Control"] = "no-store"  # the token is shown once
+    return response
+
+
+@router.post("/admin/devices/{device_id}/revoke", response_class=HTMLResponse)
+def admin_revoke_device(
+    request: Request,
+    device_id: UUID,
+    ws: WebUser,
+    session: SessionDep,
+    ctx: CtxDep,
+    csrf: Annotated[str | None, Form()] = None,
+) -> Response:
+    """Revoke a device: its tokens are refused from the next request on."""
+    check_csrf(ws.csrf, csrf)
+    allow(ws, "admin")
+    device_service.revoke_device(session=session, ctx=ctx, actor=ws.principal, device_id=device_id)
+    return RedirectResponse("/admin?done=revoked#devices", status_code=303)
 
 
 __all__ = ["UUID", "router"]

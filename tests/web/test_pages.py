@@ -9,6 +9,7 @@ from uuid import uuid4
 import pytest
 
 from tests.manifests.support import setup_parties, stored_lot
+from tests.support.world import PASSWORD
 from tests.web.support import Web
 
 PAGES = [
@@ -512,3 +513,84 @@ def test_scorecard_drill_down_lists_the_items_lots(api) -> None:  # type: ignore
         == 404
     )
     assert Web(api, "operator").get(link).status_code == 403
+
+
+def test_admin_creates_a_user_who_can_then_sign_in(api) -> None:  # type: ignore[no-untyped-def]
+    w = api.world
+    web = Web(api, "admin")
+    page = web.get("/admin").text
+    assert 'id="user-form"' in page and 'id="device-form"' in page
+    body = [
+        ("username", "op_tz"),
+        ("display_name", "泰州操作员"),
+        ("password", "a long enough password"),
+        ("role", "operator"),
+        ("enterprise_id", str(w.plant)),
+        ("site_ids", str(w.site_b)),
+    ]
+    r = web.post("/admin/users", body)
+    assert r.status_code == 303, r.text
+    users = {u["username"]: u for u in api.as_("admin").get("/api/v1/users").json()}
+    assert users["op_tz"]["role"] == "operator"
+    assert users["op_tz"]["site_ids"] == [str(w.site_b)] and not users["op_tz"]["all_sites"]
+    assert "泰州操作员" in web.get("/admin").text
+    # the new user signs in and sees only TZ02's lots
+    new = Web(api)
+    assert new.login("op_tz", "a long enough password").status_code == 303
+    assert new.get("/lots").status_code == 200
+    # the same username again: 409 with the reason, the form kept (not the password)
+    again = web.post("/admin/users", body)
+    assert again.status_code == 409 and 'id="user-error"' in again.text
+    assert 'value="op_tz"' in again.text and "a long enough password" not in again.text
+    short = web.post("/admin/users", [(k, "short" if k == "password" else v) for k, v in body])
+    assert short.status_code == 422 and "password" in short.text
+    # only admins; with the form's token
+    assert web.post("/admin/users", body, csrf=False).status_code == 403
+    assert Web(api, "ehs_manager").post("/admin/users", body).status_code == 403
+
+
+def test_admin_enrols_a_device_shows_its_token_once_and_revokes_it(api) -> None:  # type: ignore[no-untyped-def]
+    w = api.world
+    web = Web(api, "admin")
+    r = web.post("/admin/devices", {"site_id": str(w.site_a), "name": "PDA-07"})
+    assert r.status_code == 200, r.text
+    assert r.headers["cache-control"] == "no-store"
+    token = re.search(r'id="device-token-value"[^>]*>([^<]+)</textarea>', r.text)
+    assert token, r.text
+    device_token = token.group(1).strip()
+    devices = api.as_("admin").get("/mobile/v1/devices").json()
+    assert [(d["name"], d["site_id"]) for d in devices] == [("PDA-07", str(w.site_a))]
+    # the token works on the handheld API, and is not shown again
+    signin = api.client.post(
+        "/mobile/v1/auth/sign-in",
+        json={"username": "operator", "password": PASSWORD},
+        headers={"Authorization": f"Bearer {device_token}"},
+    )
+    assert signin.status_code == 200, signin.text
+    page = web.get("/admin").text
+    assert device_token not in page and "PDA-07" in page
+    # revoke: the device's tokens are refused from now on
+    device_id = devices[0]["device_id"]
+    assert f"/admin/devices/{device_id}/revoke" in page
+    r = web.post(f"/admin/devices/{device_id}/revoke")
+    assert (r.status_code, r.headers["location"]) == (303, "/admin?done=revoked#devices")
+    assert api.as_("admin").get("/mobile/v1/devices").json()[0]["revoked_at"]
+    refused = api.client.post(
+        "/mobile/v1/auth/sign-in",
+        json={"username": "operator", "password": PASSWORD},
+        headers={"Authorization": f"Bearer {device_token}"},
+    )
+    assert refused.status_code == 401
+    assert f"/admin/devices/{device_id}/revoke" not in web.get("/admin").text
+    # a blank name: the reason on the page; no CSRF token or not an admin: refused
+    blank = web.post("/admin/devices", {"site_id": str(w.site_a), "name": " "})
+    assert blank.status_code == 422 and 'id="device-error"' in blank.text
+    assert (
+        web.post("/admin/devices", {"site_id": str(w.site_a), "name": "X"}, csrf=False).status_code
+        == 403
+    )
+    manager = Web(api, "ehs_manager")
+    assert (
+        manager.post("/admin/devices", {"site_id": str(w.site_a), "name": "X"}).status_code == 403
+    )
+    assert len(api.as_("admin").get("/mobile/v1/devices").json()) == 1
