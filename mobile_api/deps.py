@@ -42,18 +42,29 @@ def get_device(claims: Claims, session: ReadSessionDep) -> Device:
     return device_service.active_device(session=session, device_id=claims.device_id)
 
 
-def _operator(session: Session, claims: device_service.DeviceClaims, need: Permission) -> Principal:
+def _operator(
+    session: Session, claims: device_service.DeviceClaims, *any_of: Permission
+) -> Principal:
+    """The signed-in user of the device, who must hold one of `any_of`."""
     principal = device_service.device_principal(session=session, claims=claims)
-    principal.require(need)
+    if not any(principal.has(p) for p in any_of):
+        principal.require(any_of[0])
     return principal
 
 
 def get_reader(claims: Claims, session: ReadSessionDep) -> Principal:
-    return _operator(session, claims, Permission.lot_read)
+    return _operator(session, claims, Permission.lot_read, Permission.manifest_read)
 
 
 def get_writer(claims: Claims, session: SessionDep) -> Principal:
-    return _operator(session, claims, Permission.lot_write)
+    # plant staff act on lots; a carrier's or handler's staff load or receive manifest lots
+    return _operator(
+        session,
+        claims,
+        Permission.lot_write,
+        Permission.manifest_carry,
+        Permission.manifest_receive,
+    )
 
 
 CurrentDevice = Annotated[Device, Depends(get_device)]

@@ -16,6 +16,7 @@ from pydantic import AwareDatetime, Field, model_validator
 
 from app.core.schemas import Schema
 from app.domain.lot import GenerateLot, LotStatus
+from app.domain.manifest import Mismatch
 from app.domain.values import Container, ContainerCondition, ReceiptOutcome
 from app.domain.zone import InspectionItem
 
@@ -238,19 +239,23 @@ class _ManifestTarget(Schema):
 
 
 class LoadItem(_LotItem, _ManifestTarget):
-    """Load a lot onto the vehicle of a manifest (needs the manifests module)."""
+    """The loading scan of a lot at the vehicle of its manifest (default: the lot's own)."""
 
     action: Literal["load"]
     vehicle_plate: str | None = Field(default=None, max_length=20)
 
 
 class ReceiveItem(_LotItem, _ManifestTarget):
-    """The receiving facility receives a lot (needs the manifests module)."""
+    """The handler's check-in of a lot on arrival: its weight and the proposed outcome."""
 
     action: Literal["receive"]
     outcome: ReceiptOutcome = ReceiptOutcome.accepted
     received_weight_kg: Decimal = Field(ge=0, le=1_000_000, decimal_places=3)
     accepted_weight_kg: Decimal | None = Field(default=None, ge=0, le=1_000_000, decimal_places=3)
+    mismatches: list[Mismatch] = Field(
+        default=[],
+        description="what was found different (needed to accept less than in full)",
+    )
 
 
 MobileAction = Annotated[

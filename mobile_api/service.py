@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from types import ModuleType
 from typing import Any
 from uuid import UUID, uuid4, uuid5
 
@@ -25,6 +24,7 @@ from app.domain.errors import (
     NotFound,
 )
 from app.domain.lot import LotState, LotStatus
+from app.domain.manifest import ManifestStatus
 from app.domain.rules.base import Finding
 from app.domain.rules.registry import blocking
 from app.domain.values import ContainerCondition, ReceiptOutcome
@@ -37,6 +37,7 @@ from app.labelling import service as labelling_service
 from app.labelling.service import Rendered
 from app.lots import schemas as lot_schemas
 from app.lots import service as lot_service
+from app.manifests import schemas as manifest_schemas
 from app.manifests import service as manifest_service
 from app.projections.lots import LotRow, ZoneInventoryRow
 from app.projections.lots import state_of as lot_state_of
@@ -71,12 +72,6 @@ ACTION_ZH = {
     "receive": "接收",
 }
 CONDITION_ZH = {"intact": "完好", "damaged": "破损", "leaking": "渗漏", "deformed": "变形"}
-
-
-class NotAvailable(DomainError):
-    """The step needs a module this installation does not have yet (HTTP 422)."""
-
-    code = "not_available"
 
 
 class FutureOccurredAt(InvalidInput):
@@ -136,7 +131,7 @@ def _context(session: Session, ctx: AppContext, actor: Principal) -> dict[str, A
         "site": schemas.SiteBrief(site_id=site.id, code=site.code, name=site.name),
         "zones": [_zone_brief(z) for z in zones],
         "max_batch": ctx.settings.mobile.max_batch,
-        "manifests_available": _manifests() is not None,
+        "manifests_available": True,
     }
 
 
@@ -338,47 +333,66 @@ def _storage_action(
 def lot_actions(
     session: Session, ctx: AppContext, actor: Principal, s: LotState, zone: ZoneRow | None
 ) -> list[schemas.NextAction]:
-    if not actor.has(Permission.lot_write):
-        return []
     out = []
-    if s.status is LotStatus.generated:
-        label = _state_check("label", lambda: lot_domain.label(s))
-        if label.allowed:
-            findings = rule_service.check_labelling(
-                session=session, ctx=ctx, lot=s, label_fields={}, at=ctx.clock.now()
-            )
-            findings = [f for f in findings if f.rule_id != "R10"]  # needs the rendered label
-            label = _with_findings(label, findings, True, "不能贴标：")
-        out.append(label)
-    out.append(_storage_action(session, ctx, s, "store", zone))
-    out.append(_storage_action(session, ctx, s, "move", zone))
-    out.append(_state_check("weigh", lambda: lot_domain.weigh(s, s.weight_kg)))
-    out.append(_state_check("inspect", lambda: lot_domain.inspect(s, ContainerCondition.intact)))
-    out.append(_state_check("repack", lambda: lot_domain.repack(s, s.container, "check")))
-    load = _state_check("load", lambda: lot_domain.allocate(s, uuid4()))
-    if s.status is LotStatus.allocated:
-        load = schemas.NextAction(action="load", label_zh=ACTION_ZH["load"], allowed=True)
-    out.append(_needs_manifest(load))
-    receive = _state_check(
-        "receive", lambda: lot_domain.receive(s, ReceiptOutcome.accepted, s.weight_kg)
-    )
-    out.append(_needs_manifest(receive))
+    if actor.has(Permission.lot_write):
+        if s.status is LotStatus.generated:
+            label = _state_check("label", lambda: lot_domain.label(s))
+            if label.allowed:
+                findings = rule_service.check_labelling(
+                    session=session, ctx=ctx, lot=s, label_fields={}, at=ctx.clock.now()
+                )
+                findings = [f for f in findings if f.rule_id != "R10"]  # needs the rendered label
+                label = _with_findings(label, findings, True, "不能贴标：")
+            out.append(label)
+        out.append(_storage_action(session, ctx, s, "store", zone))
+        out.append(_storage_action(session, ctx, s, "move", zone))
+        out.append(_state_check("weigh", lambda: lot_domain.weigh(s, s.weight_kg)))
+        out.append(
+            _state_check("inspect", lambda: lot_domain.inspect(s, ContainerCondition.intact))
+        )
+        out.append(_state_check("repack", lambda: lot_domain.repack(s, s.container, "check")))
+    out.extend(_manifest_actions(session, actor, s))
     # Most useful first: what may be done now, then what needs a scan, then what may not.
     return sorted(out, key=lambda a: (not a.allowed, bool(a.needs)))
 
 
-def _needs_manifest(a: schemas.NextAction) -> schemas.NextAction:
-    if not a.allowed:
-        return a
-    if _manifests() is None:
-        return a.model_copy(
-            update={
-                "allowed": False,
-                "reason": "manifests are not available in this installation yet",
-                "reason_zh": "联单功能尚未开通",
-            }
+def _manifest_actions(session: Session, actor: Principal, s: LotState) -> list[schemas.NextAction]:
+    """Load (consignor or carrier) and receive (handler): the lot's own manifest decides."""
+    out = []
+    manifest = (
+        manifest_service.manifest_state_or_none(session=session, actor=actor, lot=s)
+        if s.manifest_id is not None
+        else None
+    )
+    mlot = manifest.lot(s.lot_id) if manifest is not None else None
+    if actor.has(Permission.manifest_write) or actor.has(Permission.manifest_carry):
+        load = _state_check("load", lambda: lot_domain.load(s, s.manifest_id or uuid4()))
+        if load.allowed and (manifest is None or manifest.status is not ManifestStatus.submitted):
+            load = _refused(load, "the manifest is not submitted", "联单尚未提交，不能装车")
+        elif load.allowed and mlot is not None and mlot.scanned_at is not None:
+            load = _refused(load, "already scanned at the vehicle", "该废物已装车扫描")
+        out.append(load)
+    if actor.has(Permission.manifest_receive):
+        receive = _state_check(
+            "receive",
+            lambda: lot_domain.check_in(
+                s, s.manifest_id or uuid4(), ReceiptOutcome.accepted, s.weight_kg
+            ),
         )
-    return a.model_copy(update={"needs": ["manifest"], "reason_zh": "请扫描联单号"})
+        if receive.allowed and (
+            manifest is None or manifest.status is not ManifestStatus.in_transit
+        ):
+            receive = _refused(receive, "the manifest is not in transit", "联单不在运输中")
+        elif receive.allowed and mlot is not None and mlot.checked_in_at is not None:
+            receive = _refused(receive, "already checked in", "该废物已接收称重")
+        if receive.allowed:
+            receive = receive.model_copy(update={"needs": ["input"]})
+        out.append(receive)
+    return out
+
+
+def _refused(a: schemas.NextAction, reason: str, reason_zh: str) -> schemas.NextAction:
+    return a.model_copy(update={"allowed": False, "reason": reason, "reason_zh": reason_zh})
 
 
 # ---------------------------------------------------------------- scan
@@ -420,7 +434,13 @@ def _resolve_lot(
         parse_lot_id(text)
     except DigitalIdError:
         return None
-    state = labelling_service.resolve_code(session=session, actor=actor, code=text)
+    try:
+        state = labelling_service.resolve_code(session=session, actor=actor, code=text)
+    except NotFound:  # a carrier's or handler's handheld: the lots of its manifests
+        portal = manifest_service.portal_lot(session=session, actor=actor, code=text)
+        if portal is None:
+            raise
+        state = portal
     zone = _scoped_zone(session, actor, sc.zone_id)
     return schemas.ScanResult(
         kind="lot",
@@ -475,12 +495,9 @@ def _resolve_manifest(
     found = next((m for m in page.items if m.number == text), None)
     if found is None:
         return None
-    actions = [
-        _needs_manifest(schemas.NextAction(action=a, label_zh=ACTION_ZH[a], allowed=True))
-        for a in ("load", "receive")
-    ]
+    # The lots are scanned next, one by one: each scan offers load or receive.
     return schemas.ScanResult(
-        kind="manifest", code=text, manifest=found.model_dump(mode="json"), actions=actions
+        kind="manifest", code=text, manifest=found.model_dump(mode="json"), actions=[]
     )
 
 
@@ -515,21 +532,7 @@ def label_pdf(*, session: Session, ctx: AppContext, actor: Principal, lot_id: UU
     )
 
 
-# ---------------------------------------------------------------- manifests (issue 6)
-
-
-HANDHELD_MANIFEST_STEPS = ("load_lot", "receive_lot")
-
-
-def _manifests() -> ModuleType | None:
-    """`app.manifests.service` when it offers the per-lot steps a handheld performs:
-    `load_lot(session, ctx, actor, cmd)` and `receive_lot(...)`, each taking the handheld's
-    `LoadItem` / `ReceiveItem` and answering a `LotCommandResult`. Its manifest-level `load` and
-    `receive` need the whole load (vehicle, crew, every scanned code) and the handover
-    signatures at once, which the manager web collects; until per-lot steps exist the handheld
-    answers `not_available` for them."""
-    module = manifest_service
-    return module if all(hasattr(module, n) for n in HANDHELD_MANIFEST_STEPS) else None
+# ---------------------------------------------------------------- manifests
 
 
 def _manifest_step(
@@ -538,16 +541,28 @@ def _manifest_step(
     actor: Principal,
     item: schemas.LoadItem | schemas.ReceiveItem,
 ) -> lot_schemas.LotCommandResult:
-    api = _manifests()
-    if api is None:
-        raise NotAvailable(
-            f"'{item.action}' needs the manifests module, which this installation does not "
-            "have yet",
-            action=item.action,
-        )
-    fn = api.load_lot if item.action == "load" else api.receive_lot
-    result: lot_schemas.LotCommandResult = fn(session=session, ctx=ctx, actor=actor, cmd=item)
-    return result
+    """Load (at the vehicle) or check in (at the handler) one lot of a manifest: the per-lot
+    steps of `app.manifests.service`, which the manifest's load and receipt then take up."""
+    step = {
+        "event_id": item.event_id,
+        "occurred_at": item.occurred_at,
+        "expected_version": item.expected_version,
+        "lot_id": item.lot_id,
+        "manifest_id": item.manifest_id,
+        "manifest_number": item.manifest_number,
+    }
+    kw: dict[str, Any] = {"session": session, "ctx": ctx, "actor": actor}
+    if isinstance(item, schemas.LoadItem):
+        cmd = manifest_schemas.LotLoadScan(**step, vehicle_plate=item.vehicle_plate)
+        return manifest_service.load_lot(**kw, cmd=cmd)
+    check_in = manifest_schemas.LotCheckIn(
+        **step,
+        received_weight_kg=item.received_weight_kg,
+        outcome=item.outcome,
+        accepted_weight_kg=item.accepted_weight_kg,
+        mismatches=item.mismatches,
+    )
+    return manifest_service.receive_lot(**kw, cmd=check_in)
 
 
 # ---------------------------------------------------------------- actions
@@ -662,7 +677,8 @@ def apply(
 ) -> schemas.ItemResult:
     """Perform one action (or replay it, when its event id is already in the log). Raises the
     domain's errors; the caller owns the transaction (or the savepoint)."""
-    actor.require(Permission.lot_write)
+    if not isinstance(item, schemas.LoadItem | schemas.ReceiveItem):
+        actor.require(Permission.lot_write)  # load / receive: the manifest party decides
     now = ctx.clock.now()
     existing = EventStore(session, clock=ctx.clock, keys=ctx.keys).get(item.event_id)
     if existing is None and item.occurred_at > now + CLOCK_SKEW:

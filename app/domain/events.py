@@ -202,6 +202,30 @@ class LotShipped(Event):
 
 
 @register
+class LotLoaded(Event):
+    """The lot was scanned at the vehicle of its manifest (a handheld's per-lot loading scan).
+    Its status stays allocated until the manifest is dispatched."""
+
+    TYPE = "lot.loaded"
+
+    manifest_id: UUID
+    vehicle_plate: str | None = None
+
+
+@register
+class LotArrivalChecked(Event):
+    """The receiving facility scanned and weighed the lot on arrival (a handheld's per-lot
+    receipt). The handler's decision on it follows when the receipt is confirmed."""
+
+    TYPE = "lot.arrival_checked"
+
+    manifest_id: UUID
+    received_weight_kg: Quantity
+    outcome: ReceiptOutcome
+    accepted_weight_kg: Quantity
+
+
+@register
 class LotReceived(Event):
     TYPE = "lot.received"
 

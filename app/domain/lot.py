@@ -163,6 +163,8 @@ def evolve(state: LotState | None, event: ev.Event, at: datetime, lot_id: UUID) 
             return replace(s, status=LotStatus.allocated, manifest_id=event.manifest_id)
         case ev.LotDeallocated():
             return replace(s, status=LotStatus.stored, manifest_id=None)
+        case ev.LotLoaded() | ev.LotArrivalChecked():
+            return s
         case ev.LotShipped():
             return replace(s, status=LotStatus.shipped, zone_id=None, shipped_at=at)
         case ev.LotReceived():
@@ -469,6 +471,40 @@ def deallocate(state: LotState, reason: str) -> ev.LotDeallocated:
     _require(state, {LotStatus.allocated}, "release from its manifest")
     assert state.manifest_id is not None
     return ev.LotDeallocated(manifest_id=state.manifest_id, reason=reason)
+
+
+def _on_manifest(state: LotState, manifest_id: UUID, allowed: LotStatus, action: str) -> None:
+    _require(state, {allowed}, action)
+    if state.manifest_id != manifest_id:
+        raise InvalidTransition(
+            "the lot is on a different manifest", manifest_id=str(state.manifest_id)
+        )
+
+
+def load(state: LotState, manifest_id: UUID, vehicle_plate: str | None = None) -> ev.LotLoaded:
+    """The loading scan of one lot at the vehicle of its manifest."""
+    _on_manifest(state, manifest_id, LotStatus.allocated, "load onto a vehicle")
+    plate = vehicle_plate.strip().upper() if vehicle_plate and vehicle_plate.strip() else None
+    return ev.LotLoaded(manifest_id=manifest_id, vehicle_plate=plate)
+
+
+def check_in(
+    state: LotState,
+    manifest_id: UUID,
+    outcome: ReceiptOutcome,
+    received_weight_kg: Decimal,
+    accepted_weight_kg: Decimal | None = None,
+) -> ev.LotArrivalChecked:
+    """The receiving facility's scan and weighing of one lot, with the handler's proposed
+    outcome (the same weight rules as the receipt itself)."""
+    _on_manifest(state, manifest_id, LotStatus.shipped, "check in at the receiving facility")
+    r = receive(state, outcome, received_weight_kg, accepted_weight_kg)
+    return ev.LotArrivalChecked(
+        manifest_id=manifest_id,
+        received_weight_kg=r.received_weight_kg,
+        outcome=r.outcome,
+        accepted_weight_kg=r.accepted_weight_kg,
+    )
 
 
 def ship(state: LotState, manifest_id: UUID) -> ev.LotShipped:

@@ -128,6 +128,14 @@ class ManifestLot(BaseModel):
     method_code: str | None = None
     completed_on: date | None = None
     returned: bool = False
+    # per-lot handheld steps: the loading scan, and the check-in weighing at the handler
+    scanned_at: datetime | None = None
+    vehicle_plate: str | None = None
+    checked_in_at: datetime | None = None
+    checked_in_kg: Quantity | None = None
+    checked_in_mismatches: list[Mismatch] = []
+    proposed_outcome: ReceiptOutcome | None = None
+    proposed_accepted_kg: Quantity | None = None
 
 
 class Signature(BaseModel):
@@ -288,6 +296,33 @@ class ManifestLoaded(ev.Event):
 
 
 @ev.register
+class ManifestLotScanned(ev.Event):
+    """One lot scanned at the vehicle by a handheld, before the load is signed off. The
+    manifest's `load` takes these scans when it is given none of its own."""
+
+    TYPE = "manifest.lot_scanned"
+
+    lot_id: UUID
+    code: str
+    vehicle_plate: str | None = None
+
+
+@ev.register
+class ManifestLotArrivalChecked(ev.Event):
+    """One lot scanned and weighed at the receiving facility by a handheld, before the
+    receipt handover. The manifest's `receive` takes these weighings for lots it is given
+    no weight for; the proposed outcome prefills the handler's decision."""
+
+    TYPE = "manifest.lot_arrival_checked"
+
+    lot_id: UUID
+    received_kg: Quantity
+    mismatches: list[Mismatch] = []
+    outcome: ReceiptOutcome
+    accepted_kg: Quantity
+
+
+@ev.register
 class ManifestSigned(ev.Event):
     """One party's handover signature (Trackdéchets-style: an authenticated act)."""
 
@@ -443,6 +478,24 @@ def evolve(
                 dg_waybill_no=event.dg_waybill_no or s.dg_waybill_no,
                 passengers=event.passengers,
                 lots=[lot.model_copy(update={"loaded": True}) for lot in s.lots],
+            )
+        case ManifestLotScanned():
+            return _replace(
+                s,
+                lots=_map_lots(s, [event.lot_id], scanned_at=at, vehicle_plate=event.vehicle_plate),
+            )
+        case ManifestLotArrivalChecked():
+            return _replace(
+                s,
+                lots=_map_lots(
+                    s,
+                    [event.lot_id],
+                    checked_in_at=at,
+                    checked_in_kg=event.received_kg,
+                    checked_in_mismatches=list(event.mismatches),
+                    proposed_outcome=event.outcome,
+                    proposed_accepted_kg=event.accepted_kg,
+                ),
             )
         case ManifestSigned():
             sig = Signature(signed_at=at, **event.model_dump())
@@ -612,6 +665,53 @@ def load(
         escort_id=escort_id,
         dg_waybill_no=dg_waybill_no,
         passengers=passengers,
+    )
+
+
+def scan_lot(
+    state: ManifestState, lot_id: UUID, code: str, vehicle_plate: str | None
+) -> ManifestLotScanned:
+    """A handheld's loading scan of one lot (the load itself is checked as a whole by R37)."""
+    _require(state, {ManifestStatus.submitted}, "scan lots for loading onto")
+    lot = state.lot(lot_id)
+    if lot.scanned_at is not None:
+        raise InvalidTransition(
+            f"lot {lot.digital_id} was already scanned for loading at {lot.scanned_at:%H:%M}",
+            lot_id=str(lot_id),
+        )
+    return ManifestLotScanned(lot_id=lot_id, code=code, vehicle_plate=vehicle_plate)
+
+
+def check_in_lot(
+    state: ManifestState,
+    lot_id: UUID,
+    received_kg: Decimal,
+    mismatches: list[Mismatch],
+    outcome: ReceiptOutcome,
+    accepted_kg: Decimal,
+    tolerance: Any,
+) -> ManifestLotArrivalChecked:
+    """A handheld's check-in of one lot at the receiving facility. A lot the handler would
+    not accept in full must say what was found different (Art. 18 ¶2): that opens the
+    discrepancy when the receipt is recorded. The weight mismatch is decided as at the receipt:
+    by `tolerance(shipped_kg, received_kg)`, whatever the handheld said."""
+    _require(state, {ManifestStatus.in_transit}, "check lots in from")
+    shipped = state.lot(lot_id).weight_kg
+    found = set(mismatches) - {Mismatch.weight}
+    if not tolerance(shipped, received_kg):
+        found.add(Mismatch.weight)
+    if outcome is not ReceiptOutcome.accepted and not found:
+        raise InvalidInput(
+            "a lot not accepted in full needs what was found different (mismatches: weight, "
+            "name, characteristics, form or packaging)",
+            field="mismatches",
+        )
+    return ManifestLotArrivalChecked(
+        lot_id=lot_id,
+        received_kg=received_kg,
+        mismatches=sorted(found),
+        outcome=outcome,
+        accepted_kg=accepted_kg,
     )
 
 

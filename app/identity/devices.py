@@ -167,6 +167,11 @@ def device_principal(*, session: Session, claims: DeviceClaims) -> Principal:
     return replace(user, site_ids=frozenset({device.site_id}), device_id=device.id)
 
 
+# Who has a use for a handheld: plant staff (lots), a carrier's crew (loading) and a handler's
+# gate staff (receipt), each at a site of their own organisation.
+HANDHELD_PERMISSIONS = (Permission.lot_read, Permission.manifest_carry, Permission.manifest_receive)
+
+
 def sign_in(
     *,
     session: Session,
@@ -183,7 +188,7 @@ def sign_in(
     principal = principal_for(session=session, user_id=user.id)
     if device.site_id not in principal.site_ids:
         raise PermissionDenied("you may not act at this device's site", site_id=str(device.site_id))
-    if not principal.has(Permission.lot_read):
+    if not any(principal.has(p) for p in HANDHELD_PERMISSIONS):
         raise PermissionDenied(f"role {principal.role.value} has no use for a handheld")
     ttl = timedelta(minutes=ctx.settings.mobile.session_token_minutes)
     issued = _token(ctx, device, ttl, {"uid": str(user.id), "role": user.role})

@@ -136,6 +136,19 @@ def _answer(session: Session, ctx: AppContext, row: EventRecord) -> schemas.LotC
     )
 
 
+def replayed(
+    session: Session, ctx: AppContext, existing: EventRecord, lot_id: UUID, actor: Principal
+) -> schemas.LotCommandResult:
+    """The original answer to a lot command whose event id is already in the log (for the
+    other modules that record lot events: manifests' per-lot steps)."""
+    return _replay(session, ctx, existing, lot_id, actor)
+
+
+def answered(session: Session, ctx: AppContext, row: EventRecord) -> schemas.LotCommandResult:
+    """A lot command's answer: the event just recorded and the lot as it now is."""
+    return _answer(session, ctx, row)
+
+
 def _occurred(ctx: AppContext, occurred_at: datetime | None) -> datetime:
     return occurred_at or ctx.clock.now()
 

@@ -52,13 +52,37 @@ class ManifestCreate(CommandEnvelope):
 
 class ManifestLoad(Action):
     scanned: list[str] = Field(
-        min_length=1, max_length=2000, description="the label codes scanned at the vehicle"
+        default=[],
+        max_length=2000,
+        description="the label codes scanned at the vehicle (empty: the handhelds' scans)",
     )
     vehicle_id: UUID
     driver_id: UUID
     escort_id: UUID
     dg_waybill_no: str | None = Field(default=None, max_length=64, description="危险货物运单号")
     passengers: int = Field(default=0, ge=0, le=50)
+
+
+class LotStep(CommandEnvelope):
+    """A per-lot step taken by a handheld: `expected_version` is the *lot's* version."""
+
+    lot_id: UUID
+    expected_version: int = Field(ge=1, description="the lot version the device last saw")
+    manifest_id: UUID | None = Field(default=None, description="default: the lot's manifest")
+    manifest_number: str | None = Field(default=None, max_length=64)
+
+
+class LotLoadScan(LotStep):
+    vehicle_plate: str | None = Field(default=None, max_length=20)
+
+
+class LotCheckIn(LotStep):
+    received_weight_kg: Decimal = Field(ge=0, le=1_000_000, decimal_places=3)
+    outcome: ReceiptOutcome = ReceiptOutcome.accepted
+    accepted_weight_kg: Decimal | None = Field(default=None, ge=0, decimal_places=3)
+    mismatches: list[Mismatch] = Field(
+        default=[], description="weight, name, characteristics, form or packaging found different"
+    )
 
 
 class ManifestSign(Action):
@@ -88,7 +112,11 @@ class ReceivedLotIn(Schema):
 
 
 class ManifestReceive(HandoverAction):
-    lots: list[ReceivedLotIn] = Field(min_length=1, max_length=2000)
+    lots: list[ReceivedLotIn] = Field(
+        default=[],
+        max_length=2000,
+        description="each lot's weight at the handler (a lot left out: its handheld check-in)",
+    )
     method_codes: dict[int, str] = Field(
         default={}, description="line_no -> method the handler will apply (default: planned)"
     )

@@ -53,7 +53,8 @@ from app.eventstore.models import StoredEvent
 from app.eventstore.store import EventStore, domain_event
 from app.identity.models import Enterprise, Site, User
 from app.identity.permissions import Permission, Principal, manifest_party
-from app.lots.schemas import EventRead
+from app.lots import service as lot_service
+from app.lots.schemas import EventRead, LotCommandResult
 from app.manifests import schemas
 from app.manifests.models import HandoverChallenge, ManifestSequence
 from app.parties import service as parties
@@ -116,6 +117,18 @@ def _party_of(actor: Principal, s: ManifestState) -> str | None:
         carrier_enterprise_id=s.carrier_enterprise_id,
         handler_enterprise_id=s.handler_enterprise_id,
     )
+
+
+def portal_lot(*, session: Session, actor: Principal, code: str) -> LotState | None:
+    """The lot carrying this digital ID when it is on a manifest naming the actor's
+    organisation as carrier or handler (what a handler's or carrier's handheld may scan)."""
+    row = session.exec(select(LotRow).where(LotRow.digital_id == normalise_scan(code))).first()
+    if row is None or row.manifest_id is None:
+        return None
+    mrow = session.get(ManifestRow, row.manifest_id)
+    if mrow is None or _party_of(actor, state_of(mrow)) in (None, "consignor"):
+        return None
+    return lot_state_of(row)
 
 
 def _replay(
@@ -709,6 +722,14 @@ def load(
             if code in scanned:
                 raise InvalidInput(f"{code} was scanned twice", field="scanned")
             scanned.append(code)
+        if not cmd.scanned:  # the handhelds' per-lot scans (load_lot)
+            scanned = [lot.digital_id or str(lot.lot_id) for lot in s.lots if lot.scanned_at]
+            if not scanned:
+                raise InvalidInput(
+                    "no lot was scanned at the vehicle: scan them with a handheld or give "
+                    "the scanned codes",
+                    field="scanned",
+                )
         event = md.load(
             s,
             scanned,
@@ -730,6 +751,181 @@ def load(
 
     return _act(
         session, ctx, actor, manifest_id, cmd, {Party.consignor, Party.carrier}, "load", decide
+    )
+
+
+# ---------------------------------------------------------------- per-lot handheld steps
+
+LotCheck = Callable[[ManifestState, LotState, datetime], list[Finding]]
+LotDecide = Callable[[ManifestState, LotState], tuple[Event, Event]]
+
+
+def _manifest_of(session: Session, cmd: schemas.LotStep, lot: LotState) -> UUID:
+    if cmd.manifest_id is not None:
+        return cmd.manifest_id
+    if cmd.manifest_number:
+        number = normalise_scan(cmd.manifest_number)
+        found = session.exec(
+            select(ManifestRow.manifest_id).where(ManifestRow.number == number)
+        ).first()
+        if found is None:
+            raise NotFound("no manifest carries this number", manifest_number=number)
+        return found
+    if lot.manifest_id is None:
+        raise InvalidInput(
+            "the lot is on no manifest: scan the manifest first", field="manifest_id"
+        )
+    return lot.manifest_id
+
+
+def _lot_step(
+    session: Session,
+    ctx: AppContext,
+    actor: Principal,
+    cmd: schemas.LotStep,
+    allowed: set[Party],
+    action: str,
+    step: Step,
+    check: LotCheck,
+    decide: LotDecide,
+) -> LotCommandResult:
+    """One lot's step on a manifest, as a handheld takes it: the lot's event (carrying the
+    client's event id and checked against the lot version the device saw) and the manifest's
+    event recording it on the manifest, in one transaction."""
+    store = EventStore(session, clock=ctx.clock, keys=ctx.keys)
+    existing = store.get(cmd.event_id)
+    if existing is not None:
+        return lot_service.replayed(session, ctx, existing, cmd.lot_id, actor)
+    row = session.get(LotRow, cmd.lot_id)
+    if row is None:
+        raise NotFound("lot not found", lot_id=str(cmd.lot_id))
+    lot = lot_state_of(row)
+    manifest_id = _manifest_of(session, cmd, lot)
+    # Handhelds scan lots of one truck at once: serialise their manifest appends (PostgreSQL;
+    # SQLite's write transactions are serial already) instead of failing all but one.
+    session.get(ManifestRow, manifest_id, with_for_update=True)
+    _, state, party_name = _load(session, actor, manifest_id)
+    party = _require_party(actor, party_name, allowed, action)
+    if party is Party.consignor:
+        actor.require_site(lot.site_id)
+    elif lot.manifest_id != manifest_id:
+        raise NotFound("lot not found", lot_id=str(cmd.lot_id))
+    if lot.version != cmd.expected_version:
+        raise ConcurrencyConflict(str(lot.lot_id), cmd.expected_version, lot.version)
+    at = _occurred(ctx, cmd.occurred_at)
+    verdict = rule_service.verdict(
+        ctx=ctx,
+        actor=actor,
+        step=step,
+        lot=None,
+        findings=check(state, lot, at),
+        override_reason=None,
+    )
+    manifest_event, lot_event = decide(state, lot)
+    recorder = Recorder(session, ctx)
+    recorder.record(
+        actor=actor,
+        site_id=state.site_id,
+        stream_type=STREAM,
+        stream_id=manifest_id,
+        expected_version=state.version,
+        event_id=uuid5(cmd.event_id, f"manifest:{manifest_id}"),
+        occurred_at=at,
+        events=[manifest_event],
+    )
+    recorded = recorder.record(
+        actor=actor,
+        site_id=lot.site_id,
+        stream_type="lot",
+        stream_id=lot.lot_id,
+        expected_version=lot.version,
+        event_id=cmd.event_id,
+        occurred_at=at,
+        events=[lot_event],
+        findings=verdict.recorded,
+        rule_set_version=verdict.rule_set_version,
+    )
+    return lot_service.answered(session, ctx, recorded.rows[-1])
+
+
+def load_lot(
+    *, session: Session, ctx: AppContext, actor: Principal, cmd: schemas.LotLoadScan
+) -> LotCommandResult:
+    """A handheld scans one lot at the vehicle (manifest submitted). A lot that is not on the
+    manifest, or whose label differs from its line, is refused with R37's cited finding; the
+    manifest's `load` later takes these scans when it is given none of its own."""
+
+    def check(s: ManifestState, lot: LotState, at: datetime) -> list[Finding]:
+        code = lot.digital_id or str(lot.lot_id)
+        loading = Loading(
+            scanned=(code,), vehicle=None, driver=None, escort=None, scanned_lots={code: lot}
+        )
+        listed = _on_line(s, lot)
+        return [
+            f
+            for f in _check(situation(session, ctx, s, Step.loading, at, loading=loading))
+            if f.rule_id == "R37"
+            and f.values.get("problem") != "missing"
+            and f.values.get("digital_id") in (code, listed)
+        ]
+
+    def decide(s: ManifestState, lot: LotState) -> tuple[Event, Event]:
+        plate = cmd.vehicle_plate.strip().upper() if cmd.vehicle_plate else None
+        return (
+            md.scan_lot(s, lot.lot_id, lot.digital_id or str(lot.lot_id), plate or None),
+            lot_domain.load(lot, s.manifest_id, plate),
+        )
+
+    return _lot_step(
+        session,
+        ctx,
+        actor,
+        cmd,
+        {Party.consignor, Party.carrier},
+        "load",
+        Step.loading,
+        check,
+        decide,
+    )
+
+
+def _on_line(s: ManifestState, lot: LotState) -> str | None:
+    """The digital ID the manifest lists for this lot (None when the lot is not on it)."""
+    return next((m.digital_id for m in s.lots if m.lot_id == lot.lot_id), None)
+
+
+def receive_lot(
+    *, session: Session, ctx: AppContext, actor: Principal, cmd: schemas.LotCheckIn
+) -> LotCommandResult:
+    """The handler's handheld scans and weighs one lot on arrival (manifest in transit), with
+    the outcome the handler proposes. The receipt itself (`receive`, with both signatures)
+    takes these weighings for the lots it is given none for."""
+
+    def decide(s: ManifestState, lot: LotState) -> tuple[Event, Event]:
+        lot_event = lot_domain.check_in(
+            lot, s.manifest_id, cmd.outcome, cmd.received_weight_kg, cmd.accepted_weight_kg
+        )
+        manifest_event = md.check_in_lot(
+            s,
+            lot.lot_id,
+            lot_event.received_weight_kg,
+            list(cmd.mismatches),
+            lot_event.outcome,
+            lot_event.accepted_weight_kg,
+            load_transfer_data().within_tolerance,
+        )
+        return manifest_event, lot_event
+
+    return _lot_step(
+        session,
+        ctx,
+        actor,
+        cmd,
+        {Party.handler},
+        "receive",
+        Step.receipt,
+        lambda s, lot, at: [],
+        decide,
     )
 
 
@@ -997,15 +1193,21 @@ def receive(
         events, s2 = _signatures(
             session, ctx, actor, s, party, HandoverStep.receipt, cmd.counterpart_code
         )
-        received = md.receive(
-            s2,
-            [
-                md.ReceivedLot(lot_id=r.lot_id, received_kg=r.received_kg, mismatches=r.mismatches)
-                for r in cmd.lots
-            ],
-            tdata.within_tolerance,
-            cmd.notes,
-        )
+        weighed = [
+            md.ReceivedLot(lot_id=r.lot_id, received_kg=r.received_kg, mismatches=r.mismatches)
+            for r in cmd.lots
+        ]
+        given = {r.lot_id for r in cmd.lots}
+        weighed += [  # lots the handhelds checked in (receive_lot) and the command leaves out
+            md.ReceivedLot(
+                lot_id=lot.lot_id,
+                received_kg=lot.checked_in_kg,
+                mismatches=lot.checked_in_mismatches,
+            )
+            for lot in s2.lots
+            if lot.lot_id not in given and lot.checked_in_kg is not None
+        ]
+        received = md.receive(s2, weighed, tdata.within_tolerance, cmd.notes)
         events.append(received)
         s3 = md.evolve(s2, received, at, s.manifest_id)
         if received.discrepancy:
@@ -1244,6 +1446,17 @@ def scope_filter(actor: Principal) -> sa.ColumnElement[bool]:
 def get_manifest(*, session: Session, actor: Principal, manifest_id: UUID) -> schemas.ManifestRead:
     _, s, party = _load(session, actor, manifest_id)
     return manifest_read(session, s, party)
+
+
+def manifest_state_or_none(
+    *, session: Session, actor: Principal, lot: LotState
+) -> ManifestState | None:
+    """The manifest a lot is on, when the actor is one of its parties."""
+    row = session.get(ManifestRow, lot.manifest_id) if lot.manifest_id else None
+    if row is None:
+        return None
+    s = state_of(row)
+    return s if _party_of(actor, s) is not None else None
 
 
 def manifest_state(*, session: Session, actor: Principal, manifest_id: UUID) -> ManifestState:

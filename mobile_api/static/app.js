@@ -20,6 +20,8 @@
     shipped: "已转移", received: "已接收", rejected: "已拒收", disposed: "已处置", utilised: "已利用",
   };
   const CONDITION_ZH = { intact: "完好", damaged: "破损", leaking: "渗漏", deformed: "变形" };
+  const OUTCOME_ZH = { accepted: "全部接收", partly_accepted: "部分接收", rejected: "拒收" };
+  const MISMATCH_ZH = { weight: "重量", name: "名称", characteristics: "危险特性", form: "形态", packaging: "包装" };
   const FORM_ZH = { solid: "固态", semi_solid: "半固态", liquid: "液态", gas: "气态" };
   const CONTAINER_ZH = { drum: "桶", ibc: "吨桶", bag: "袋", ton_bag: "吨袋", box: "箱", tank: "罐" };
 
@@ -276,6 +278,8 @@
     out.push(a("weigh", onSite, `废物当前为「${STATUS_ZH[lot.status]}」`));
     out.push(a("inspect", onSite || lot.status === "rejected", `废物当前为「${STATUS_ZH[lot.status]}」`));
     out.push(a("repack", repackable, `废物当前为「${STATUS_ZH[lot.status]}」`));
+    if (lot.status === "allocated" && !lot.loaded) out.push(a("load", true));
+    if (lot.status === "shipped" && !lot.checked_in) out.push(a("receive", true, null, ["input"]));
     return out;
   }
 
@@ -298,6 +302,8 @@
     if (action === "move") Object.assign(next, { zone_id: zoneId, zone_code: body.zone_code });
     if (action === "inspect") Object.assign(next, { condition: body.condition, needs_repack: body.condition !== "intact" });
     if (action === "repack") Object.assign(next, { condition: "intact", needs_repack: false });
+    if (action === "load") next.loaded = true;
+    if (action === "receive") next.checked_in = true;
     state.lot = next;
     state.actions = null;
     remember(next);
@@ -339,6 +345,26 @@
           container: { type: $("f-ctype").value, volume_l: $("f-vol").value }, reason: $("f-reason").value,
         });
       }, "f-vol");
+    }
+    if (action === "load") return queueLotAction("load", lot.manifest_id ? { manifest_id: lot.manifest_id } : {});
+    if (action === "receive") {
+      const checks = Object.entries(MISMATCH_ZH).map(([k, v]) =>
+        `<label class="chk"><input type="checkbox" name="mm" value="${k}"> ${v}</label>`).join("");
+      return openInput(`<h3>接收称重（kg）</h3>
+        <input id="f-recv" type="number" inputmode="decimal" step="0.001" min="0" required value="">
+        <label>结果 <select id="f-outcome">${options(OUTCOME_ZH, "accepted")}</select></label>
+        <label>接收量 kg（部分接收时）<input id="f-acc" type="number" inputmode="decimal" step="0.001" min="0"></label>
+        <div class="choices">不符项：${checks}</div>
+        <button class="big primary" type="submit">确定</button>`, () => {
+        const outcome = $("f-outcome").value;
+        const body = {
+          received_weight_kg: $("f-recv").value, outcome,
+          mismatches: [...document.querySelectorAll("input[name=mm]:checked")].map((c) => c.value),
+        };
+        if (lot.manifest_id) body.manifest_id = lot.manifest_id;
+        if (outcome === "partly_accepted") body.accepted_weight_kg = $("f-acc").value;
+        queueLotAction("receive", body);
+      }, "f-recv");
     }
     message("bad", `${ACTION_ZH[action] || action}：请在管理端办理`);
   }

@@ -277,3 +277,23 @@ class TestCorrection:
             lot.correct(s, uuid4(), {"weight_kg": "1"}, "x")
         with pytest.raises(InvalidInput, match="needs a reason"):
             lot.correct(s, uuid4(), {"name": "x"}, " ")
+
+
+def test_per_lot_manifest_steps_check_the_lots_own_manifest_and_keep_its_status() -> None:
+    s = given(GENERATED, LABELLED, STORED)
+    with pytest.raises(InvalidTransition):
+        lot.load(s, MANIFEST)  # stored, not allocated
+    s = given(GENERATED, LABELLED, STORED, ev.LotAllocated(manifest_id=MANIFEST))
+    with pytest.raises(InvalidTransition, match="different manifest"):
+        lot.load(s, uuid4())
+    e = lot.load(s, MANIFEST, " 苏e12345 ")
+    assert e.vehicle_plate == "苏E12345"
+    after = lot.evolve(s, e, datetime(2026, 3, 2, tzinfo=UTC), s.lot_id)
+    assert (after.status, after.version) == (LotStatus.allocated, s.version + 1)
+    s = lot.evolve(after, ev.LotShipped(manifest_id=MANIFEST), datetime.now(UTC), s.lot_id)
+    with pytest.raises(InvalidInput, match="accepted weight exceeds"):
+        lot.check_in(s, MANIFEST, ReceiptOutcome.partly_accepted, Decimal(10), Decimal(11))
+    c = lot.check_in(s, MANIFEST, ReceiptOutcome.rejected, Decimal(10))
+    assert c.accepted_weight_kg == 0
+    after = lot.evolve(s, c, datetime.now(UTC), s.lot_id)
+    assert after.status is LotStatus.shipped  # decided at the receipt

@@ -142,3 +142,46 @@ def test_cancel_only_before_loading() -> None:
     assert isinstance(md.cancel(given(md.ManifestSubmitted()), "取消"), md.ManifestCancelled)
     with pytest.raises(InvalidTransition):
         md.cancel(_in_transit(), "太晚")
+
+
+def test_handheld_scans_are_recorded_once_and_only_while_submitted() -> None:
+    s = given()
+    with pytest.raises(InvalidTransition, match="draft"):
+        md.scan_lot(s, LOT, "X" * 37, None)
+    s = given(md.ManifestSubmitted())
+    e = md.scan_lot(s, LOT, "X" * 37, "苏E12345")
+    s = md.evolve(s, e, AT, MID)
+    assert s.lot(LOT).scanned_at == AT and s.lot(LOT).vehicle_plate == "苏E12345"
+    with pytest.raises(InvalidTransition, match="already scanned"):
+        md.scan_lot(s, LOT, "X" * 37, None)
+    with pytest.raises(InvalidInput, match="not on this manifest"):
+        md.scan_lot(s, uuid4(), "Y" * 37, None)
+
+
+def test_a_check_in_refusing_a_lot_must_name_a_real_difference() -> None:
+    s = given(md.ManifestSubmitted())
+    with pytest.raises(InvalidTransition, match="submitted"):
+        md.check_in_lot(s, LOT, Decimal(100), [], ReceiptOutcome.accepted, Decimal(100), tolerance)
+    s = _in_transit()
+    # the weight within tolerance is no difference, whatever the handheld says
+    with pytest.raises(InvalidInput, match="mismatches"):
+        md.check_in_lot(
+            s,
+            LOT,
+            Decimal(101),
+            [md.Mismatch.weight],
+            ReceiptOutcome.rejected,
+            Decimal(0),
+            tolerance,
+        )
+    e = md.check_in_lot(
+        s, LOT, Decimal(90), [], ReceiptOutcome.partly_accepted, Decimal(80), tolerance
+    )
+    assert e.mismatches == [md.Mismatch.weight]  # beyond tolerance: found by the rule
+    s = md.evolve(s, e, AT, MID)
+    lot = s.lot(LOT)
+    assert (lot.checked_in_kg, lot.proposed_outcome, lot.proposed_accepted_kg) == (
+        Decimal(90),
+        ReceiptOutcome.partly_accepted,
+        Decimal(80),
+    )

@@ -21,9 +21,9 @@ def now_iso(delta: timedelta = timedelta(0)) -> str:
 class Handheld:
     """A device session: enrolled by admin, `username` signed in on it."""
 
-    def __init__(self, api: Api, site: UUID, username: str) -> None:
+    def __init__(self, api: Api, site: UUID, username: str, admin: str = "admin") -> None:
         self.api = api
-        r = api.as_("admin").post("/mobile/v1/devices", {"site_id": str(site), "name": "PDA-01"})
+        r = api.as_(admin).post("/mobile/v1/devices", {"site_id": str(site), "name": "PDA-01"})
         assert r.status_code == 201, r.text
         self.device_id = UUID(r.json()["device_id"])
         self.device_token = r.json()["device_token"]
