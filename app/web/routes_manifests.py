@@ -18,7 +18,7 @@ from app.core.errors import status_for
 from app.deps import CtxDep, ReadSessionDep, SessionDep
 from app.domain.errors import DomainError, InvalidInput
 from app.domain.lot import LotStatus
-from app.domain.manifest import ManifestStatus
+from app.domain.manifest import HANDOVER_PARTIES, HandoverStep, ManifestStatus, Mismatch
 from app.domain.values import WasteKind
 from app.exports import service as export_service
 from app.identity import service as identity_service
@@ -30,6 +30,7 @@ from app.parties import service as party_service
 from app.web.auth import WebSession, WebUser, check_csrf
 from app.web.render import WebRoute, allow, page
 from app.web.routes import _first_error, _uuid, attempt, findings_of
+from app.zones import service as zone_service
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
 
@@ -119,6 +120,8 @@ def _create_cmd(form: dict[str, Any]) -> m.ManifestCreate:
             "waste_code": code,
             "lot_ids": ids,
             "planned_method": (form.get(f"method_{code}") or ["D10"])[0] or "D10",
+            "un_number": (form.get(f"un_{code}") or [""])[0].strip().upper() or None,
+            "dg_class": (form.get(f"dg_{code}") or [""])[0].strip() or None,
         }
         for code, ids in sorted(by_code.items())
     ]
@@ -281,6 +284,8 @@ def _manifest_page(
     manifest_id: UUID,
     *,
     error: DomainError | None = None,
+    failed: str | None = None,
+    challenge: Any = None,
     status_code: int = 200,
 ) -> Response:
     actor = ws.principal
@@ -289,6 +294,21 @@ def _manifest_page(
         session=session, ctx=ctx, actor=actor, manifest_id=manifest_id
     )
     names = {e.id: e.name for e in identity_service.list_enterprises(session=session)}
+    status = mf.status.value
+    steps: dict[str, Any] = {}
+    if status == "submitted" and mf.viewer_party in ("consignor", "carrier"):
+
+        def rows(entity: str) -> list[Any]:
+            return party_service.list_rows(
+                session=session, actor=actor, entity=entity, enterprise_id=mf.carrier_enterprise_id
+            )
+
+        crew = rows("crew")
+        steps["vehicles"] = rows("vehicle")
+        steps["drivers"] = [c for c in crew if c.role == "driver"]
+        steps["escorts"] = [c for c in crew if c.role == "escort"]
+    if status == "received" and mf.viewer_party == "consignor":
+        steps["zones"] = zone_service.list_zones(session=session, actor=actor, site_id=mf.site_id)
     return page(
         request,
         "manifest.html",
@@ -299,10 +319,36 @@ def _manifest_page(
         events=events,
         names=names,
         error=error,
+        failed=failed,
         error_findings=findings_of(error),
         event_id=uuid4(),
         today=ctx.clock.now().date(),
+        handover=_handover(mf),
+        mismatches=list(Mismatch),
+        challenge=challenge,
+        **steps,
     )
+
+
+def _handover(mf: Any) -> dict[str, Any] | None:
+    """The handover open in this status, who signed it, and what the viewer's party may do."""
+    status, party = mf.status.value, mf.viewer_party
+    step = {"loaded": HandoverStep.dispatch, "in_transit": HandoverStep.receipt}.get(status)
+    if step is None:
+        return None
+    parties = [p.value for p in HANDOVER_PARTIES[step]]
+    signed = {s.party.value: s for s in mf.signatures if s.step is step}
+    mine = party if party in parties else None
+    other = next((p for p in parties if p != mine), None) if mine else None
+    return {
+        "step": step.value,
+        "parties": parties,
+        "signed": signed,
+        "mine": mine,
+        "other": other,
+        "i_signed": mine in signed,
+        "other_signed": other in signed,
+    }
 
 
 @router.get("/manifests/{manifest_id}", response_class=HTMLResponse)
@@ -326,7 +372,131 @@ def manifest_pdf(manifest_id: UUID, ws: WebUser, session: ReadSessionDep) -> Res
     )
 
 
-ACTIONS = {"submit", "cancel", "close", "confirm", "correction"}
+ACTIONS = {
+    "submit",
+    "cancel",
+    "close",
+    "confirm",
+    "correction",
+    "load",
+    "sign",
+    "challenge",
+    "dispatch",
+    "receive",
+    "return",
+    "dispose",
+}
+
+
+def _manifest_command(
+    action: str, one: dict[str, str], form: dict[str, list[str]], kw: dict[str, Any]
+) -> Any:
+    """The form as the API's command for `action`, sent to the same service function."""
+    env = {"event_id": one.get("event_id") or uuid4(), "expected_version": one.get("version")}
+    code = (one.get("counterpart_code") or "").strip() or None
+    lot_ids = form.get("lot_id", [])
+    if action == "submit":
+        return manifest_service.submit(cmd=m.Action(**env), **kw)
+    if action == "close":
+        return manifest_service.close(cmd=m.Action(**env), **kw)
+    if action == "cancel":
+        return manifest_service.cancel(
+            cmd=m.ManifestCancel(**env, reason=one.get("reason", "")), **kw
+        )
+    if action == "correction":
+        field = one.get("field", "")
+        return manifest_service.request_correction(
+            cmd=m.CorrectionRequest(
+                **env, changes={field: one.get("value", "")}, reason=one.get("reason", "")
+            ),
+            **kw,
+        )
+    if action == "load":
+        return manifest_service.load(
+            cmd=m.ManifestLoad(
+                **env,
+                scanned=form.get("scanned", []),
+                vehicle_id=one.get("vehicle_id", ""),
+                driver_id=one.get("driver_id", ""),
+                escort_id=one.get("escort_id", ""),
+                dg_waybill_no=one.get("dg_waybill_no") or None,
+                passengers=one.get("passengers") or 0,
+            ),
+            **kw,
+        )
+    if action == "sign":
+        return manifest_service.sign(
+            cmd=m.ManifestSign(**env, step=one.get("step", ""), code=code), **kw
+        )
+    if action == "dispatch":
+        return manifest_service.dispatch(cmd=m.HandoverAction(**env, counterpart_code=code), **kw)
+    if action == "receive":
+        lots = [
+            {
+                "lot_id": lot_id,
+                "received_kg": one.get(f"received_{lot_id}", ""),
+                "mismatches": form.get(f"mismatch_{lot_id}", []),
+            }
+            for lot_id in lot_ids
+        ]
+        methods = {
+            int(k.removeprefix("method_line_")): v.strip()
+            for k, v in one.items()
+            if k.startswith("method_line_") and v.strip()
+        }
+        return manifest_service.receive(
+            cmd=m.ManifestReceive(
+                **env,
+                counterpart_code=code,
+                lots=lots,
+                method_codes=methods,
+                notes=one.get("notes") or None,
+            ),
+            **kw,
+        )
+    if action == "return":
+        return manifest_service.return_lots(
+            cmd=m.ManifestReturn(
+                **env,
+                lot_ids=form.get("return_lot", []),
+                zone_id=one.get("zone_id", ""),
+                reason=one.get("reason", ""),
+            ),
+            **kw,
+        )
+    if action == "dispose":
+        done = [
+            {
+                "lot_id": lot_id,
+                "method_code": one.get(f"method_{lot_id}", ""),
+                "completed_on": one.get(f"completed_{lot_id}", ""),
+            }
+            for lot_id in form.get("dispose_lot", [])
+        ]
+        return manifest_service.dispose(cmd=m.ManifestDispose(**env, lots=done), **kw)
+    # confirm: the handler's decision on each lot resolves a discrepancy
+    decisions = []
+    for lot_id in lot_ids:
+        accepted = one.get(f"accepted_{lot_id}") or None
+        decisions.append(
+            {
+                "lot_id": lot_id,
+                "outcome": one.get(f"outcome_{lot_id}", "accepted"),
+                "accepted_kg": Decimal(accepted) if accepted else None,
+                "method_code": one.get(f"method_{lot_id}") or None,
+            }
+        )
+    notified = one.get("consignor_notified_at")
+    return manifest_service.confirm(
+        cmd=m.ManifestConfirm(
+            **env,
+            lots=decisions,
+            consignor_notified_at=f"{notified}:00+08:00" if notified else None,
+            eeb_report_ref=one.get("eeb_report_ref") or None,
+            notes=one.get("notes") or None,
+        ),
+        **kw,
+    )
 
 
 @router.post("/manifests/{manifest_id}/act", response_class=HTMLResponse)
@@ -340,65 +510,40 @@ async def manifest_action(
     action = one.get("action", "")
     if action not in ACTIONS:
         raise InvalidInput(f"unknown action {action}")
-    actor = ws.principal
     kw: dict[str, Any] = {
         "session": session,
         "ctx": ctx,
-        "actor": actor,
+        "actor": ws.principal,
         "manifest_id": manifest_id,
     }
-    env = {"event_id": one.get("event_id") or uuid4(), "expected_version": one.get("version")}
 
     def run() -> Any:
         try:
-            if action == "submit":
-                return manifest_service.submit(cmd=m.Action(**env), **kw)
-            if action == "close":
-                return manifest_service.close(cmd=m.Action(**env), **kw)
-            if action == "cancel":
-                return manifest_service.cancel(
-                    cmd=m.ManifestCancel(**env, reason=one.get("reason", "")), **kw
+            if action == "challenge":
+                return manifest_service.issue_challenge(
+                    cmd=m.ChallengeCreate(step=one.get("step", "")), **kw
                 )
-            if action == "correction":
-                field = one.get("field", "")
-                return manifest_service.request_correction(
-                    cmd=m.CorrectionRequest(
-                        **env, changes={field: one.get("value", "")}, reason=one.get("reason", "")
-                    ),
-                    **kw,
-                )
-            # the handler's decision on each lot: resolves a discrepancy
-            lots = []
-            for lot_id in form.get("lot_id", []):
-                outcome = one.get(f"outcome_{lot_id}", "accepted")
-                accepted = one.get(f"accepted_{lot_id}") or None
-                lots.append(
-                    {
-                        "lot_id": lot_id,
-                        "outcome": outcome,
-                        "accepted_kg": Decimal(accepted) if accepted else None,
-                        "method_code": one.get(f"method_{lot_id}") or None,
-                    }
-                )
-            notified = one.get("consignor_notified_at")
-            return manifest_service.confirm(
-                cmd=m.ManifestConfirm(
-                    **env,
-                    lots=lots,
-                    consignor_notified_at=f"{notified}:00+08:00" if notified else None,
-                    eeb_report_ref=one.get("eeb_report_ref") or None,
-                    notes=one.get("notes") or None,
-                ),
-                **kw,
-            )
+            return _manifest_command(action, one, form, kw)
         except (ValueError, InvalidOperation) as exc:
             raise InvalidInput(_first_error(exc)) from exc
 
-    _, error = attempt(session, run)
+    result, error = attempt(session, run)
+    if error is None and action == "challenge":
+        # the one-time code is shown on this answer only
+        response = _manifest_page(request, ws, session, ctx, manifest_id, challenge=result)
+        response.headers["Cache-Control"] = "no-store"
+        return response
     if error is None:
         return RedirectResponse(f"/manifests/{manifest_id}", status_code=303)
     return _manifest_page(
-        request, ws, session, ctx, manifest_id, error=error, status_code=status_for(error)
+        request,
+        ws,
+        session,
+        ctx,
+        manifest_id,
+        error=error,
+        failed=action,
+        status_code=status_for(error),
     )
 
 

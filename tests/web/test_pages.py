@@ -228,6 +228,8 @@ def _wizard_form(api, lots, method: str = "D10", step: str = "create") -> list[t
     for lot in lots:
         form.append(("lot", f"{lot['lot_id']}|{lot['waste_code']}"))
         form.append((f"method_{lot['waste_code']}", method))
+        form.append((f"un_{lot['waste_code']}", "UN3077"))
+        form.append((f"dg_{lot['waste_code']}", "9"))
     return form
 
 
@@ -594,3 +596,158 @@ def test_admin_enrols_a_device_shows_its_token_once_and_revokes_it(api) -> None:
         manager.post("/admin/devices", {"site_id": str(w.site_a), "name": "X"}).status_code == 403
     )
     assert len(api.as_("admin").get("/mobile/v1/devices").json()) == 1
+
+
+def _form_version(html: str) -> str:
+    found = re.search(r'name="version" value="(\d+)"', html)
+    assert found, html[:3000]
+    return found.group(1)
+
+
+def _mf(api, manifest_id: str) -> dict:  # type: ignore[no-untyped-def,type-arg]
+    r = api.as_("ehs_manager").get(f"/api/v1/manifests/{manifest_id}")
+    assert r.status_code == 200, r.text
+    return r.json()  # type: ignore[no-any-return]
+
+
+def _mf_act(web: Web, manifest_id: str, action: str, body: list | None = None):  # type: ignore[no-untyped-def,type-arg]
+    page = web.get(f"/manifests/{manifest_id}").text
+    form = [
+        ("action", action),
+        ("event_id", str(uuid4())),
+        ("version", _form_version(page)),
+        *(body or []),
+    ]
+    return web.post(f"/manifests/{manifest_id}/act", form)
+
+
+def test_custody_steps_load_sign_dispatch_receive_dispose_close_in_the_web(api) -> None:  # type: ignore[no-untyped-def]
+    from tests.manifests.support import TODAY
+
+    p = setup_parties(api)
+    lots = [stored_lot(api), stored_lot(api)]
+    manager, carrier, handler = (
+        Web(api, "ehs_manager"),
+        Web(api, "transporter"),
+        Web(api, "handler"),
+    )
+    r = manager.post("/manifests/new", _wizard_form(api, lots, step="submit"))
+    mid = r.headers["location"].rsplit("/", 1)[1]
+    page = manager.get(f"/manifests/{mid}").text
+    assert 'id="load-form"' in page and "苏E·D1234" in page and "周师傅" in page
+    assert 'id="load-form"' not in handler.get(f"/manifests/{mid}").text  # not the handler's step
+    # loading: the lots checked at the vehicle, the carrier's vehicle and crew
+    scanned = [("scanned", lot["digital_id"]) for lot in lots]
+    crew = [("vehicle_id", p.vehicle), ("driver_id", p.driver), ("escort_id", p.escort)]
+    short = _mf_act(manager, mid, "load", [scanned[0], *crew])
+    assert short.status_code in (409, 422) and 'id="step-error"' in short.text
+    assert _mf(api, mid)["status"] == "submitted"
+    r = _mf_act(manager, mid, "load", [*scanned, *crew, ("dg_waybill_no", "YD001")])
+    assert r.status_code == 303, r.text
+    assert _mf(api, mid)["status"] == "loaded"
+    # the dispatch handover: the carrier issues a one-time code, shown once
+    page = carrier.get(f"/manifests/{mid}").text
+    assert 'id="challenge-form"' in page and "尚未签名" in page
+    shown = _mf_act(carrier, mid, "challenge", [("step", "dispatch")])
+    assert shown.status_code == 200 and shown.headers["cache-control"] == "no-store"
+    code = re.search(r'id="challenge-code">(\d{8})<', shown.text)
+    assert code, shown.text
+    assert code.group(1) not in carrier.get(f"/manifests/{mid}").text
+    # a wrong code is refused with the reason; the right one signs for the carrier
+    wrong = _mf_act(manager, mid, "dispatch", [("counterpart_code", "00000000")])
+    assert wrong.status_code == 422 and "one-time code is wrong" in wrong.text
+    assert _mf(api, mid)["status"] == "loaded"
+    r = _mf_act(manager, mid, "dispatch", [("counterpart_code", code.group(1))])
+    assert r.status_code == 303, r.text
+    m = _mf(api, mid)
+    assert m["status"] == "in_transit"
+    assert {(s["step"], s["party"], s["method"]) for s in m["signatures"]} == {
+        ("dispatch", "consignor", "session"),
+        ("dispatch", "carrier", "one_time_code"),
+    }
+    page = manager.get(f"/manifests/{mid}").text
+    assert "一次性验证码" in page and "启运交接" in page
+    # the receipt handover: the handler cannot receive before the carrier signs
+    early = _mf_act(
+        handler,
+        mid,
+        "receive",
+        [("lot_id", x["lot_id"]) for x in m["lots"]]
+        + [(f"received_{x['lot_id']}", str(x["weight_kg"])) for x in m["lots"]],
+    )
+    assert early.status_code in (409, 422), early.text
+    assert 'id="step-error"' in early.text
+    r = _mf_act(carrier, mid, "sign", [("step", "receipt")])
+    assert r.status_code == 303, r.text
+    body = [("lot_id", x["lot_id"]) for x in m["lots"]]
+    body += [(f"received_{x['lot_id']}", str(x["weight_kg"])) for x in m["lots"]]
+    r = _mf_act(handler, mid, "receive", body)
+    assert r.status_code == 303, r.text
+    m = _mf(api, mid)
+    assert m["status"] == "received" and m["discrepancy"] is None
+    # disposal by the handler, then the consignor closes
+    page = handler.get(f"/manifests/{mid}").text
+    assert 'id="dispose-form"' in page
+    body = []
+    for x in m["lots"]:
+        body += [
+            ("dispose_lot", x["lot_id"]),
+            (f"method_{x['lot_id']}", "D10"),
+            (f"completed_{x['lot_id']}", str(TODAY)),
+        ]
+    r = _mf_act(handler, mid, "dispose", body)
+    assert r.status_code == 303, r.text
+    assert _mf(api, mid)["status"] == "disposed"
+    r = _mf_act(manager, mid, "close")
+    assert r.status_code == 303
+    assert _mf(api, mid)["status"] == "closed"
+    statuses = {
+        api.as_("operator").get(f"/api/v1/lots/{x['lot_id']}").json()["status"] for x in lots
+    }
+    assert statuses == {"disposed"}
+
+
+def test_rejected_lots_go_back_into_storage_from_the_manifest_page(api) -> None:  # type: ignore[no-untyped-def]
+    from tests.manifests.support import draft, to_received
+
+    p = setup_parties(api)
+    lots = [stored_lot(api), stored_lot(api)]
+    m = draft(api, lots)
+    weights = {lots[0]["lot_id"]: str(float(lots[0]["weight_kg"]) - 20)}
+    m = to_received(api, p, m, weights)
+    assert m["discrepancy"] is not None
+    mid = m["manifest_id"]
+    handler, manager = Web(api, "handler"), Web(api, "ehs_manager")
+    page = handler.get(f"/manifests/{mid}").text
+    assert 'id="confirm-form"' in page and 'id="dispose-form"' not in page
+    body = [("lot_id", x["lot_id"]) for x in m["lots"]]
+    body += [
+        (f"outcome_{x['lot_id']}", "rejected" if x["lot_id"] == lots[0]["lot_id"] else "accepted")
+        for x in m["lots"]
+    ]
+    body += [(f"method_{x['lot_id']}", "D10") for x in m["lots"]]
+    body += [("consignor_notified_at", f"{date_today()}T09:00"), ("eeb_report_ref", "EEB-1")]
+    r = _mf_act(handler, mid, "confirm", body)
+    assert r.status_code == 303, r.text
+    page = manager.get(f"/manifests/{mid}").text
+    assert 'id="return-form"' in page and "拒收" in page
+    r = _mf_act(
+        manager,
+        mid,
+        "return",
+        [
+            ("return_lot", lots[0]["lot_id"]),
+            ("zone_id", str(api.world.zones["A2"])),
+            ("reason", "重量不符"),
+        ],
+    )
+    assert r.status_code == 303, r.text
+    back = api.as_("operator").get(f"/api/v1/lots/{lots[0]['lot_id']}").json()
+    assert back["status"] == "stored" and back["zone_id"] == str(api.world.zones["A2"])
+    assert 'id="return-form"' not in manager.get(f"/manifests/{mid}").text
+
+
+def date_today() -> str:
+    from tests.manifests.support import TODAY
+
+    return str(TODAY)
