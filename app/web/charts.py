@@ -34,12 +34,19 @@ def _fmt(v: float) -> str:
     return f"{v:,.1f}"
 
 
+def _text_width(text: str, size: float = 12) -> float:
+    """A text's width in px at `size`: CJK characters are square, the rest about 0.6 em."""
+    return sum(size if ord(ch) > 0x2E80 else 0.6 * size for ch in text)
+
+
 def capacity_bars(
     rows: Sequence[tuple[str, float, float | None, str]], *, title: str, empty: str
 ) -> Markup:
     """Horizontal bars: (label, used, capacity or None, caption) per zone. Over 80 % amber,
     over 95 % red."""
-    row_h, label_w, bar_w, width = 34, 120, 330, 640
+    row_h, width, caption_w = 34, 640, 190
+    label_w = min(280, max(120, max((_text_width(r[0]) for r in rows), default=0) + 10))
+    bar_w = width - label_w - caption_w
     height = max(1, len(rows)) * row_h + 10
     parts = [
         f'<svg class="chart" role="img" viewBox="0 0 {width} {height}" '

@@ -106,8 +106,18 @@ def expiry(valid_to: date, today: date) -> tuple[str, int]:
     return "ok", days
 
 
+def zone_label(zone_code: str | None, site_id: Any, site_codes: dict[Any, str] | None) -> str:
+    """A zone's code, prefixed with its site's code when the viewer sees several sites (A1 at
+    two sites is ambiguous)."""
+    if not zone_code:
+        return "—"
+    if site_codes and len(site_codes) > 1 and site_id in site_codes:
+        return f"{site_codes[site_id]} · {zone_code}"
+    return zone_code
+
+
 TEMPLATES.env.filters.update(china=china, day=day, kg=kg, tonnes=tonnes)
-TEMPLATES.env.globals.update(expiry=expiry)
+TEMPLATES.env.globals.update(expiry=expiry, zone_label=zone_label)
 
 
 def page(

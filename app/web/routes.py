@@ -45,7 +45,7 @@ from app.web.auth import (
     set_session,
 )
 from app.web.i18n import LANG_COOKIE, Translator, language
-from app.web.render import WebRoute, allow, home_for, page
+from app.web.render import WebRoute, allow, home_for, page, zone_label
 from app.zones import service as zone_service
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
@@ -62,6 +62,12 @@ def _safe_next(target: str | None) -> str | None:
 
 def _sites(session: Session, ws: WebSession) -> list[Any]:
     return identity_service.list_sites(session=session, actor=ws.principal)
+
+
+def _site_codes(sites: list[Any], ws: WebSession) -> dict[UUID, str]:
+    """Codes of the sites whose lots and zones the user sees (for labels like "SZ01 · A1")."""
+    p = ws.principal
+    return {s.id: s.code for s in sites if p.role is Role.admin or s.id in p.site_ids}
 
 
 def _uuid(value: str | None) -> UUID | None:
@@ -200,10 +206,12 @@ def dashboard_page(
         session=session, actor=actor, site_id=site_id, limit=12
     )
     zones = zone_service.list_zones(session=session, actor=actor, site_id=site_id)
+    sites = _sites(session, ws)
+    codes = _site_codes(sites, ws) if site_id is None else {}
     capacity = charts.capacity_bars(
         [
             (
-                f"{z.code} {z.name}"[:14],
+                zone_label(f"{z.code} {z.name}", z.site_id, codes),
                 float(z.weight_kg),
                 float(z.capacity_kg) if z.capacity_kg else None,
                 (
@@ -230,7 +238,6 @@ def dashboard_page(
         ],
         title=t("Monthly trend (t)"),
     )
-    sites = _sites(session, ws)
     scores = dashboard.scorecard_tiles(
         session=session,
         ctx=ctx,
@@ -297,6 +304,7 @@ def lots_page(
         offset=offset,
     )
     zones = zone_service.list_zones(session=session, actor=ws.principal)
+    sites = _sites(session, ws)
     params = {
         k: v
         for k, v in {
@@ -317,7 +325,8 @@ def lots_page(
         section="lots",
         result=result,
         zones=zones,
-        sites=_sites(session, ws),
+        sites=sites,
+        site_codes=_site_codes(sites, ws),
         statuses=list(LotStatus),
         f=params,
         base_query=query,
@@ -494,6 +503,7 @@ def zones_page(
     actor = ws.principal
     zones = zone_service.list_zones(session=session, actor=actor, site_id=_uuid(site))
     facilities = zone_service.list_facilities(session=session, ctx=ctx, actor=actor)
+    zone_sites = _sites(session, ws)
     data = rule_service.rule_data(ctx)
     t = Translator(language(request))
     groups: dict[UUID, list[str]] = {}
@@ -511,7 +521,8 @@ def zones_page(
         facilities=facilities,
         groups=groups,
         categories=_category_names(ctx),
-        sites=_sites(session, ws),
+        sites=zone_sites,
+        site_codes=_site_codes(zone_sites, ws) if not site else {},
         site=site,
         now=ctx.clock.now(),
         event_id=uuid4(),

@@ -751,3 +751,44 @@ def date_today() -> str:
     from tests.manifests.support import TODAY
 
     return str(TODAY)
+
+
+def test_zones_are_named_with_their_site_when_several_sites_are_in_view(api) -> None:  # type: ignore[no-untyped-def]
+    stored_lot(api)
+    zones = {z["code"]: z for z in api.as_("admin").get("/api/v1/zones").json()}
+    a1 = zones["A1"]
+    manager = Web(api, "ehs_manager")  # both sites
+    html = manager.get("/dashboard").text
+    capacity = re.search(r'data-chart="capacity".*?</svg>', html, re.S)
+    assert capacity and f"SZ01 · A1 {a1['name']}" in capacity.group(0)  # whole name, no cut
+    assert "TZ02 · B1" in capacity.group(0)
+    assert "<td>SZ01 · A1</td>" in manager.get("/lots").text
+    assert "SZ01 · A1" in manager.get("/zones").text
+    # one site in view: plain zone codes
+    operator = Web(api, "operator")
+    assert "<td>A1</td>" in operator.get("/lots").text
+    assert "SZ01 · A1" not in operator.get("/dashboard").text
+    assert "SZ01 · " not in manager.get(f"/dashboard?site={api.world.site_a}").text
+
+
+def test_every_table_header_is_translated(api) -> None:  # type: ignore[no-untyped-def]
+    setup_parties(api)
+    stored_lot(api)
+    web = Web(api, "admin")
+    for path in (
+        "/dashboard",
+        "/lots",
+        "/zones",
+        "/manifests",
+        "/parties",
+        "/scorecard",
+        "/exports",
+        "/audit",
+        "/admin",
+    ):
+        html = web.get(path).text
+        headers = re.findall(r"<th[^>]*>([^<]*)</th>", html)
+        english = [h for h in headers if re.search(r"[A-Za-z]{3,}", h)]
+        assert not english, (path, english)
+    en = web.get("/admin?lang=en").text
+    assert "<th>Username</th>" in en
