@@ -21,7 +21,9 @@ from uuid import UUID
 from sqlmodel import Session
 
 from app.context import AppContext
+from app.core.db import keep_rows
 from app.domain.errors import ConcurrencyConflict, DomainError, RuleViolation
+from app.eventstore.store import EventStore
 from app.identity.permissions import Principal
 from mobile_api import schemas
 from mobile_api import service as mobile_service
@@ -85,6 +87,9 @@ def sync_batch(
             field="items",
             max_batch=limit,
         )
+    keep_rows(session)  # consecutive steps on a lot find its rows in the identity map
+    # one query for the whole batch's event ids instead of two per item
+    EventStore(session, clock=ctx.clock, keys=ctx.keys).prefetch([i.event_id for i in items])
     failed_lots: dict[UUID, UUID] = {}  # lot id -> event id of the item that failed on it
     failed_events: set[UUID] = set()
     results: list[schemas.ItemResult] = []

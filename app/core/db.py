@@ -177,3 +177,33 @@ def bump_counter(
         .returning(table.c[column])
     )
     return int(session.execute(stmt).scalar_one())
+
+
+# ---------------------------------------------------------------- batches: keep rows at hand
+
+_PIN_KEY = "hazchain_pinned_rows"
+
+
+def keep_rows(session: Session) -> None:
+    """Until this transaction ends, keep every ORM row it loads or adds referenced.
+
+    SQLAlchemy's identity map holds rows weakly: once a step of a batch is done with a lot's
+    read-model row, the next step on the same lot (or the next append's projection checkpoint)
+    read it again. A batch (a handheld sync) pins them instead. A savepoint rolled back still
+    expires what it changed, so a pinned row is re-read when it must be."""
+    session.info.setdefault(_PIN_KEY, [])
+    if not event.contains(session, "after_transaction_end", _unpin):
+        event.listen(session, "after_transaction_end", _unpin)
+
+
+def _unpin(session: Session, transaction: Any) -> None:
+    if transaction.parent is None:
+        session.info.pop(_PIN_KEY, None)
+
+
+@event.listens_for(Session, "loaded_as_persistent")
+@event.listens_for(Session, "pending_to_persistent")
+def _pin(session: Session, instance: Any) -> None:
+    pinned = session.info.get(_PIN_KEY)
+    if pinned is not None:
+        pinned.append(instance)

@@ -9,7 +9,7 @@ as a second event.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -67,6 +67,7 @@ EVENT = StoredEvent.__table__  # type: ignore[attr-defined]
 HEAD = ChainHead.__table__  # type: ignore[attr-defined]
 _EVENT_COLUMNS = [EVENT.c[name] for name in RECORD_FIELDS]
 _HEADS_KEY = "hazchain_locked_heads"
+_ABSENT_KEY = "hazchain_absent_event_ids"
 
 # The append path's statements, built once (building them per call cost more than running them).
 _CHECK = sa.select(
@@ -124,10 +125,30 @@ class EventStore:
     # ------------------------------------------------------------ reads
 
     def get(self, event_id: UUID) -> EventRecord | None:
+        if event_id in self.session.info.get(_ABSENT_KEY, ()):
+            return None  # looked up with its batch, not appended since
         row = self._conn.execute(
             sa.select(*_EVENT_COLUMNS).where(EVENT.c.event_id == event_id)
         ).first()
         return _record(row) if row else None
+
+    def prefetch(self, event_ids: Sequence[UUID]) -> set[UUID]:
+        """Look a batch's event ids up in one query; `get` then answers None for the absent
+        ones without a round trip, until they are appended (or the transaction ends). Returns
+        the ids already in the log. The append's own check under the chain lock still catches
+        a concurrent twin."""
+        ids = set(event_ids)
+        found = {
+            r[0]
+            for chunk in _chunks(sorted(ids), 500)
+            for r in self._conn.execute(
+                sa.select(EVENT.c.event_id).where(EVENT.c.event_id.in_(chunk))
+            )
+        }
+        if not sa.event.contains(self.session, "after_transaction_end", _forget_absent):
+            sa.event.listen(self.session, "after_transaction_end", _forget_absent)
+        self.session.info[_ABSENT_KEY] = ids - found
+        return found
 
     def load_stream(self, stream_id: UUID, up_to_version: int | None = None) -> list[EventRecord]:
         q = sa.select(*_EVENT_COLUMNS).where(EVENT.c.stream_id == stream_id)
@@ -281,6 +302,9 @@ class EventStore:
                 stream_id=str(stream_id),
             ) from exc
         head[0], head[1] = position, prev_hash
+        absent = self.session.info.get(_ABSENT_KEY)
+        if absent:
+            absent.difference_update(e.event_id for e in events)
         skip = ("position", "payload", "findings")
         records = [
             EventRecord(
@@ -335,6 +359,16 @@ class EventStore:
         self.session.add(cp)
         self.session.flush()
         return cp
+
+
+def _forget_absent(session: Session, transaction: Any) -> None:
+    if transaction.parent is None:  # the outer transaction, not a savepoint
+        session.info.pop(_ABSENT_KEY, None)
+
+
+def _chunks(items: list[UUID], size: int) -> Iterator[list[UUID]]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
 
 
 def _forget_heads(session: Session, transaction: Any) -> None:

@@ -50,6 +50,25 @@ def test_same_batch_three_times_gives_one_set_of_events(api: Api, pda: Handheld)
     assert all(e["device_id"] == str(pda.device_id) for e in events)
 
 
+def test_an_item_repeated_within_a_batch_and_a_half_applied_batch(api: Api, pda: Handheld) -> None:
+    # The batch's event ids are looked up once, up front: an id first applied within the
+    # batch must still be found by its repeat, and one applied by an earlier sync too.
+    items, lot_id = _offline_batch(api)
+    assert [r["status"] for r in pda.sync(items[:2]).json()["results"]] == ["accepted"] * 2
+    again = pda.sync([*items[:3], items[2], *items[3:]]).json()["results"]
+    assert [r["status"] for r in again] == [
+        "duplicate",
+        "duplicate",
+        "accepted",
+        "duplicate",
+        "accepted",
+        "accepted",
+    ]
+    assert again[2]["version"] == again[3]["version"] == 3
+    events = api.get(f"/api/v1/lots/{lot_id}/events").json()
+    assert [e["version"] for e in events] == [1, 2, 3, 4, 5]
+
+
 def test_mixed_batch_good_bad_and_dependent_items(api: Api, pda: Handheld) -> None:
     op = api.as_("operator")
     good = op.step(op.generate(), "label")
