@@ -131,7 +131,7 @@ def _prepare(url: str, tmp: Path, lots: int, sync_lots: int) -> dict[str, Any]:
     real: list[dict[str, Any]] = []
     for start in range(0, sync_lots, 100):
         with ctx.db.session() as s:
-            for _ in range(start, min(start + 100, sync_lots)):
+            for i in range(start, min(start + 100, sync_lots)):
                 g = lot_service.generate_lot(
                     session=s,
                     ctx=ctx,
@@ -144,6 +144,8 @@ def _prepare(url: str, tmp: Path, lots: int, sync_lots: int) -> dict[str, Any]:
                         physical_form="liquid",
                         container={"type": "drum", "volume_l": "200"},
                         weight_kg=Decimal(150),
+                        # HJ 1276 numbers at most 999 lots per unit, code and day
+                        occurred_at=now - timedelta(days=i // 900),
                         main_components="乙醇、丙酮",
                         harmful_components="丙酮",
                         precautions="远离火源",
