@@ -88,6 +88,7 @@ def _scorecard_page(
         inputs=inputs,
         fields=scorecard.input_fields(),
         assessed=scorecard.self_assessed_criteria(card) if card else [],
+        evidence_counts=scorecard.evidence_counts(inputs),
         routes=scorecard.ROUTES,
         route_labels=scorecard.ROUTE_LABELS,
         form_error=error,
@@ -156,8 +157,9 @@ async def scorecard_inputs(
         )
 
     _, error = attempt(session, run)
+    part = "assessment" if one.get("part") == "assessment" else "inputs"
     if error is None:
-        return _back_to_scorecard(site_id, year, "inputs")
+        return _back_to_scorecard(site_id, year, part)
     return _scorecard_page(
         request,
         ws,
@@ -166,7 +168,7 @@ async def scorecard_inputs(
         year=year,
         site=str(site_id),
         error=error,
-        failed="inputs",
+        failed=part,
         status_code=status_for(error),
     )
 

@@ -113,6 +113,13 @@ def self_assessed_criteria(card: dict[str, Any] | None) -> list[dict[str, Any]]:
     return out
 
 
+def evidence_counts(inputs: Any) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for e in inputs.evidence if inputs else []:
+        counts[e.criterion] = counts.get(e.criterion, 0) + 1
+    return counts
+
+
 def criterion_text(key: str) -> str:
     found = load_definition().criterion(key)
     return found[1].text if found is not None else key
@@ -169,6 +176,8 @@ def changed_inputs(
     for f in input_fields():
         name = f["name"]
         if f["kind"] == "routes":
+            if not any(f"in_{name}.{r.value}" in form for r in ROUTES):
+                continue
             new: Any = {}
             for route in ROUTES:
                 v = _parse("decimal", form.get(f"in_{name}.{route.value}", ""), name)

@@ -13,6 +13,7 @@ CI.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -182,5 +183,113 @@ def test_console_in_the_browser(server: tuple[str, Api], tmp_path: Path) -> None
             # the English switch
             page.click("header a.lang")
             expect(page.locator("#nav a").first).to_have_text("Dashboard")
+        finally:
+            browser.close()
+
+
+def test_scorecard_inputs_evidence_and_admin_device_in_the_browser(
+    server: tuple[str, Api],  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    """The EHS manager records period inputs, uploads evidence (a real multipart file input)
+    and downloads it, drills into a criterion's lots, issues a handover code on a loaded
+    manifest; the admin enrols a handheld, sees its token once, and revokes it."""
+    from playwright.sync_api import expect, sync_playwright
+
+    from tests.manifests.support import draft, load_body, step
+
+    base, api = server
+    sqlite = api.ctx.db.dialect == "sqlite"
+    shots = DOCS_SCREENSHOTS if os.environ.get("HAZCHAIN_SCREENSHOTS") == "1" else tmp_path
+    shots.mkdir(parents=True, exist_ok=True)
+
+    def shot(page: Any, name: str) -> None:
+        if sqlite:
+            page.screenshot(path=str(shots / f"web-{name}.png"), full_page=True)
+
+    p = setup_parties(api)
+    lots = [stored_lot(api), stored_lot(api, zone="A2")]
+    api.as_("operator").step(api.as_("operator").generate(), "label")
+    m = draft(api, lots)
+    m = step(api, "ehs_manager", m, "submit")
+    m = step(api, "operator", m, "load", **load_body(p, m))
+    evidence = tmp_path / "营业执照.pdf"
+    evidence.write_bytes(b"%PDF-1.4\n% hazchain evidence\n")
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        try:
+            context = browser.new_context(
+                locale="zh-CN",
+                viewport={"width": 1360, "height": 900},
+                device_scale_factor=1,
+                accept_downloads=True,
+            )
+            page = context.new_page()
+            _sign_in(page, base, "ehs_manager")
+            page.goto(f"{base}/scorecard?site={api.world.site_a}")
+            page.fill("#in_output_value_10k_cny", "12500")
+            page.fill("input[name='in_product_t.synthesis']", "800")
+            page.click("#inputs-save")
+            expect(page.locator("#inputs-saved")).to_be_visible()
+            expect(page.locator("#in_output_value_10k_cny")).to_have_value("12500")
+            page.select_option("#sa_s_compliance", "yes")
+            page.fill("#sa_s_renewables_pct", "20")
+            page.click("#assess-save")
+            expect(page.locator("#assess-saved")).to_be_visible()
+            expect(page.locator("#in_output_value_10k_cny")).to_have_value("12500")
+            expect(page.locator("#sa_s_renewables_pct")).to_have_value("20")
+            # evidence: the file input, then the download link
+            page.select_option("#evidence-criterion", "s_compliance")
+            page.set_input_files("#evidence-file", str(evidence))
+            page.fill("#evidence-form input[name=description]", "营业执照扫描件")
+            page.click("#evidence-upload")
+            expect(page.locator("#evidence-saved")).to_be_visible()
+            link = page.locator("#evidence-list a", has_text="营业执照.pdf")
+            expect(link).to_be_visible()
+            with page.expect_download() as dl:
+                link.click()
+            assert Path(dl.value.path()).read_bytes() == evidence.read_bytes()
+            # s_compliance is now claimed with evidence: met
+            row = page.locator("#self-assessed tr", has_text="s_compliance")
+            expect(row).to_contain_text("达标")
+            shot(page, "scorecard")
+            # drill-down: the item's lots, not the plain lot list
+            page.locator("#score-items details").first.evaluate("d => d.open = true")
+            page.goto(
+                f"{base}/scorecard/items/e_label_coverage/lots?year="
+                f"{page.locator('input[name=year]').first.input_value()}&site={api.world.site_a}"
+            )
+            expect(page.locator("#drill-table tbody tr")).to_have_count(3)
+            expect(page.locator("#num-count")).to_have_text("2")
+            shot(page, "scorecard-lots")
+
+            # the dispatch handover: a one-time code for the carrier to enter
+            page.goto(f"{base}/manifests/{m['manifest_id']}")
+            expect(page.locator("#handover")).to_contain_text("尚未签名")
+            page.click("#challenge-issue")
+            expect(page.locator("#challenge-code")).to_have_text(re.compile(r"^\d{8}$"))
+            shot(page, "manifest-handover")
+            page.click("header form button")
+            page.wait_for_url(f"{base}/login")
+
+            # administration: enrol a handheld, its token once, then revoke it
+            _sign_in(page, base, "admin")
+            page.goto(f"{base}/admin")
+            page.select_option("#device-site", str(api.world.site_a))
+            page.fill("#device-name", "PDA-09 仓库东门")
+            page.click("#device-enrol")
+            token = page.locator("#device-token-value")
+            expect(token).to_be_visible()
+            assert token.input_value().count(".") == 2  # a JWT
+            expect(page.locator("#device-table")).to_contain_text("PDA-09 仓库东门")
+            shot(page, "admin-device")
+            page.goto(f"{base}/admin")
+            expect(page.locator("#device-token-value")).to_have_count(0)
+            page.once("dialog", lambda d: d.accept())
+            page.locator("#device-table tr", has_text="PDA-09").locator("button.revoke").click()
+            expect(page.locator("#device-revoked")).to_be_visible()
+            expect(page.locator("#device-table tr", has_text="PDA-09")).to_contain_text("已吊销")
+            shot(page, "admin")
         finally:
             browser.close()

@@ -402,12 +402,29 @@ def test_scorecard_inputs_form_records_only_changes_and_shows_refusals(api) -> N
     assert got["values"]["paper_manifests"] == 3
     assert got["self_assessed"]["s_compliance"] is True
     assert float(got["self_assessed"]["s_renewables_pct"]) == 20
+    # the self-assessment form alone leaves the period inputs as they are
+    r = web.post(
+        "/scorecard/inputs",
+        {
+            "site": str(w.site_a),
+            "year": str(year),
+            "event_id": str(uuid4()),
+            "part": "assessment",
+            "sa_s_site_tidy": "no",
+        },
+    )
+    assert r.status_code == 303 and "done=assessment" in r.headers["location"]
+    got = _inputs(api, w.site_a, year)
+    assert got["entries"] == 2 and got["self_assessed"]["s_site_tidy"] is False
+    assert float(got["values"]["product_t"]["synthesis"]) == 800
     # the page shows what is recorded; the same form again records nothing
     page = web.get(f"/scorecard?site={w.site_a}&year={year}").text
     assert 'value="12500.5"' in page
-    r = web.post("/scorecard/inputs", {**form, "event_id": str(uuid4()), "note": ""})
+    r = web.post(
+        "/scorecard/inputs", {**form, "event_id": str(uuid4()), "note": "", "sa_s_site_tidy": "no"}
+    )
     assert r.status_code == 303
-    assert _inputs(api, w.site_a, year)["entries"] == 1
+    assert _inputs(api, w.site_a, year)["entries"] == 2
     # clearing a field removes it (one more entry)
     r = web.post(
         "/scorecard/inputs",
@@ -415,7 +432,7 @@ def test_scorecard_inputs_form_records_only_changes_and_shows_refusals(api) -> N
     )
     assert r.status_code == 303
     got = _inputs(api, w.site_a, year)
-    assert got["entries"] == 2 and "paper_manifests" not in got["values"]
+    assert got["entries"] == 3 and "paper_manifests" not in got["values"]
     # the service refuses shares that do not add up: the reason on the page, nothing written
     bad = web.post(
         "/scorecard/inputs",
@@ -425,7 +442,7 @@ def test_scorecard_inputs_form_records_only_changes_and_shows_refusals(api) -> N
     assert 'id="inputs-error"' in bad.text and "100" in bad.text
     bad = web.post("/scorecard/inputs", {**form, "in_base_year": "abc"})
     assert bad.status_code == 422 and "base_year" in bad.text
-    assert _inputs(api, w.site_a, year)["entries"] == 2
+    assert _inputs(api, w.site_a, year)["entries"] == 3
     # without the form's token: refused
     assert web.post("/scorecard/inputs", form, csrf=False).status_code == 403
 
