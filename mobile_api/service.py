@@ -359,20 +359,19 @@ def lot_actions(
 def _manifest_actions(session: Session, actor: Principal, s: LotState) -> list[schemas.NextAction]:
     """Load (consignor or carrier) and receive (handler): the lot's own manifest decides."""
     out = []
-    manifest = (
-        manifest_service.manifest_state_or_none(session=session, actor=actor, lot=s)
-        if s.manifest_id is not None
-        else None
-    )
+    on = manifest_service.lot_manifest(session=session, actor=actor, lot=s)
+    manifest, party = on if on is not None else (None, None)
     mlot = manifest.lot(s.lot_id) if manifest is not None else None
-    if actor.has(Permission.manifest_write) or actor.has(Permission.manifest_carry):
+    if party in (None, "consignor", "carrier") and (
+        actor.has(Permission.manifest_write) or actor.has(Permission.manifest_carry)
+    ):
         load = _state_check("load", lambda: lot_domain.load(s, s.manifest_id or uuid4()))
         if load.allowed and (manifest is None or manifest.status is not ManifestStatus.submitted):
             load = _refused(load, "the manifest is not submitted", "联单尚未提交，不能装车")
         elif load.allowed and mlot is not None and mlot.scanned_at is not None:
             load = _refused(load, "already scanned at the vehicle", "该废物已装车扫描")
         out.append(load)
-    if actor.has(Permission.manifest_receive):
+    if party in (None, "handler") and actor.has(Permission.manifest_receive):
         receive = _state_check(
             "receive",
             lambda: lot_domain.check_in(

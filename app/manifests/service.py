@@ -1448,15 +1448,16 @@ def get_manifest(*, session: Session, actor: Principal, manifest_id: UUID) -> sc
     return manifest_read(session, s, party)
 
 
-def manifest_state_or_none(
+def lot_manifest(
     *, session: Session, actor: Principal, lot: LotState
-) -> ManifestState | None:
-    """The manifest a lot is on, when the actor is one of its parties."""
+) -> tuple[ManifestState, str] | None:
+    """The manifest a lot is on and the actor's party on it, when the actor is a party."""
     row = session.get(ManifestRow, lot.manifest_id) if lot.manifest_id else None
     if row is None:
         return None
     s = state_of(row)
-    return s if _party_of(actor, s) is not None else None
+    party = _party_of(actor, s)
+    return (s, party) if party is not None else None
 
 
 def manifest_state(*, session: Session, actor: Principal, manifest_id: UUID) -> ManifestState:
