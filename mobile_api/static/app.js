@@ -461,7 +461,9 @@
       const needsZone = a.allowed && (a.needs || []).includes("zone") && !state.zone;
       const why = !a.allowed && a.reason_zh ? `<div class="why">${esc(name)}：${esc(a.reason_zh)}</div>`
         : needsZone ? `<div class="why hint">${esc(name)}：请扫描目标区域码</div>` : "";
-      const hidden = !a.allowed && ["load", "receive", "label"].includes(a.action) && !a.findings?.length;
+      // Steps of another stage stay out of the way; in their own stage, say why not.
+      const stage = { load: "allocated", receive: "shipped", label: "generated" }[a.action];
+      const hidden = !a.allowed && stage && stage !== state.lot?.status && !a.findings?.length;
       if (hidden) return "";
       return `<button class="act${a.allowed && !needsZone ? " ok" : ""}" data-action="${a.action}"
         ${a.allowed ? "" : "disabled"}>${esc(label)}</button>${why}`;

@@ -201,3 +201,56 @@ def test_offline_actions_sync_exactly_once(server: tuple[str, Api], tmp_path: Pa
     assert all(e["actor_id"] == str(api.world.users["operator"]) for e in events[2:])
     final = op.get(f"/api/v1/lots/{lot['lot_id']}").json()
     assert (final["status"], final["zone_code"], final["weight_kg"]) == ("stored", "A1", "182.500")
+
+
+def test_loading_a_manifest_lot_offline(server: tuple[str, Api], tmp_path: Path) -> None:
+    """Scan a lot of a submitted manifest at the vehicle, load it offline, sync: the manifest
+    shows it scanned, once."""
+    from playwright.sync_api import expect, sync_playwright
+
+    from tests.manifests.support import draft, setup_parties, step, stored_lot
+
+    shots = DOCS_SCREENSHOTS if os.environ.get("HAZCHAIN_SCREENSHOTS") == "1" else tmp_path
+    base, api = server
+    setup_parties(api)
+    lot = stored_lot(api, name="废矿物油桶")
+    m = step(api, "ehs_manager", draft(api, [lot]), "submit")
+    r = api.as_("admin").post(
+        "/mobile/v1/devices", {"site_id": str(api.world.site_a), "name": "PDA-08"}
+    )
+    assert r.status_code == 201, r.text
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        try:
+            context = browser.new_context(
+                viewport={"width": 360, "height": 760}, locale="zh-CN", device_scale_factor=1
+            )
+            page = context.new_page()
+            page.goto(f"{base}/m")
+            page.fill("#device-token", r.json()["device_token"])
+            page.fill("#username", "operator")
+            page.fill("#password", PASSWORD)
+            page.click("#signin-form button[type=submit]")
+            expect(page.locator("#work")).to_be_visible()
+            _scan(page, lot["digital_id"])
+            expect(page.locator("#lot-card")).to_contain_text("已配联单")
+            load = page.locator("button[data-action=load]")
+            expect(load).to_be_enabled()
+            context.set_offline(True)
+            load.click()
+            expect(page.locator("#queue-count")).to_have_text("1")
+            expect(page.locator("button[data-action=load]")).to_have_count(0)  # not twice
+            context.set_offline(False)
+            page.evaluate("window.dispatchEvent(new Event('online'))")
+            expect(page.locator("#queue-count")).to_have_text("0", timeout=15000)
+            expect(page.locator("#messages")).to_contain_text("已记录：装车")
+            expect(page.locator("#actions")).to_contain_text("该废物已装车扫描")
+            if api.ctx.db.dialect == "sqlite":
+                shots.mkdir(parents=True, exist_ok=True)
+                page.screenshot(path=str(shots / "m-load.png"), full_page=True)
+        finally:
+            browser.close()
+    state = api.as_("ehs_manager").get(f"/api/v1/manifests/{m['manifest_id']}").json()
+    assert state["lots"][0]["scanned_at"] is not None
+    events = api.as_("admin").get(f"/api/v1/lots/{lot['lot_id']}/events").json()
+    assert [e["type"] for e in events].count("lot.loaded") == 1
