@@ -265,6 +265,8 @@ ZH: dict[str, str] = {
     "Create and submit": "创建并提交",
     "Emergency measures": "应急措施",
     "Route": "运输路线",
+    "Remarks": "备注",
+    "Contact phone": "联系电话",
     "Approval": "跨省转移批准",
     "none": "无",
     "No lots in storage at this site.": "该厂区没有在库批次。",
