@@ -123,12 +123,11 @@ def portal_lot(*, session: Session, actor: Principal, code: str) -> LotState | N
     """The lot carrying this digital ID when it is on a manifest naming the actor's
     organisation as carrier or handler (what a handler's or carrier's handheld may scan)."""
     row = session.exec(select(LotRow).where(LotRow.digital_id == normalise_scan(code))).first()
-    if row is None or row.manifest_id is None:
+    if row is None:
         return None
-    mrow = session.get(ManifestRow, row.manifest_id)
-    if mrow is None or _party_of(actor, state_of(mrow)) in (None, "consignor"):
-        return None
-    return lot_state_of(row)
+    lot = lot_state_of(row)
+    on = lot_manifest(session=session, actor=actor, lot=lot)
+    return lot if on is not None and on[1] != "consignor" else None
 
 
 def _replay(
@@ -870,11 +869,9 @@ def load_lot(
         ]
 
     def decide(s: ManifestState, lot: LotState) -> tuple[Event, Event]:
-        plate = cmd.vehicle_plate.strip().upper() if cmd.vehicle_plate else None
-        return (
-            md.scan_lot(s, lot.lot_id, lot.digital_id or str(lot.lot_id), plate or None),
-            lot_domain.load(lot, s.manifest_id, plate),
-        )
+        loaded = lot_domain.load(lot, s.manifest_id, cmd.vehicle_plate)  # normalises the plate
+        code = lot.digital_id or str(lot.lot_id)
+        return md.scan_lot(s, lot.lot_id, code, loaded.vehicle_plate), loaded
 
     return _lot_step(
         session,
