@@ -15,7 +15,8 @@ from sqlmodel import Session
 from app.context import AppContext
 
 
-def get_ctx(request: Request) -> AppContext:
+async def get_ctx(request: Request) -> AppContext:
+    # async: a plain attribute read, so it runs on the event loop, not a threadpool hop
     ctx: AppContext = request.app.state.ctx
     return ctx
 

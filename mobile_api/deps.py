@@ -29,7 +29,8 @@ bearer = HTTPBearer(
 Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
 
 
-def _claims(ctx: CtxDep, creds: Credentials) -> device_service.DeviceClaims:
+async def _claims(ctx: CtxDep, creds: Credentials) -> device_service.DeviceClaims:
+    # async: a signature check without I/O, so no threadpool hop on every handheld request
     if creds is None or not creds.credentials:
         raise Unauthenticated("send the device token: 'Authorization: Bearer <token>'")
     return device_service.decode_device_token(ctx=ctx, token=creds.credentials)

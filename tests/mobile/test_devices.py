@@ -76,3 +76,26 @@ def test_auditor_on_a_device_reads_but_does_not_act(api: Api) -> None:
     assert (
         aud.sync([item("weigh", {"lot_id": str(aud.device_id), "version": 1})]).status_code == 403
     )
+
+
+def test_a_disabled_operator_or_one_moved_off_the_site_is_refused_at_once(
+    api: Api, pda: Handheld
+) -> None:
+    """The device, the user and the user's sites are read on every request (one query)."""
+    operator = api.world.users["operator"]
+    admin = api.as_("admin")
+    assert pda.scan("A1").status_code == 200
+    # moved to the other site only: the device's site is out of reach
+    r = admin.patch(
+        f"/api/v1/users/{operator}", {"all_sites": False, "site_ids": [str(api.world.site_b)]}
+    )
+    assert r.status_code == 200, r.text
+    r = pda.scan("A1")
+    assert r.status_code == 401 and "no longer act" in r.json()["detail"], r.text
+    # every site of the enterprise, present and future: back in reach
+    assert admin.patch(f"/api/v1/users/{operator}", {"all_sites": True}).status_code == 200
+    assert pda.scan("A1").status_code == 200
+    # disabled
+    assert admin.patch(f"/api/v1/users/{operator}", {"is_active": False}).status_code == 200
+    r = pda.scan("A1")
+    assert r.status_code == 401 and "disabled" in r.json()["detail"], r.text
