@@ -720,6 +720,14 @@ def perform(
     return apply(session=session, ctx=ctx, actor=actor, item=item)
 
 
+def preload_lots(session: Session, lot_ids: list[UUID]) -> None:
+    """Read a batch's lots in one query: later steps find them in the identity map (which
+    `keep_rows` holds for the transaction) instead of one query per lot."""
+    for i in range(0, len(lot_ids), 500):
+        chunk = lot_ids[i : i + 500]
+        session.exec(select(LotRow).where(LotRow.lot_id.in_(chunk))).all()  # type: ignore[attr-defined]
+
+
 def current_lot(session: Session, lot_id: UUID | None) -> schemas.LotBrief | None:
     if lot_id is None:
         return None

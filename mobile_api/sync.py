@@ -1,8 +1,10 @@
 """`POST /mobile/v1/sync`: the handheld's offline queue, applied in order in one transaction.
 
-Each item runs in its own SAVEPOINT, so it lands whole or not at all: a refused item leaves no
-trace (no event, no projection change, no digital ID consumed; the event store forgets the
-chain-head lock it cached when the savepoint ends). Per item the answer is
+Each item lands whole or not at all: a refused item leaves no trace (no event, no projection
+change, no digital ID consumed). A batch is first applied as one unit, where a refused item has
+written nothing because every decision comes before the append; should an item fail after it
+wrote, the batch is applied again with a SAVEPOINT per item (see `sync_batch`). Per item the
+answer is
 
 - `accepted`: recorded now (`late` when it happened long before it reached us);
 - `duplicate`: its event id is already in the log, so nothing is written and the original
@@ -16,8 +18,12 @@ chain-head lock it cached when the savepoint ends). Per item the answer is
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
 from uuid import UUID
 
+import sqlalchemy as sa
+from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session
 
 from app.context import AppContext
@@ -25,6 +31,7 @@ from app.core.db import keep_rows
 from app.domain.errors import ConcurrencyConflict, DomainError, RuleViolation
 from app.eventstore.store import EventStore
 from app.identity.permissions import Principal
+from app.projections.base import deferred_flush
 from mobile_api import schemas
 from mobile_api import service as mobile_service
 
@@ -72,6 +79,11 @@ def _rejected(item: schemas.MobileAction, exc: DomainError) -> schemas.ItemResul
     )
 
 
+class _Unbatchable(Exception):
+    """An item failed after it had written something: only a savepoint of its own can undo
+    that, so the batch is applied again item by item."""
+
+
 def sync_batch(
     *,
     session: Session,
@@ -79,7 +91,14 @@ def sync_batch(
     actor: Principal,
     items: list[schemas.MobileAction],
 ) -> schemas.SyncResult:
-    """Apply a batch of queued actions in order; answer per item (see the module docstring)."""
+    """Apply a batch of queued actions in order; answer per item (see the module docstring).
+
+    First as one unit: the site's chain is locked, the batch's event ids and lots' versions
+    are read once, every item is decided and appended in order, and the projected rows are
+    written once at the end (not per item), all inside one savepoint. An item that is refused
+    has written nothing (decisions come before the append), so it needs no savepoint of its
+    own. Should an item fail after writing, or the final write fail, the savepoint is rolled
+    back and the batch is applied again with a savepoint per item: same answers, slower."""
     limit = ctx.settings.mobile.max_batch
     if len(items) > limit:
         raise mobile_service.BatchTooLarge(
@@ -88,8 +107,81 @@ def sync_batch(
             max_batch=limit,
         )
     keep_rows(session)  # consecutive steps on a lot find its rows in the identity map
-    # one query for the whole batch's event ids instead of two per item
-    EventStore(session, clock=ctx.clock, keys=ctx.keys).prefetch([i.event_id for i in items])
+    store = EventStore(session, clock=ctx.clock, keys=ctx.keys)
+    try:
+        with session.begin_nested():
+            site_id = next(iter(actor.site_ids)) if len(actor.site_ids) == 1 else None
+            lots = list(dict.fromkeys(k for k in map(mobile_service.lot_key, items) if k))
+            store.prefetch([i.event_id for i in items], site_id=site_id, stream_ids=lots)
+            mobile_service.preload_lots(session, lots)
+            with (
+                _WriteWatch(session) as watch,
+                deferred_flush(session),
+                store.deferred_heads(),
+            ):
+
+                def unsaved(item: schemas.MobileAction) -> schemas.ItemResult:
+                    writes = watch.writes
+                    try:
+                        return mobile_service.apply(
+                            session=session, ctx=ctx, actor=actor, item=item
+                        )
+                    except DomainError:
+                        if watch.writes != writes or session.new or session.deleted:
+                            raise _Unbatchable from None
+                        raise
+
+                results = _apply_all(session, items, unsaved)
+                session.flush()
+    except (_Unbatchable, DBAPIError):
+
+        def saved(item: schemas.MobileAction) -> schemas.ItemResult:
+            with session.begin_nested():
+                return mobile_service.apply(session=session, ctx=ctx, actor=actor, item=item)
+
+        store.prefetch([i.event_id for i in items])  # the lookup above was rolled back too
+        results = _apply_all(session, items, saved)
+    counts = {s: 0 for s in ("accepted", "duplicate", "conflict", "rejected", "blocked")}
+    for r in results:
+        counts[r.status] += 1
+    return schemas.SyncResult(results=results, **counts)
+
+
+class _WriteWatch:
+    """Counts the statements that write, outside flushes, on the session's connection while
+    open: an item that wrote before it failed cannot be skipped without a savepoint. (A flush
+    writes the projected rows of the items before it, which were applied.)"""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.writes = 0
+        self._conn: sa.Connection | None = None
+
+    def _count(self, conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        # `_flushing`: SQLAlchemy's own flag for "inside Session.flush()"
+        if not self.session._flushing and statement.lstrip()[:6].upper() in _WRITES:
+            self.writes += 1
+
+    def __enter__(self) -> _WriteWatch:
+        self._conn = self.session.connection()
+        sa.event.listen(self._conn, "before_cursor_execute", self._count)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._conn is not None:
+            sa.event.remove(self._conn, "before_cursor_execute", self._count)
+
+
+_WRITES = {"INSERT", "UPDATE", "DELETE"}
+
+
+def _apply_all(
+    session: Session,
+    items: list[schemas.MobileAction],
+    attempt: Callable[[schemas.MobileAction], schemas.ItemResult],
+) -> list[schemas.ItemResult]:
+    """Each item in order through `attempt`; a refused item blocks the later ones that need
+    it (the same lot, or named in `depends_on`)."""
     failed_lots: dict[UUID, UUID] = {}  # lot id -> event id of the item that failed on it
     failed_events: set[UUID] = set()
     results: list[schemas.ItemResult] = []
@@ -110,8 +202,7 @@ def sync_batch(
             )
         else:
             try:
-                with session.begin_nested():
-                    result = mobile_service.apply(session=session, ctx=ctx, actor=actor, item=item)
+                result = attempt(item)
             except ConcurrencyConflict as exc:
                 result = schemas.ItemResult(
                     event_id=item.event_id,
@@ -129,7 +220,4 @@ def sync_batch(
             if lot_id is not None:
                 failed_lots.setdefault(lot_id, item.event_id)
         results.append(result)
-    counts = {s: 0 for s in ("accepted", "duplicate", "conflict", "rejected", "blocked")}
-    for r in results:
-        counts[r.status] += 1
-    return schemas.SyncResult(results=results, **counts)
+    return results

@@ -10,6 +10,7 @@ as a second event.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -59,6 +60,20 @@ class DuplicateEvent(Exception):
         self.existing = existing
 
 
+@dataclass
+class _Held:
+    """What a transaction knows while it holds sites' chain locks: each head, the version of
+    each stream it has read or written, and whether the batch's absent event ids were looked
+    up under the lock. Nobody else can append to a locked chain, so this stays true until a
+    rollback (of the transaction or of any savepoint in it) or the transaction's end."""
+
+    heads: dict[UUID, list[Any]] = field(default_factory=dict)
+    versions: dict[UUID, int] = field(default_factory=dict)
+    absent_locked: set[UUID] = field(default_factory=set)  # sites locked before the lookup
+    defer_heads: bool = False  # see `EventStore.deferred_heads`
+    moved: set[UUID] = field(default_factory=set)  # heads moved in memory, not yet written
+
+
 def domain_event(row: EventRecord) -> Event:
     return load_event(row.type, row.schema_version, row.payload)
 
@@ -66,8 +81,9 @@ def domain_event(row: EventRecord) -> Event:
 EVENT = StoredEvent.__table__  # type: ignore[attr-defined]
 HEAD = ChainHead.__table__  # type: ignore[attr-defined]
 _EVENT_COLUMNS = [EVENT.c[name] for name in RECORD_FIELDS]
-_HEADS_KEY = "hazchain_locked_heads"
+_HELD_KEY = "hazchain_chain_locks"
 _ABSENT_KEY = "hazchain_absent_event_ids"
+_FOUND_KEY = "hazchain_found_events"
 
 # The append path's statements, built once (building them per call cost more than running them).
 _CHECK = sa.select(
@@ -127,28 +143,56 @@ class EventStore:
     def get(self, event_id: UUID) -> EventRecord | None:
         if event_id in self.session.info.get(_ABSENT_KEY, ()):
             return None  # looked up with its batch, not appended since
+        found: dict[UUID, EventRecord] | None = self.session.info.get(_FOUND_KEY)
+        if found is not None and event_id in found:
+            return found[event_id]  # read with its batch (the log never changes a row)
         row = self._conn.execute(
             sa.select(*_EVENT_COLUMNS).where(EVENT.c.event_id == event_id)
         ).first()
         return _record(row) if row else None
 
-    def prefetch(self, event_ids: Sequence[UUID]) -> set[UUID]:
-        """Look a batch's event ids up in one query; `get` then answers None for the absent
-        ones without a round trip, until they are appended (or the transaction ends). Returns
-        the ids already in the log. The append's own check under the chain lock still catches
-        a concurrent twin."""
+    def prefetch(
+        self,
+        event_ids: Sequence[UUID],
+        *,
+        site_id: UUID | None = None,
+        stream_ids: Sequence[UUID] = (),
+    ) -> set[UUID]:
+        """Look a batch's event ids up in one query; `get` then answers without a round trip
+        until the transaction ends: the events found, and None for the absent ones until they
+        are appended. Returns the ids already in the log.
+
+        Without `site_id` the append's own check under the chain lock still catches a
+        concurrent twin. With it, the site's chain is locked first, so the answer (and the
+        versions of `stream_ids`, read in a second query) cannot change before this
+        transaction appends: the appends of the batch then skip that check."""
+        if site_id is not None:
+            self.lock(site_id)
         ids = set(event_ids)
+        conn = self._conn
         found = {
-            r[0]
+            r.event_id: _record(r)
             for chunk in _chunks(sorted(ids), 500)
-            for r in self._conn.execute(
-                sa.select(EVENT.c.event_id).where(EVENT.c.event_id.in_(chunk))
-            )
+            for r in conn.execute(sa.select(*_EVENT_COLUMNS).where(EVENT.c.event_id.in_(chunk)))
         }
         if not sa.event.contains(self.session, "after_transaction_end", _forget_absent):
             sa.event.listen(self.session, "after_transaction_end", _forget_absent)
-        self.session.info[_ABSENT_KEY] = ids - found
-        return found
+        self.session.info[_ABSENT_KEY] = ids - found.keys()
+        self.session.info[_FOUND_KEY] = found
+        if site_id is not None:
+            held = self._held()
+            streams = sorted(set(stream_ids))
+            versions = dict.fromkeys(streams, 0)
+            for chunk in _chunks(streams, 500):
+                rows = conn.execute(
+                    sa.select(EVENT.c.stream_id, sa.func.max(EVENT.c.version))
+                    .where(EVENT.c.stream_id.in_(chunk))
+                    .group_by(EVENT.c.stream_id)
+                )
+                versions.update((stream, int(version)) for stream, version in rows)
+            held.versions.update(versions)
+            held.absent_locked.add(site_id)
+        return set(found)
 
     def load_stream(self, stream_id: UUID, up_to_version: int | None = None) -> list[EventRecord]:
         q = sa.select(*_EVENT_COLUMNS).where(EVENT.c.stream_id == stream_id)
@@ -179,15 +223,23 @@ class EventStore:
             self.session.add(ChainHead(site_id=site_id, chain_position=0, hash=GENESIS_HASH))
             self.session.flush()
 
+    def _held(self) -> _Held:
+        held: _Held | None = self.session.info.get(_HELD_KEY)
+        if held is None:
+            held = self.session.info[_HELD_KEY] = _Held()
+            if not sa.event.contains(self.session, "after_soft_rollback", _forget_held):
+                sa.event.listen(self.session, "after_soft_rollback", _forget_held)
+                sa.event.listen(self.session, "after_transaction_end", _forget_held_at_end)
+        return held
+
     def _locked_head(self, site_id: UUID) -> list[Any]:
         """[position, hash] of the site's chain head, locked until the transaction ends.
 
         Locked once per transaction: later appends in the same transaction reuse the cached
-        head (nobody else can move it while we hold the lock)."""
-        heads: dict[UUID, list[Any]] = self.session.info.setdefault(_HEADS_KEY, {})
+        head (nobody else can move it while we hold the lock). A rollback, of a savepoint
+        too, forgets it: the appends it cached may be gone, and so may the lock."""
+        heads = self._held().heads
         if site_id not in heads:
-            if not heads:
-                sa.event.listen(self.session, "after_transaction_end", _forget_heads, once=True)
             row = self._conn.execute(_LOCK_HEAD, {"site_id": site_id}).first()
             if row is None:
                 raise NotFound(
@@ -195,6 +247,32 @@ class EventStore:
                 )
             heads[site_id] = [row[0], row[1]]
         return heads[site_id]
+
+    @contextmanager
+    def deferred_heads(self) -> Iterator[None]:
+        """Within: appends move their chain head in memory only, and each moved head is
+        written once on the way out, instead of once per append. On an exception nothing is
+        written and the cached heads are dropped: the caller rolls back.
+
+        Safe with savepoints inside: a rollback to one drops the cache, the next append then
+        reads the head row, finds it behind the log and its insert breaks the unique
+        (site, chain position) key, which fails the append as a conflict: nothing forks."""
+        self._held().defer_heads = True
+        try:
+            yield
+        except BaseException:
+            self.session.info.pop(_HELD_KEY, None)
+            raise
+        held: _Held | None = self.session.info.get(_HELD_KEY)
+        if held is not None:
+            held.defer_heads = False
+            for site_id in sorted(held.moved):
+                position, head_hash = held.heads[site_id]
+                self._conn.execute(
+                    _MOVE_HEAD,
+                    {"head_site": site_id, "head_position": position, "head_hash": head_hash},
+                )
+            held.moved.clear()
 
     def lock(self, site_id: UUID) -> None:
         """Take the site's chain lock now (until the transaction ends): what is read after
@@ -224,17 +302,25 @@ class EventStore:
                     field="occurred_at",
                 )
         head = self._locked_head(site_id)
-        # Under the lock, so a concurrent twin of this request that landed first is seen;
-        # one round trip for the idempotency and the version checks.
+        held = self._held()
         conn = self._conn
-        dup, current = conn.execute(
-            _CHECK, {"event_id": events[0].event_id, "stream_id": stream_id}
-        ).one()
-        if dup is not None:
-            existing = self.get(events[0].event_id)
-            assert existing is not None
-            raise DuplicateEvent(existing)
-        current = int(current or 0)
+        current = held.versions.get(stream_id)
+        if not (
+            current is not None
+            and site_id in held.absent_locked
+            and events[0].event_id in self.session.info.get(_ABSENT_KEY, ())
+        ):
+            # Under the lock, so a concurrent twin of this request that landed first is seen;
+            # one round trip for the idempotency and the version checks. (Skipped when both
+            # were read under this lock already: see `prefetch`.)
+            dup, current = conn.execute(
+                _CHECK, {"event_id": events[0].event_id, "stream_id": stream_id}
+            ).one()
+            if dup is not None:
+                existing = self.get(events[0].event_id)
+                assert existing is not None
+                raise DuplicateEvent(existing)
+            current = held.versions[stream_id] = int(current or 0)
         if current != expected_version:
             raise ConcurrencyConflict(str(stream_id), expected_version, current)
         values: list[dict[str, Any]] = []
@@ -290,10 +376,13 @@ class EventStore:
         crossed = position // self.checkpoint_every > head[0] // self.checkpoint_every
         try:
             positions = conn.execute(_INSERT, values).scalars().all()
-            conn.execute(
-                _MOVE_HEAD,
-                {"head_site": site_id, "head_position": position, "head_hash": prev_hash},
-            )
+            if held.defer_heads:
+                held.moved.add(site_id)
+            else:
+                conn.execute(
+                    _MOVE_HEAD,
+                    {"head_site": site_id, "head_position": position, "head_hash": prev_hash},
+                )
         except IntegrityError as exc:
             # Backstop: the unique keys saw a concurrent writer the lock did not.
             raise Conflict(
@@ -302,6 +391,7 @@ class EventStore:
                 stream_id=str(stream_id),
             ) from exc
         head[0], head[1] = position, prev_hash
+        held.versions[stream_id] = expected_version + len(events)
         absent = self.session.info.get(_ABSENT_KEY)
         if absent:
             absent.difference_update(e.event_id for e in events)
@@ -364,6 +454,7 @@ class EventStore:
 def _forget_absent(session: Session, transaction: Any) -> None:
     if transaction.parent is None:  # the outer transaction, not a savepoint
         session.info.pop(_ABSENT_KEY, None)
+        session.info.pop(_FOUND_KEY, None)
 
 
 def _chunks(items: list[UUID], size: int) -> Iterator[list[UUID]]:
@@ -371,5 +462,10 @@ def _chunks(items: list[UUID], size: int) -> Iterator[list[UUID]]:
         yield items[i : i + size]
 
 
-def _forget_heads(session: Session, transaction: Any) -> None:
-    session.info.pop(_HEADS_KEY, None)
+def _forget_held(session: Session, previous_transaction: Any) -> None:
+    session.info.pop(_HELD_KEY, None)
+
+
+def _forget_held_at_end(session: Session, transaction: Any) -> None:
+    if transaction.parent is None:  # the outer transaction: its locks are released
+        session.info.pop(_HELD_KEY, None)

@@ -188,6 +188,9 @@ def generate_lot(
     )
     lot_ctx = LotContext(ctx.catalogue, china_date(occurred_at))
     draft = lot_domain.generate(domain_cmd, lot_ctx)  # validates before a number is taken
+    # Lock order, everywhere: the site's chain, then a number counter (never the reverse,
+    # or this and a handheld batch, which locks the chain first, could deadlock).
+    store.lock(cmd.site_id)
     # The savepoint undoes the allocation when a concurrent twin of this command (same event
     # id) lands first: a replay never consumes a sequence number.
     savepoint = session.begin_nested()

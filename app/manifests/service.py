@@ -572,6 +572,9 @@ def create_manifest(
             )
     occurred_at = _occurred(ctx, cmd.occurred_at)
     cross = lic.division_code[:2] != site.division_code[:2]
+    # Lock order, everywhere: the site's chain, then a number counter (never the reverse,
+    # or a draft and a handheld batch could deadlock).
+    EventStore(session, clock=ctx.clock, keys=ctx.keys).lock(site.id)
     savepoint = session.begin_nested()
     number = allocate_number(
         session=session, division_code=site.division_code, day=china_day(occurred_at)

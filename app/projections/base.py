@@ -7,7 +7,8 @@ applied, written in the same transaction as the projected rows.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from typing import Any
 from uuid import UUID
 
@@ -32,6 +33,7 @@ _PROJECTORS: dict[str, list[Projector]] = {}
 _TABLES: list[sa.Table] = []
 
 INLINE = "inline"
+_DEFERRED = "hazchain_deferred_projection_flush"
 
 
 def projector(stream_type: str) -> Callable[[Projector], Projector]:
@@ -53,9 +55,30 @@ def project(session: Session, rows: Iterable[EventRecord]) -> None:
         for fn in _PROJECTORS.get(row.stream_type, ()):
             fn(session, row)
         last[row.site_id] = max(last.get(row.site_id, 0), row.chain_position)
-    session.flush()
+    if not session.info.get(_DEFERRED):
+        session.flush()
     for site_id, position in last.items():
-        session.merge(ProjectionCheckpoint(name=INLINE, site_id=site_id, chain_position=position))
+        # get + set rather than merge(), which would flush first (see `deferred_flush`)
+        checkpoint = session.get(ProjectionCheckpoint, (INLINE, site_id))
+        if checkpoint is None:
+            session.add(ProjectionCheckpoint(name=INLINE, site_id=site_id, chain_position=position))
+        else:
+            checkpoint.chain_position = position
+
+
+@contextmanager
+def deferred_flush(session: Session) -> Iterator[None]:
+    """Within: `project()` leaves the projected rows in the identity map instead of flushing
+    them per event, so a batch writes each changed row once, when the caller flushes (inside
+    the same transaction). ORM queries flush first (autoflush), so they see every change."""
+    autoflush = session.autoflush
+    session.info[_DEFERRED] = True
+    session.autoflush = True
+    try:
+        yield
+    finally:
+        session.info.pop(_DEFERRED, None)
+        session.autoflush = autoflush
 
 
 def upsert(

@@ -230,10 +230,21 @@ def _add_inventory(session: Session, c: Contribution, sign: int) -> None:
     row.volume_l += sign * litres
 
 
+_BEFORE = "hazchain_lot_state_before"
+
+
+def state_before(session: Session, event_row: EventRecord) -> LotState | None:
+    """The lot as it was before `event_row`, kept by `project_lot` for the projectors that run
+    after it on the same event (None when it is not at hand: then read the log)."""
+    kept = session.info.get(_BEFORE)
+    return kept[1] if kept is not None and kept[0] == event_row.event_id else None
+
+
 @projector("lot")
 def project_lot(session: Session, event_row: EventRecord) -> None:
     row = session.get(LotRow, event_row.stream_id)
     before = state_of(row) if row is not None else None
+    session.info[_BEFORE] = (event_row.event_id, before)
     after = lot_domain.evolve(
         before, domain_event(event_row), event_row.occurred_at, event_row.stream_id
     )

@@ -42,7 +42,7 @@ from app.domain.values import CHINA_TZ as CHINA
 from app.eventstore.models import EventRecord
 from app.eventstore.store import domain_event
 from app.projections.base import projector, register_tables
-from app.projections.lots import LotRow, state_of
+from app.projections.lots import LotRow, state_before, state_of
 from app.projections.manifests import ManifestRow
 
 KG = sa.Numeric(16, 3)
@@ -292,7 +292,11 @@ def _stream_events(session: Session, row: EventRecord) -> list[tuple[str, dict[s
 
 
 def _previous_weight(session: Session, row: EventRecord) -> Decimal | None:
-    """The lot's weight before this weighing/repack (the last weight-bearing event before it)."""
+    """The lot's weight before this weighing/repack (the last weight-bearing event before it;
+    weights are not correctable, so that is the weight of the state before the event)."""
+    before = state_before(session, row)
+    if before is not None:
+        return before.weight_kg
     weight: Decimal | None = None
     for type_, payload in _stream_events(session, row):
         if type_ in ("lot.generated", "lot.weighed") or (
