@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import os
 import random
+import shutil
 import socket
 import subprocess
 import sys
@@ -267,6 +268,60 @@ async def _load(
     }
 
 
+_WRK_SCRIPT = """
+local paths = {%(paths)s}
+local headers = {["Authorization"] = "%(auth)s"}
+local i = 0
+request = function()
+  i = i + 1
+  return wrk.format("GET", paths[(i %% #paths) + 1], headers)
+end
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format(
+    "RESULT %%d %%d %%f %%d %%d\\n", summary.requests,
+    e.status + e.connect + e.read + e.write + e.timeout, summary.duration / 1e6,
+    latency:percentile(50), latency:percentile(99)))
+end
+"""
+
+
+def _wrk(
+    base: str, paths: list[str], headers: dict[str, str], concurrency: int, seconds: float
+) -> dict[str, float] | None:
+    """The same load from wrk (C, one thread): far less client CPU on the shared cores than
+    the Python driver, so the server is the bottleneck. None when wrk is not installed."""
+    if shutil.which("wrk") is None:
+        return None
+    quoted = ",".join(f'"{p}"' for p in paths[:5000])
+    script = _WRK_SCRIPT % {"paths": quoted, "auth": headers["Authorization"]}
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
+        f.write(script)
+    try:
+        # warm-up, then the measured run
+        subprocess.run(
+            ["wrk", "-t1", f"-c{concurrency}", "-d2s", "-s", f.name, base],
+            capture_output=True, check=True,
+        )  # fmt: skip
+        out = subprocess.run(
+            ["wrk", "-t1", f"-c{concurrency}", f"-d{int(seconds)}s", "--timeout", "10s",
+             "-s", f.name, base],
+            capture_output=True, check=True, text=True,
+        ).stdout  # fmt: skip
+    finally:
+        os.unlink(f.name)
+    line = next(x for x in out.splitlines() if x.startswith("RESULT "))
+    n, errors, elapsed, p50, p99 = line.split()[1:]
+    return {
+        "requests": int(n),
+        "errors": int(errors),
+        "seconds": float(elapsed),
+        "rps": int(n) / float(elapsed),
+        "p50_ms": int(p50) / 1000,
+        "p99_ms": int(p99) / 1000,
+    }
+
+
 def _sync_batches(base: str, token: str, real: list[dict[str, Any]], size: int) -> dict[str, float]:
     import httpx
 
@@ -348,6 +403,9 @@ def run(
                     base, [f"/mobile/v1/scan/{c}" for c in codes], headers, concurrency, max_seconds
                 )
             )
+            scan_paths = [f"/mobile/v1/scan/{c}" for c in codes]
+            wrk_bare = _wrk(base, ["/bench/bare"], headers, concurrency, min(max_seconds, 15))
+            wrk_scan = _wrk(base, scan_paths, headers, concurrency, min(max_seconds, 15))
             sync = _sync_batches(base, data["token"], data["real"], batch_size)
         finally:
             proc.terminate()
@@ -360,6 +418,7 @@ def run(
         "scan": scan,
         "throughput_ratio": scan["rps"] / bare["rps"],
         "p99_ratio": scan["p99_ms"] / bare["p99_ms"],
+        "wrk": {"bare": wrk_bare, "scan": wrk_scan} if wrk_bare and wrk_scan else None,
         "sync": sync,
         "batch_size": batch_size,
     }
@@ -379,12 +438,33 @@ def markdown(r: dict[str, Any]) -> str:
         "",
         f"Scan throughput {r['throughput_ratio']:.0%} of the bare endpoint (aim ≥ 50 %); "
         f"p99 {r['p99_ratio']:.1f}× (aim ≤ 2×).\n",
+        *_wrk_lines(r),
         f"Sync, batches of {r['batch_size']}: {y['actions']} actions in {y['batches']} batches, "
         f"{y['accepted']} accepted, **{y['actions_per_s']:.0f} actions/s** (aim ≥ 1,000); the same "
         f"batches resent: {y['duplicates']} duplicates, {y['duplicate_actions_per_s']:.0f} "
         "actions/s, nothing written.\n",
     ]
     return "\n".join(lines)
+
+
+def _wrk_lines(r: dict[str, Any]) -> list[str]:
+    w = r.get("wrk")
+    if not w:
+        return ["(wrk is not installed: no second driver.)\n"]
+    b, s = w["bare"], w["scan"]
+    return [
+        f"The same with wrk (one C thread, {r['concurrency']} connections, 15 s each), which "
+        "leaves the server more of the two cores:\n",
+        "| endpoint | requests | errors | req/s | p50 ms | p99 ms |",
+        "|---|---:|---:|---:|---:|---:|",
+        f"| bare FastAPI (fixed body) | {b['requests']} | {b['errors']} | {b['rps']:.0f} "
+        f"| {b['p50_ms']:.1f} | {b['p99_ms']:.1f} |",
+        f"| `GET /mobile/v1/scan/{{digital id}}` | {s['requests']} | {s['errors']} "
+        f"| {s['rps']:.0f} | {s['p50_ms']:.1f} | {s['p99_ms']:.1f} |",
+        "",
+        f"With wrk: scan throughput {s['rps'] / b['rps']:.0%} of the bare endpoint; p99 "
+        f"{s['p99_ms'] / b['p99_ms']:.1f}×.\n",
+    ]
 
 
 if __name__ == "__main__":

@@ -28,8 +28,8 @@ from sqlmodel import Session
 
 from app.context import AppContext
 from app.core.db import keep_rows
-from app.domain.errors import ConcurrencyConflict, DomainError, RuleViolation
-from app.eventstore.store import EventStore
+from app.domain.errors import ConcurrencyConflict, Conflict, DomainError, RuleViolation
+from app.eventstore.store import DeferredWritesLost, EventStore
 from app.identity.permissions import Principal
 from app.projections.base import deferred_flush
 from mobile_api import schemas
@@ -93,12 +93,14 @@ def sync_batch(
 ) -> schemas.SyncResult:
     """Apply a batch of queued actions in order; answer per item (see the module docstring).
 
-    First as one unit: the site's chain is locked, the batch's event ids and lots' versions
-    are read once, every item is decided and appended in order, and the projected rows are
-    written once at the end (not per item), all inside one savepoint. An item that is refused
-    has written nothing (decisions come before the append), so it needs no savepoint of its
-    own. Should an item fail after writing, or the final write fail, the savepoint is rolled
-    back and the batch is applied again with a savepoint per item: same answers, slower."""
+    First as one unit, inside one savepoint: the site's chain is locked, the batch's event
+    ids, streams and lots are read in three queries, every item is decided and appended in
+    order (hashed and numbered at once, kept in memory), and at the end the events go in one
+    multi-row insert, each changed projection row in one update and the chain head once. A
+    refused item has written nothing (every decision comes before the append), so it needs no
+    savepoint of its own. Should an item fail after it wrote, a savepoint roll back within,
+    or the final write fail, the batch's savepoint is rolled back and the batch applied again
+    with a savepoint per item: the same answers, slower."""
     limit = ctx.settings.mobile.max_batch
     if len(items) > limit:
         raise mobile_service.BatchTooLarge(
@@ -117,23 +119,29 @@ def sync_batch(
             with (
                 _WriteWatch(session) as watch,
                 deferred_flush(session),
-                store.deferred_heads(),
+                store.deferred_writes(len(items)),
             ):
 
                 def unsaved(item: schemas.MobileAction) -> schemas.ItemResult:
-                    writes = watch.writes
+                    writes, appends = watch.writes, store.deferred_appends
                     try:
                         return mobile_service.apply(
                             session=session, ctx=ctx, actor=actor, item=item
                         )
                     except DomainError:
-                        if watch.writes != writes or session.new or session.deleted:
+                        if (
+                            watch.writes != writes
+                            or store.deferred_appends != appends
+                            or session.new
+                            or session.deleted
+                        ):
                             raise _Unbatchable from None
                         raise
 
                 results = _apply_all(session, items, unsaved)
                 session.flush()
-    except (_Unbatchable, DBAPIError):
+    except (_Unbatchable, DeferredWritesLost, DBAPIError, Conflict):
+        # Conflict: the final write met a concurrent writer (the items' own are answered)
 
         def saved(item: schemas.MobileAction) -> schemas.ItemResult:
             with session.begin_nested():
@@ -149,8 +157,9 @@ def sync_batch(
 
 class _WriteWatch:
     """Counts the statements that write, outside flushes, on the session's connection while
-    open: an item that wrote before it failed cannot be skipped without a savepoint. (A flush
-    writes the projected rows of the items before it, which were applied.)"""
+    open (a digital ID's counter, say): an item that wrote before it failed cannot be skipped
+    without a savepoint. (A flush writes the projected rows of the items before it, which
+    were applied; the appends an item keeps are counted by the store.)"""
 
     def __init__(self, session: Session) -> None:
         self.session = session

@@ -70,8 +70,24 @@ class _Held:
     heads: dict[UUID, list[Any]] = field(default_factory=dict)
     versions: dict[UUID, int] = field(default_factory=dict)
     absent_locked: set[UUID] = field(default_factory=set)  # sites locked before the lookup
-    defer_heads: bool = False  # see `EventStore.deferred_heads`
-    moved: set[UUID] = field(default_factory=set)  # heads moved in memory, not yet written
+
+
+@dataclass
+class _Deferred:
+    """The appends of a batch not yet written (see `EventStore.deferred_writes`)."""
+
+    size: int  # positions taken from the sequence at a time
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    moved: set[UUID] = field(default_factory=set)  # chain heads moved in memory only
+    positions: list[int] = field(default_factory=list)  # taken, not yet used (reversed)
+    next_position: int | None = None  # SQLite: the next free position (under its write lock)
+    lost: bool = False  # a rollback happened within: the batch must be applied another way
+    appended: int = 0  # appends kept so far (written or not)
+
+
+class DeferredWritesLost(Exception):
+    """A rollback (of a savepoint) happened while appends were deferred: what was cached no
+    longer matches the database, so the caller rolls back and applies its batch otherwise."""
 
 
 def domain_event(row: EventRecord) -> Event:
@@ -84,6 +100,7 @@ _EVENT_COLUMNS = [EVENT.c[name] for name in RECORD_FIELDS]
 _HELD_KEY = "hazchain_chain_locks"
 _ABSENT_KEY = "hazchain_absent_event_ids"
 _FOUND_KEY = "hazchain_found_events"
+_DEFERRED_KEY = "hazchain_deferred_appends"
 
 # The append path's statements, built once (building them per call cost more than running them).
 _CHECK = sa.select(
@@ -95,6 +112,11 @@ _CHECK = sa.select(
     .scalar_subquery(),
 )
 _INSERT = EVENT.insert().returning(EVENT.c.position, sort_by_parameter_order=True)
+_INSERT_MANY = EVENT.insert()
+# PostgreSQL: take n positions from the log's sequence in one round trip.
+_TAKE_POSITIONS = sa.text(
+    "SELECT nextval(pg_get_serial_sequence('stored_event', 'position')) FROM generate_series(1, :n)"
+)
 _MOVE_HEAD = (
     HEAD.update()
     .where(HEAD.c.site_id == sa.bindparam("head_site"))
@@ -146,6 +168,7 @@ class EventStore:
         found: dict[UUID, EventRecord] | None = self.session.info.get(_FOUND_KEY)
         if found is not None and event_id in found:
             return found[event_id]  # read with its batch (the log never changes a row)
+        self.write_deferred()
         row = self._conn.execute(
             sa.select(*_EVENT_COLUMNS).where(EVENT.c.event_id == event_id)
         ).first()
@@ -168,6 +191,7 @@ class EventStore:
         transaction appends: the appends of the batch then skip that check."""
         if site_id is not None:
             self.lock(site_id)
+        self.write_deferred()
         ids = set(event_ids)
         conn = self._conn
         found = {
@@ -195,12 +219,14 @@ class EventStore:
         return set(found)
 
     def load_stream(self, stream_id: UUID, up_to_version: int | None = None) -> list[EventRecord]:
+        self.write_deferred()
         q = sa.select(*_EVENT_COLUMNS).where(EVENT.c.stream_id == stream_id)
         if up_to_version is not None:
             q = q.where(EVENT.c.version <= up_to_version)
         return [_record(r) for r in self._conn.execute(q.order_by(EVENT.c.version))]
 
     def stream_version(self, stream_id: UUID) -> int:
+        self.write_deferred()
         v = self._conn.execute(
             sa.select(sa.func.max(EVENT.c.version)).where(EVENT.c.stream_id == stream_id)
         ).scalar()
@@ -208,6 +234,7 @@ class EventStore:
 
     def read_batch(self, after_position: int, limit: int) -> list[EventRecord]:
         """The next `limit` events after a global position, in log order."""
+        self.write_deferred()
         q = (
             sa.select(*_EVENT_COLUMNS)
             .where(EVENT.c.position > after_position)
@@ -249,30 +276,60 @@ class EventStore:
         return heads[site_id]
 
     @contextmanager
-    def deferred_heads(self) -> Iterator[None]:
-        """Within: appends move their chain head in memory only, and each moved head is
-        written once on the way out, instead of once per append. On an exception nothing is
-        written and the cached heads are dropped: the caller rolls back.
+    def deferred_writes(self, size: int) -> Iterator[None]:
+        """Within: appends are decided, hashed and numbered as usual but kept in memory, and
+        written on the way out in one multi-row insert, with each moved chain head written
+        once, instead of two statements per append. `size`: how many appends to expect.
 
-        Safe with savepoints inside: a rollback to one drops the cache, the next append then
-        reads the head row, finds it behind the log and its insert breaks the unique
-        (site, chain position) key, which fails the append as a conflict: nothing forks."""
-        self._held().defer_heads = True
+        Every read of the log through the store (and `write_pending`) writes them first, so
+        nothing reads around them. Positions are taken from the sequence up front (on
+        SQLite, counted on from the last one, under its write lock), so an appended record
+        is complete at once. A rollback of any savepoint within means the cached chain heads
+        and the kept rows no longer match the database: then nothing is written and
+        `DeferredWritesLost` is raised on the way out; so is any exception raised within,
+        after which nothing is written either. The caller rolls back in both cases."""
+        deferred = _Deferred(size=max(1, size))
+        self.session.info[_DEFERRED_KEY] = deferred
+        if not sa.event.contains(self.session, "after_soft_rollback", _lose_deferred):
+            sa.event.listen(self.session, "after_soft_rollback", _lose_deferred)
         try:
             yield
-        except BaseException:
-            self.session.info.pop(_HELD_KEY, None)
-            raise
-        held: _Held | None = self.session.info.get(_HELD_KEY)
-        if held is not None:
-            held.defer_heads = False
-            for site_id in sorted(held.moved):
+            self.write_deferred()
+            if deferred.lost:
+                raise DeferredWritesLost("a rollback or a failed write happened within")
+            held: _Held | None = self.session.info.get(_HELD_KEY)
+            conn = self._conn
+            for site_id in sorted(deferred.moved, key=str):
+                assert held is not None  # a moved head is a held one, or `lost` is set
                 position, head_hash = held.heads[site_id]
-                self._conn.execute(
+                conn.execute(
                     _MOVE_HEAD,
                     {"head_site": site_id, "head_position": position, "head_hash": head_hash},
                 )
-            held.moved.clear()
+        finally:
+            self.session.info.pop(_DEFERRED_KEY, None)
+
+    @property
+    def deferred_appends(self) -> int:
+        """How many appends `deferred_writes` has kept so far (0 outside it)."""
+        deferred: _Deferred | None = self.session.info.get(_DEFERRED_KEY)
+        return deferred.appended if deferred is not None else 0
+
+    def write_deferred(self) -> None:
+        """Write the deferred appends now (no-op outside `deferred_writes`)."""
+        write_pending(self.session)
+
+    def _next_position(self, deferred: _Deferred) -> int:
+        if self.session.get_bind().dialect.name == "sqlite":
+            if deferred.next_position is None:
+                last = self._conn.execute(sa.select(sa.func.max(EVENT.c.position))).scalar()
+                deferred.next_position = int(last or 0) + 1
+            position, deferred.next_position = deferred.next_position, deferred.next_position + 1
+            return position
+        if not deferred.positions:
+            taken = self._conn.execute(_TAKE_POSITIONS, {"n": deferred.size}).scalars().all()
+            deferred.positions = sorted(taken, reverse=True)
+        return int(deferred.positions.pop())
 
     def lock(self, site_id: UUID) -> None:
         """Take the site's chain lock now (until the transaction ends): what is read after
@@ -313,6 +370,7 @@ class EventStore:
             # Under the lock, so a concurrent twin of this request that landed first is seen;
             # one round trip for the idempotency and the version checks. (Skipped when both
             # were read under this lock already: see `prefetch`.)
+            self.write_deferred()
             dup, current = conn.execute(
                 _CHECK, {"event_id": events[0].event_id, "stream_id": stream_id}
             ).one()
@@ -374,11 +432,17 @@ class EventStore:
             )
             prev_hash = h
         crossed = position // self.checkpoint_every > head[0] // self.checkpoint_every
+        deferred: _Deferred | None = self.session.info.get(_DEFERRED_KEY)
         try:
-            positions = conn.execute(_INSERT, values).scalars().all()
-            if held.defer_heads:
-                held.moved.add(site_id)
+            if deferred is not None:
+                positions = [self._next_position(deferred) for _ in values]
+                for v, p in zip(values, positions, strict=True):
+                    v["position"] = p
+                deferred.rows.extend(values)
+                deferred.moved.add(site_id)
+                deferred.appended += len(values)
             else:
+                positions = conn.execute(_INSERT, values).scalars().all()
                 conn.execute(
                     _MOVE_HEAD,
                     {"head_site": site_id, "head_position": position, "head_hash": prev_hash},
@@ -464,6 +528,31 @@ def _chunks(items: list[UUID], size: int) -> Iterator[list[UUID]]:
 
 def _forget_held(session: Session, previous_transaction: Any) -> None:
     session.info.pop(_HELD_KEY, None)
+
+
+def _lose_deferred(session: Session, previous_transaction: Any) -> None:
+    deferred: _Deferred | None = session.info.get(_DEFERRED_KEY)
+    if deferred is not None:
+        deferred.lost = True
+
+
+def write_pending(session: Session) -> None:
+    """Write the appends a batch keeps in memory (see `EventStore.deferred_writes`); call it
+    before reading the log by other means than the store. No-op when there are none."""
+    deferred: _Deferred | None = session.info.get(_DEFERRED_KEY)
+    if deferred is None or not deferred.rows:
+        return
+    rows, deferred.rows = deferred.rows, []
+    try:
+        session.connection().execute(_INSERT_MANY, rows)
+    except BaseException as exc:
+        deferred.lost = True  # those rows are gone: nothing of the batch may be kept
+        if isinstance(exc, IntegrityError):
+            raise Conflict(
+                "the events could not be appended because a concurrent write got there first: "
+                "reload and retry"
+            ) from exc
+        raise
 
 
 def _forget_held_at_end(session: Session, transaction: Any) -> None:

@@ -91,7 +91,8 @@ def upsert(
         session.flush()
     else:
         for k, v in values.items():
-            setattr(row, k, v)
+            if getattr(row, k) != v:  # most steps change a few columns: set only those
+                setattr(row, k, v)
 
 
 def reset(session: Session) -> None:

@@ -40,7 +40,7 @@ from app.domain.scorecard.inputs import (
 )
 from app.domain.values import CHINA_TZ as CHINA
 from app.eventstore.models import EventRecord
-from app.eventstore.store import domain_event
+from app.eventstore.store import domain_event, write_pending
 from app.projections.base import projector, register_tables
 from app.projections.lots import LotRow, state_before, state_of
 from app.projections.manifests import ManifestRow
@@ -283,6 +283,7 @@ def _stream_events(session: Session, row: EventRecord) -> list[tuple[str, dict[s
     from app.eventstore.models import StoredEvent
 
     t = StoredEvent.__table__  # type: ignore[attr-defined]
+    write_pending(session)  # a batch's appends kept in memory are part of the stream
     rows = session.execute(
         sa.select(t.c.type, t.c.payload)
         .where(t.c.stream_id == row.stream_id, t.c.version < row.version)
