@@ -61,6 +61,10 @@ class Settings(BaseSettings):
 
     app_env: Environment = Environment.development
     database_url: str = ""
+    # PostgreSQL connections kept open per app process, and as many threads serve requests:
+    # a request then waits for a thread, never for a connection, and none is opened and
+    # closed per request under load (each is a server process on PostgreSQL).
+    db_pool_size: int = Field(default=32, ge=1, le=500)
     var_dir: Path = PROJECT_ROOT / "var"
     # HS256 secret for access tokens.
     jwt_secret: str | None = Field(default=None, repr=False)

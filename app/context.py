@@ -42,7 +42,11 @@ class AppContext:
     @classmethod
     def create(cls, settings: Settings, clock: Clock | None = None) -> AppContext:
         settings.check_startup()
-        db = Database(settings.effective_database_url, echo=settings.sql_echo)
+        db = Database(
+            settings.effective_database_url,
+            echo=settings.sql_echo,
+            pool_size=settings.db_pool_size,
+        )
         return cls(settings=settings, db=db, clock=clock or SystemClock())
 
 

@@ -7,6 +7,7 @@ import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import anyio.to_thread
 from fastapi import FastAPI
 
 from app import tables  # noqa: F401 - every table registered before first use
@@ -46,6 +47,8 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        # As many request threads as pooled connections (see Settings.db_pool_size).
+        anyio.to_thread.current_default_thread_limiter().total_tokens = settings.db_pool_size
         stop = threading.Event()
         minutes = settings.effective_sweep_minutes
         if minutes > 0:

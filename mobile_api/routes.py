@@ -19,7 +19,7 @@ from app.labelling.routes import file_responses, inline
 from mobile_api import schemas
 from mobile_api import service as mobile_service
 from mobile_api import sync as sync_service
-from mobile_api.deps import CurrentDevice, DeviceReader, DeviceWriter
+from mobile_api.deps import CurrentDevice, DeviceReader, DeviceReading, DeviceWriter
 
 STATIC = Path(__file__).resolve().parent / "static"
 
@@ -98,8 +98,7 @@ def context(actor: DeviceReader, session: ReadSessionDep, ctx: CtxDep) -> schema
 )
 def scan(
     code: str,
-    actor: DeviceReader,
-    session: ReadSessionDep,
+    reading: DeviceReading,
     ctx: CtxDep,
     lot_id: UUID | None = None,
     zone_id: UUID | None = None,
@@ -107,9 +106,11 @@ def scan(
     """Resolve a scan (lot digital ID, QR or Code 128 payload, zone code, manifest number) and
     list the next actions, each checked by the rules now. `lot_id` / `zone_id`: what the device
     scanned before, so storing that lot in this zone (or this lot in that zone) is checked."""
-    return mobile_service.scan(
-        session=session, ctx=ctx, actor=actor, code=code, lot_id=lot_id, zone_id=zone_id
-    )
+    # The handheld's hot path: session and operator opened in this one threadpool trip.
+    with reading.open() as (session, actor):
+        return mobile_service.scan(
+            session=session, ctx=ctx, actor=actor, code=code, lot_id=lot_id, zone_id=zone_id
+        )
 
 
 @router.post("/actions", response_model=schemas.ItemResult, responses=WRITE_ERRORS)

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
-from uuid import UUID, uuid4, uuid5
+from uuid import UUID, uuid5
 
 from sqlmodel import Session, select
 
@@ -304,10 +304,15 @@ def _with_findings(
     )
 
 
+# Stands for the zone (or manifest) not scanned yet when a step's state check needs one: no
+# real id is all zeros, and a fresh uuid4() per check cost a system call on every scan.
+NOT_SCANNED = UUID(int=0)
+
+
 def _storage_action(
     session: Session, ctx: AppContext, s: LotState, action: str, zone: ZoneRow | None
 ) -> schemas.NextAction:
-    placeholder = zone.zone_id if zone is not None else uuid4()
+    placeholder = zone.zone_id if zone is not None else NOT_SCANNED
     decide = lot_domain.store if action == "store" else lot_domain.move
     base = _state_check(action, lambda: decide(s, placeholder))
     if zone is None:
@@ -365,7 +370,7 @@ def _manifest_actions(session: Session, actor: Principal, s: LotState) -> list[s
     if party in (None, "consignor", "carrier") and (
         actor.has(Permission.manifest_write) or actor.has(Permission.manifest_carry)
     ):
-        load = _state_check("load", lambda: lot_domain.load(s, s.manifest_id or uuid4()))
+        load = _state_check("load", lambda: lot_domain.load(s, s.manifest_id or NOT_SCANNED))
         if load.allowed and (manifest is None or manifest.status is not ManifestStatus.submitted):
             load = _refused(load, "the manifest is not submitted", "联单尚未提交，不能装车")
         elif load.allowed and mlot is not None and mlot.scanned_at is not None:
@@ -375,7 +380,7 @@ def _manifest_actions(session: Session, actor: Principal, s: LotState) -> list[s
         receive = _state_check(
             "receive",
             lambda: lot_domain.check_in(
-                s, s.manifest_id or uuid4(), ReceiptOutcome.accepted, s.weight_kg
+                s, s.manifest_id or NOT_SCANNED, ReceiptOutcome.accepted, s.weight_kg
             ),
         )
         if receive.allowed and (

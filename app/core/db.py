@@ -89,7 +89,7 @@ class CanonicalJSON(sa.TypeDecorator[Any]):
         return process
 
 
-def make_engine(url: str, echo: bool = False) -> Engine:
+def make_engine(url: str, echo: bool = False, pool_size: int = 32) -> Engine:
     if url.startswith("sqlite"):
         engine = sa.create_engine(
             url,
@@ -103,8 +103,8 @@ def make_engine(url: str, echo: bool = False) -> Engine:
     return sa.create_engine(
         url,
         echo=echo,
-        pool_size=10,
-        max_overflow=20,
+        pool_size=pool_size,
+        max_overflow=pool_size,  # a request that holds two sessions, background work
         pool_pre_ping=True,
         connect_args={"options": "-c timezone=UTC"},
     )
@@ -131,9 +131,9 @@ def _configure_sqlite(engine: Engine) -> None:
 class Database:
     """The engine plus the one way to get a transactional session."""
 
-    def __init__(self, url: str, echo: bool = False) -> None:
+    def __init__(self, url: str, echo: bool = False, pool_size: int = 32) -> None:
         self.url = url
-        self.engine = make_engine(url, echo=echo)
+        self.engine = make_engine(url, echo=echo, pool_size=pool_size)
         self._write_engine = self.engine.execution_options(hazchain_write=True)
 
     @property

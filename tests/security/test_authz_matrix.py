@@ -266,7 +266,7 @@ def _declared_routes(tmp: Path) -> list[tuple[str, str, str]]:
         perms = [c.permission.value for c in calls if isinstance(c, RequirePermission)]
         if perms:
             kind = perms[0]
-        elif "get_reader" in names:
+        elif "get_reader" in names or "get_device_read" in names:
             kind = "device:lot:read"
         elif "get_writer" in names:
             kind = "device:lot:write"
