@@ -100,6 +100,7 @@ _EVENT_COLUMNS = [EVENT.c[name] for name in RECORD_FIELDS]
 _HELD_KEY = "hazchain_chain_locks"
 _ABSENT_KEY = "hazchain_absent_event_ids"
 _FOUND_KEY = "hazchain_found_events"
+_STREAMS_KEY = "hazchain_found_streams"
 _DEFERRED_KEY = "hazchain_deferred_appends"
 
 # The append path's statements, built once (building them per call cost more than running them).
@@ -203,6 +204,14 @@ class EventStore:
             sa.event.listen(self.session, "after_transaction_end", _forget_absent)
         self.session.info[_ABSENT_KEY] = ids - found.keys()
         self.session.info[_FOUND_KEY] = found
+        # The streams of the events found, for replaying their original answers: one query
+        # (`load_stream` answers from it until the stream is appended to).
+        streams: dict[UUID, list[EventRecord]] = {}
+        for chunk in _chunks(sorted({r.stream_id for r in found.values()}), 500):
+            q = sa.select(*_EVENT_COLUMNS).where(EVENT.c.stream_id.in_(chunk))
+            for r in conn.execute(q.order_by(EVENT.c.stream_id, EVENT.c.version)):
+                streams.setdefault(r.stream_id, []).append(_record(r))
+        self.session.info[_STREAMS_KEY] = streams
         if site_id is not None:
             held = self._held()
             streams = sorted(set(stream_ids))
@@ -219,6 +228,9 @@ class EventStore:
         return set(found)
 
     def load_stream(self, stream_id: UUID, up_to_version: int | None = None) -> list[EventRecord]:
+        kept: list[EventRecord] | None = self.session.info.get(_STREAMS_KEY, {}).get(stream_id)
+        if kept is not None:  # read with its batch, not appended to since
+            return [r for r in kept if up_to_version is None or r.version <= up_to_version]
         self.write_deferred()
         q = sa.select(*_EVENT_COLUMNS).where(EVENT.c.stream_id == stream_id)
         if up_to_version is not None:
@@ -459,6 +471,7 @@ class EventStore:
         absent = self.session.info.get(_ABSENT_KEY)
         if absent:
             absent.difference_update(e.event_id for e in events)
+        self.session.info.get(_STREAMS_KEY, {}).pop(stream_id, None)
         skip = ("position", "payload", "findings")
         records = [
             EventRecord(
@@ -519,6 +532,7 @@ def _forget_absent(session: Session, transaction: Any) -> None:
     if transaction.parent is None:  # the outer transaction, not a savepoint
         session.info.pop(_ABSENT_KEY, None)
         session.info.pop(_FOUND_KEY, None)
+        session.info.pop(_STREAMS_KEY, None)
 
 
 def _chunks(items: list[UUID], size: int) -> Iterator[list[UUID]]:
