@@ -45,7 +45,7 @@ def main(argv: list[str]) -> None:
         from benchmarks import mobile
 
         print("## Handheld scan and sync (issue 5)\n")
-        r = mobile.run(lots=10_000, requests=3_000, sync_lots=400) if quick else mobile.run()
+        r = mobile.run(lots=10_000, requests=3_000, sync_lots=550) if quick else mobile.run()
         print(mobile.markdown(r))
     if "ledger" in names:
         from benchmarks import ledger
