@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
 PG_TEST_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/postgres
 
-.PHONY: install install-test run serve test test-fast lint fmt typecheck migrate seed-demo \
+.PHONY: install install-test run serve test test-fast lint fmt migrate seed-demo \
         rebuild-projections verify checkpoint bench fuzz clean
 
 $(BIN)/python:

@@ -81,13 +81,14 @@ class _Deferred:
     moved: set[UUID] = field(default_factory=set)  # chain heads moved in memory only
     positions: list[int] = field(default_factory=list)  # taken, not yet used (reversed)
     next_position: int | None = None  # SQLite: the next free position (under its write lock)
-    lost: bool = False  # a rollback happened within: the batch must be applied another way
+    lost: bool = False  # a rollback or a failed write within: apply the batch another way
     appended: int = 0  # appends kept so far (written or not)
 
 
 class DeferredWritesLost(Exception):
-    """A rollback (of a savepoint) happened while appends were deferred: what was cached no
-    longer matches the database, so the caller rolls back and applies its batch otherwise."""
+    """A savepoint was rolled back, or a write failed, while appends were deferred: what was
+    kept no longer matches the database, so the caller rolls back and applies its batch
+    another way."""
 
 
 def domain_event(row: EventRecord) -> Event:
@@ -214,9 +215,9 @@ class EventStore:
         self.session.info[_STREAMS_KEY] = streams
         if site_id is not None:
             held = self._held()
-            streams = sorted(set(stream_ids))
-            versions = dict.fromkeys(streams, 0)
-            for chunk in _chunks(streams, 500):
+            wanted = sorted(set(stream_ids))
+            versions = dict.fromkeys(wanted, 0)
+            for chunk in _chunks(wanted, 500):
                 rows = conn.execute(
                     sa.select(EVENT.c.stream_id, sa.func.max(EVENT.c.version))
                     .where(EVENT.c.stream_id.in_(chunk))
@@ -296,10 +297,10 @@ class EventStore:
         Every read of the log through the store (and `write_pending`) writes them first, so
         nothing reads around them. Positions are taken from the sequence up front (on
         SQLite, counted on from the last one, under its write lock), so an appended record
-        is complete at once. A rollback of any savepoint within means the cached chain heads
-        and the kept rows no longer match the database: then nothing is written and
-        `DeferredWritesLost` is raised on the way out; so is any exception raised within,
-        after which nothing is written either. The caller rolls back in both cases."""
+        is complete at once. After a rollback of any savepoint within, or a failed write, the
+        cached chain heads and the kept rows no longer match the database: the head is not
+        written and `DeferredWritesLost` is raised on the way out. An exception raised within
+        passes through and nothing more is written. The caller rolls back in both cases."""
         deferred = _Deferred(size=max(1, size))
         self.session.info[_DEFERRED_KEY] = deferred
         if not sa.event.contains(self.session, "after_soft_rollback", _lose_deferred):
