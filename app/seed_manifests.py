@@ -1,7 +1,8 @@
 """The demo plant's transfers: a licensed handler, a carrier with its vehicle and crew,
 contracts, yearly management plans, and real manifests through the manifest services — one
 trip a month per site, the last days' manifests left in every state (draft, submitted, loaded,
-in transit, received with an open discrepancy, disposed, cancelled).
+in transit, received with an open discrepancy, received and confirmed with a lot rejected,
+disposed, cancelled).
 """
 
 from __future__ import annotations
@@ -194,8 +195,9 @@ def _trip(
     plant: Any, site: str, stop: str, rng: random.Random, min_age_days: int, limit: int
 ) -> Action:
     """One manifest of a site's stored lots, taken through the lifecycle up to `stop`:
-    draft, submitted, loaded, in_transit, received (open discrepancy), cancelled, disposed
-    or closed. Later steps (disposal, closing) are scheduled by `plan` for closed trips."""
+    draft, submitted, loaded, in_transit, received (open discrepancy), confirmed (one lot
+    rejected, not yet returned; the rest awaiting disposal), cancelled, disposed or closed.
+    Later steps (disposal, closing) are scheduled by `plan` for closed trips."""
 
     def run(session: Session, ctx: AppContext, when: datetime) -> None:
         lots = _stored(session, plant.site_ids[site], when - timedelta(days=min_age_days), limit)
@@ -301,7 +303,7 @@ def _run_trip(
         cmd=ms.ManifestSign(**_env(m), occurred_at=t, step="receipt"),  # type: ignore[arg-type]
         **kw,
     ).manifest
-    odd = stop == "discrepancy" or (stop == "closed" and rng.random() < 0.15)
+    odd = stop in ("discrepancy", "confirmed") or (stop == "closed" and rng.random() < 0.15)
     received = []
     for i, lot in enumerate(m.lots):
         kg = lot.weight_kg
@@ -346,7 +348,7 @@ def _run_trip(
         **kw,
     ).manifest
     rejected = [lot for lot in m.lots if lot.outcome and lot.outcome.value == "rejected"]
-    if rejected:
+    if rejected and stop != "confirmed":  # confirmed: the rejected lot still waits at the gate
         manifests.return_lots(
             actor=u["ehs_manager"],
             cmd=ms.ManifestReturn(
@@ -428,17 +430,18 @@ def plan(
         month = day.month % 12 + 1
         day = day.replace(year=day.year + (day.month == 12), month=month)
     recent = [
-        (14, "closed"),  # disposed, not closed yet
-        (9, "cancelled"),
-        (7, "discrepancy"),
-        (5, "in_transit"),
-        (3, "loaded"),
-        (2, "submitted"),
-        (1, "draft"),
+        (14, "closed", "SZ01"),  # disposed, not closed yet
+        (9, "cancelled", "SZ01"),
+        (7, "discrepancy", "SZ01"),
+        (6, "confirmed", "TZ02"),  # received lots awaiting disposal, a rejected one at the gate
+        (5, "in_transit", "SZ01"),
+        (3, "loaded", "SZ01"),
+        (2, "submitted", "SZ01"),
+        (1, "draft", "SZ01"),
     ]
-    for days_ago, stop in recent:
+    for days_ago, stop, site in recent:
         at = (now - timedelta(days=days_ago)).replace(hour=1, minute=30, second=0, microsecond=0)
-        out.append((at, _trip(plant, "SZ01", stop, rng, 2, 6)))
+        out.append((at, _trip(plant, site, stop, rng, 2, 6)))
         if days_ago == 14:
             out.append((at + timedelta(days=5), _finish(plant, "SZ01", at, close=False)))
     return [(w, a) for w, a in out if w < now]

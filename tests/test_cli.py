@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from app.domain.lot import LotStatus
+from app.domain.manifest import ManifestStatus
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -46,6 +50,13 @@ def test_migrate_seed_verify_rebuild(env: dict[str, str]) -> None:
     assert again.returncode == 0 and "skipped" in again.stdout
     refused = run(["seed-demo"], env)
     assert refused.returncode == 1 and "already has users" in refused.stdout
+    # a newcomer sees lots and manifests in every state
+    url = env["DATABASE_URL"].removeprefix("sqlite:///")
+    with sqlite3.connect(url) as db:
+        lots = {r[0] for r in db.execute("SELECT DISTINCT status FROM rm_lot")}
+        manifests = {r[0] for r in db.execute("SELECT DISTINCT status FROM rm_manifest")}
+    assert lots == {s.value for s in LotStatus}, lots
+    assert manifests == {s.value for s in ManifestStatus}, manifests
     verified = run(["verify"], env)
     assert verified.returncode == 0 and verified.stdout.strip().startswith("ok:"), verified.stdout
     rebuilt = run(["rebuild-projections"], env)
