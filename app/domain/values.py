@@ -61,6 +61,16 @@ class PhysicalForm(StrEnum):
 
 
 PHYSICAL_FORM_ZH = {"solid": "固态", "semi_solid": "半固态", "liquid": "液态", "gas": "气态"}
+CONTAINER_ZH = {
+    "drum": "桶",
+    "ibc": "吨桶",
+    "bag": "袋",
+    "ton_bag": "吨袋",
+    "box": "箱",
+    "tank": "罐",
+    "bulk": "散装",
+    "other": "其他",
+}
 
 
 class ContainerType(StrEnum):

@@ -19,7 +19,7 @@ from app.core.keys import public_jwk, public_pem
 from app.domain.errors import InvalidInput, NotFound, PermissionDenied
 from app.domain.manifest import HandoverStep, ManifestState, Party
 from app.domain.values import CHINA_TZ as CHINA
-from app.domain.values import PHYSICAL_FORM_ZH, kg_to_t
+from app.domain.values import CONTAINER_ZH, PHYSICAL_FORM_ZH, kg_to_t
 from app.eventstore import hashing
 from app.eventstore.models import ChainCheckpoint, StoredEvent
 from app.identity.models import Enterprise, Site, User
@@ -396,16 +396,6 @@ def _tonnes(kg: Any) -> float:
     return float((Decimal(kg) / 1000).quantize(Decimal("0.000001"))) if kg is not None else 0.0
 
 
-CONTAINER = {
-    "drum": "桶",
-    "ibc": "吨桶",
-    "bag": "袋",
-    "ton_bag": "吨袋",
-    "box": "箱",
-    "tank": "罐",
-    "bulk": "散装",
-    "other": "其他",
-}
 FACILITY_ZH = {
     "storage_warehouse": "贮存库",
     "storage_yard": "贮存场",
@@ -474,7 +464,7 @@ def ledger_sheets(
                 _tonnes(r.weight_kg),
                 "t",
                 r.digital_id or r.container_code or "",
-                CONTAINER.get(r.container_type, r.container_type),
+                CONTAINER_ZH.get(r.container_type, r.container_type),
                 1,
                 source,
                 r.display_name or "",
@@ -518,7 +508,7 @@ def ledger_sheets(
                 _code("HWRK", r.iday, r.iseq),
                 _local(r.stored_at),
                 r.digital_id or "",
-                CONTAINER.get(r.container_type, r.container_type),
+                CONTAINER_ZH.get(r.container_type, r.container_type),
                 1,
                 r.name,
                 r.category,
@@ -589,7 +579,7 @@ def ledger_sheets(
                 _code("HWCK", r.oday, r.oseq),
                 _local(r.dispatched_at),
                 r.digital_id or "",
-                CONTAINER.get(r.container_type, r.container_type),
+                CONTAINER_ZH.get(r.container_type, r.container_type),
                 1,
                 r.name,
                 r.category,
@@ -613,7 +603,7 @@ def ledger_sheets(
                 _code(prefix, r.oday, r.oseq),
                 _local(r.dispatched_at),
                 r.digital_id or "",
-                CONTAINER.get(r.container_type, r.container_type),
+                CONTAINER_ZH.get(r.container_type, r.container_type),
                 1,
                 r.name,
                 r.category,

@@ -48,7 +48,7 @@ from app.domain.rules.transfer import (
     load_transfer_data,
     receipt_due,
 )
-from app.domain.values import PHYSICAL_FORM_ZH, ReceiptOutcome, Role, WasteKind
+from app.domain.values import CONTAINER_ZH, PHYSICAL_FORM_ZH, ReceiptOutcome, Role, WasteKind
 from app.eventstore.models import StoredEvent
 from app.eventstore.store import EventStore, domain_event
 from app.identity.models import Enterprise, Site, User
@@ -69,16 +69,6 @@ from labels.ids import normalise_scan
 
 STREAM = "manifest"
 MANIFEST_NAMESPACE = UUID("0b8f7d2e-4a61-4f0c-9d3e-6c2a1e5b7f90")
-CONTAINER_ZH = {
-    "drum": "桶",
-    "ibc": "吨桶",
-    "bag": "袋",
-    "ton_bag": "吨袋",
-    "box": "箱",
-    "tank": "罐",
-    "bulk": "散装",
-    "other": "其他",
-}
 QR_PREFIX = "HZSIGN"
 
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from fastapi import Request
 
+from app.domain.values import CONTAINER_ZH, PHYSICAL_FORM_ZH
+
 LANGS = ("zh", "en")
 LANG_COOKIE = "hz_lang"
 
@@ -459,6 +461,16 @@ class Translator:
 
     def event(self, value: str) -> str:
         return EVENT_ZH.get(value, value) if self.lang == "zh" else value
+
+    def form(self, value: str) -> str:
+        """Physical form (solid, liquid...)."""
+        value = str(value)
+        return PHYSICAL_FORM_ZH.get(value, value) if self.lang == "zh" else value.replace("_", " ")
+
+    def container(self, value: str) -> str:
+        """Container type (drum, IBC...)."""
+        value = str(value)
+        return CONTAINER_ZH.get(value, value) if self.lang == "zh" else value.replace("_", " ")
 
     def score_status(self, value: str) -> str:
         value = str(value)

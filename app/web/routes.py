@@ -352,7 +352,7 @@ def _lot_page(
     zones = [
         z for z in zone_service.list_zones(session=session, actor=ws.principal, site_id=lot.site_id)
     ]
-    zone_codes = {z.zone_id: z.code for z in zones}
+    zone_codes = {str(z.zone_id): z.code for z in zones}  # event payloads hold ids as text
     weights = [
         (e.occurred_at, e.payload.get("weight_kg"), e.type)
         for e in events

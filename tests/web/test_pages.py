@@ -162,11 +162,15 @@ def test_a_blocked_storage_shows_its_citation_on_the_lot_page(api) -> None:  # t
 def test_the_lot_page_shows_the_timeline_override_and_label(api) -> None:  # type: ignore[no-untyped-def]
     op = api.as_("operator")
     lot = stored_lot(api)
-    op.step(lot, "weigh", weight_kg="130.5")
+    lot = op.step(lot, "weigh", weight_kg="130.5")
+    op.step(lot, "move", zone_id=str(api.world.zones["A2"]))
     web = Web(api, "ehs_manager")
     page = web.get(f"/lots/{lot['lot_id']}").text
     for text in ("产生", "贴标", "入库", "称重", "130.5 kg", "label.pdf", "qr.png"):
         assert text in page, text
+    # zones by their codes, form and container in Chinese
+    assert re.search(r"入库</b>.*?→ A1", page, re.S) and re.search(r"移库</b>.*?→ A2", page, re.S)
+    assert "<dd>固态</dd>" in page and "<dd>袋 · 200 L · PP</dd>" in page
     assert web.get(f"/lots/{lot['lot_id']}/label.pdf").headers["content-type"] == (
         "application/pdf"
     )
@@ -748,6 +752,8 @@ def test_rejected_lots_go_back_into_storage_from_the_manifest_page(api) -> None:
     assert r.status_code == 303, r.text
     page = manager.get(f"/manifests/{mid}").text
     assert 'id="return-form"' in page and "拒收" in page
+    lot_page = manager.get(f"/lots/{lots[0]['lot_id']}").text
+    assert re.search(r"接收</b>.*?· 拒收", lot_page, re.S)  # the receipt says how it ended
     r = _mf_act(
         manager,
         mid,
