@@ -73,3 +73,23 @@ def test_the_default_database_directory_is_created(tmp_path: Path) -> None:
     var = tmp_path / "fresh" / "var"
     url = Settings(app_env=Environment.development, var_dir=var).effective_database_url
     assert var.is_dir() and url == f"sqlite:///{var / 'hazchain.db'}"
+
+
+def test_db_pool_size_sets_the_pool_and_the_request_threads(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import anyio.to_thread
+    from fastapi.testclient import TestClient
+
+    from app.core.db import Database
+    from app.main import create_app
+
+    monkeypatch.setenv("DB_POOL_SIZE", "7")
+    s = Settings(app_env=Environment.testing, var_dir=tmp_path, jwt_secret="x" * 48)
+    assert s.db_pool_size == 7
+    pg = Database("postgresql+psycopg://x@localhost/x", pool_size=s.db_pool_size)
+    assert pg.engine.pool.size() == 7  # type: ignore[attr-defined]
+    app = create_app(s.model_copy(update={"database_url": f"sqlite:///{tmp_path / 'p.db'}"}))
+    with TestClient(app) as client:
+        limit = client.portal.call(lambda: anyio.to_thread.current_default_thread_limiter())
+        assert limit.total_tokens == 7
