@@ -3,9 +3,11 @@
 - **Scan**: `GET /mobile/v1/scan/{digital id}` with 100,000 lots in `rm_lot`, at 32 concurrent
   connections, beside a bare FastAPI endpoint in the same server returning a fixed body (a sync
   `def`, like our routes: same routing, threadpool and JSON path) measured in the same run.
-  The load driver is a small httpx/asyncio client, bounded in request count and time.
+  The load driver is a small httpx/asyncio client, bounded in request count and time; then
+  the same load from wrk (C, one thread) when it is installed, which takes far less of the
+  two shared cores, so the server's own cost shows.
 - **Sync**: `POST /mobile/v1/sync` with batches of 100 actions (weigh + inspect on 50 lots),
-  one batch after another from one client.
+  one batch after another from one client, after three untimed warm-up batches.
 
 The server is uvicorn (one process) on 127.0.0.1 in a subprocess, so the driver does not share
 its interpreter. The 100,000 lots are bulk-inserted straight into the `rm_lot` projection (valid
