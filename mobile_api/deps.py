@@ -71,14 +71,17 @@ def get_reader(claims: Claims, session: ReadSessionDep) -> Principal:
 class DeviceRead:
     """`DeviceReader` for a hot route that opens its session itself: `with read.open() as
     (session, actor)` opens a read-only session and resolves the operator with the same check,
-    in the endpoint's one trip to the threadpool (a dependency each would take its own)."""
+    in the endpoint's one trip to the threadpool (a dependency each would take its own).
+
+    The session reads without a snapshot (no transaction on PostgreSQL): a scan's answer is
+    advice, and every step it offers is checked again, under the chain lock, when it is done."""
 
     ctx: AppContext
     claims: device_service.DeviceClaims
 
     @contextmanager
     def open(self) -> Iterator[tuple[Session, Principal]]:
-        with self.ctx.db.session(write=False) as session:
+        with self.ctx.db.session(write=False, snapshot=False) as session:
             yield session, reader(session, self.claims)
 
 

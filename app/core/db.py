@@ -135,15 +135,24 @@ class Database:
         self.url = url
         self.engine = make_engine(url, echo=echo, pool_size=pool_size)
         self._write_engine = self.engine.execution_options(hazchain_write=True)
+        # PostgreSQL reads that need no snapshot across statements: no BEGIN, no ROLLBACK
+        self._autocommit_engine = (
+            self.engine.execution_options(isolation_level="AUTOCOMMIT")
+            if self.engine.dialect.name == "postgresql"
+            else self.engine
+        )
 
     @property
     def dialect(self) -> str:
         return self.engine.dialect.name
 
     @contextmanager
-    def session(self, write: bool = True) -> Iterator[Session]:
-        """One transaction: commit on success, roll back on any exception."""
-        bind = self._write_engine if write else self.engine
+    def session(self, write: bool = True, snapshot: bool = True) -> Iterator[Session]:
+        """One transaction: commit on success, roll back on any exception. `snapshot=False`
+        (reads only): each statement sees the latest committed data, with no transaction
+        around them on PostgreSQL (two round trips fewer)."""
+        reads = self.engine if snapshot else self._autocommit_engine
+        bind = self._write_engine if write else reads
         with Session(bind, expire_on_commit=False, autoflush=False) as session:
             try:
                 yield session
