@@ -77,10 +77,11 @@ class _Deferred:
     """The appends of a batch not yet written (see `EventStore.deferred_writes`)."""
 
     size: int  # positions taken from the sequence at a time
+    sqlite: bool  # positions counted on from the last one instead (under its write lock)
     rows: list[dict[str, Any]] = field(default_factory=list)
     moved: set[UUID] = field(default_factory=set)  # chain heads moved in memory only
     positions: list[int] = field(default_factory=list)  # taken, not yet used (reversed)
-    next_position: int | None = None  # SQLite: the next free position (under its write lock)
+    next_position: int | None = None  # SQLite: the next free position
     lost: bool = False  # a rollback or a failed write within: apply the batch another way
     appended: int = 0  # appends kept so far (written or not)
 
@@ -301,7 +302,8 @@ class EventStore:
         cached chain heads and the kept rows no longer match the database: the head is not
         written and `DeferredWritesLost` is raised on the way out. An exception raised within
         passes through and nothing more is written. The caller rolls back in both cases."""
-        deferred = _Deferred(size=max(1, size))
+        sqlite = self.session.get_bind().dialect.name == "sqlite"
+        deferred = _Deferred(size=max(1, size), sqlite=sqlite)
         self.session.info[_DEFERRED_KEY] = deferred
         if not sa.event.contains(self.session, "after_soft_rollback", _lose_deferred):
             sa.event.listen(self.session, "after_soft_rollback", _lose_deferred)
@@ -333,7 +335,7 @@ class EventStore:
         write_pending(self.session)
 
     def _next_position(self, deferred: _Deferred) -> int:
-        if self.session.get_bind().dialect.name == "sqlite":
+        if deferred.sqlite:
             if deferred.next_position is None:
                 last = self._conn.execute(sa.select(sa.func.max(EVENT.c.position))).scalar()
                 deferred.next_position = int(last or 0) + 1

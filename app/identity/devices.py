@@ -26,10 +26,11 @@ from app.core.security import create_token, decode_token
 from app.domain.errors import NotFound, PermissionDenied, Unauthenticated
 from app.identity.models import Site, User, UserSite
 from app.identity.permissions import Permission, Principal, Role
-from app.identity.service import authenticate, principal_for
+from app.identity.service import NO_ACCOUNT, authenticate, principal_for
 
 DEVICE_TOKEN = "device"
 REVOKED = "this device has been revoked: ask an administrator to enrol it"
+NOT_ENROLLED = "this device is not enrolled"
 
 
 class Device(SQLModel, table=True):
@@ -151,7 +152,7 @@ def active_device(*, session: Session, device_id: UUID) -> Device:
     """The device, or 401 when it is unknown or revoked (checked on every request)."""
     device = session.get(Device, device_id)
     if device is None:
-        raise Unauthenticated("this device is not enrolled")
+        raise Unauthenticated(NOT_ENROLLED)
     if device.revoked_at is not None:
         raise Unauthenticated(REVOKED)
     return device
@@ -197,11 +198,11 @@ def device_principal(*, session: Session, claims: DeviceClaims) -> Principal:
         .first()
     )
     if row is None:
-        raise Unauthenticated("this device is not enrolled")
+        raise Unauthenticated(NOT_ENROLLED)
     if row.revoked_at is not None:
         raise Unauthenticated(REVOKED)
     if row.id is None or not row.is_active:
-        raise Unauthenticated("this account does not exist or is disabled")
+        raise Unauthenticated(NO_ACCOUNT)
     if not row.may_act:
         raise Unauthenticated("this user may no longer act at the device's site")
     return Principal(

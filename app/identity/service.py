@@ -22,10 +22,13 @@ from app.identity.permissions import Principal
 # ---------------------------------------------------------------- principals and tokens
 
 
+NO_ACCOUNT = "this account does not exist or is disabled"
+
+
 def principal_for(*, session: Session, user_id: UUID) -> Principal:
     user = session.get(User, user_id)
     if user is None or not user.is_active:
-        raise Unauthenticated("this account does not exist or is disabled")
+        raise Unauthenticated(NO_ACCOUNT)
     return Principal(
         user_id=user.id,
         username=user.username,

@@ -41,11 +41,15 @@ def _chain_ok(api: Api) -> bool:
         return verify_chains(c, api.ctx.keys.public_key, site_ids=[api.world.site_a]).ok
 
 
-def test_kept_appends_are_read_back_then_written_once(api: Api) -> None:
+def _labelled(api: Api) -> tuple[dict[str, Any], UUID]:
     op = api.as_("operator")
     lot = op.step(op.generate(), "label")
-    lot_id = UUID(lot["lot_id"])
-    ctx = api.ctx
+    return lot, UUID(lot["lot_id"])
+
+
+def test_kept_appends_are_read_back_then_written_once(api: Api) -> None:
+    op, ctx = api.as_("operator"), api.ctx
+    lot, lot_id = _labelled(api)
     with ctx.db.session() as s:
         store = EventStore(s, clock=ctx.clock, keys=ctx.keys)
         ids = [uuid4() for _ in range(3)]
@@ -72,10 +76,8 @@ def test_kept_appends_are_read_back_then_written_once(api: Api) -> None:
 
 
 def test_a_rollback_within_refuses_to_write_anything(api: Api) -> None:
-    op = api.as_("operator")
-    lot = op.step(op.generate(), "label")
-    lot_id = UUID(lot["lot_id"])
-    ctx = api.ctx
+    op, ctx = api.as_("operator"), api.ctx
+    lot, lot_id = _labelled(api)
     with ctx.db.session() as s:
         store = EventStore(s, clock=ctx.clock, keys=ctx.keys)
         with pytest.raises(DeferredWritesLost), store.deferred_writes(2):
