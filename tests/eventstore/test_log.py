@@ -102,6 +102,29 @@ def test_one_changed_payload_byte_is_named(api: Api, backend: str) -> None:
     assert after["first_broken"]["event_id"] == str(uuid.UUID(str(row.event_id)))
 
 
+def test_a_break_in_an_early_chunk_stops_the_prefetching_reader(api: Api, backend: str) -> None:
+    """Chunks of two rows: the break is found while the fetcher still has chunks to hand over.
+    The verification returns (the fetcher is drained, not left blocked) and the connection is
+    free for the next statement."""
+    from app.eventstore.verify import verify_chains
+
+    _history(api)
+    eng = _drop_triggers(api, backend)
+    row = _row(eng, 3)
+    with eng.begin() as c:
+        c.execute(
+            sa.text("UPDATE stored_event SET payload = :p WHERE position = :pos"),
+            {"p": row.payload.replace("}", ', "x": 1}', 1), "pos": row.position},
+        )
+    with eng.connect() as c:
+        report = verify_chains(c, api.ctx.keys.public_key, site_ids=[api.world.site_a], batch=2)
+        assert c.execute(sa.text("SELECT count(*) FROM stored_event")).scalar_one() >= 9
+    eng.dispose()
+    assert report.first_broken is not None
+    assert report.first_broken.chain_position == 3
+    assert report.events == 2
+
+
 def test_one_deleted_row_is_named(api: Api, backend: str) -> None:
     _history(api)
     eng = _drop_triggers(api, backend)
