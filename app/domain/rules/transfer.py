@@ -856,6 +856,50 @@ def r54(s: TransferSituation, r: Rule) -> Iterator[Finding]:
 
 
 @rule(
+    "R55",
+    "委外利用处置记录完整",
+    "off-site utilisation/disposal record complete",
+    HJ1259,
+    "6.3.4, 6.3.5",
+    T,
+    [Step.disposal],
+    Severity.block,
+)
+def r55(s: TransferSituation, r: Rule) -> Iterator[Finding]:
+    """The ledger's off-site record (HJ 1259 table 6) names the receiver's type, name and licence
+    number and links back to the generation and storage-out batches of each lot."""
+    lic = s.licence
+    m = s.manifest
+    receiver: list[str] = []
+    if lic is None:
+        receiver.append("接受人经营许可证 receiver licence")
+    else:
+        if not lic.licence_no.strip():
+            receiver.append("许可证编号 licence no.")
+        if not lic.holder_name.strip():
+            receiver.append("接受人名称 receiver name")
+        if lic.enterprise_id != m.handler_enterprise_id:
+            receiver.append("许可证持有人与接受人一致 licence held by the receiver")
+    for lot_id, _method in s.disposal:
+        mlot = m.lot(lot_id)
+        missing = list(receiver)
+        if not mlot.digital_id:
+            missing.append("产生批次编码 generation batch (digital ID)")
+        if not mlot.loaded and m.forwarded_from is None:
+            missing.append("出库批次 storage-out batch (loading scan)")
+        if mlot.accepted_kg is None:
+            missing.append("接收量 accepted quantity")
+        if missing:
+            yield r.finding(
+                s,
+                f"批次 {mlot.digital_id or lot_id} 的委外利用处置记录缺少：{'、'.join(missing)}",
+                f"lot {mlot.digital_id or lot_id}: the off-site record lacks {', '.join(missing)}",
+                lot_id=str(lot_id),
+                missing=missing,
+            )
+
+
+@rule(
     "R56",
     "移出人跟踪利用处置结果",
     "consignor follows up the disposal result",

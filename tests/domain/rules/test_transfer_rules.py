@@ -403,15 +403,26 @@ def test_receipt_within_five_working_days_over_a_weekend_is_on_time() -> None:
     assert "R50" in fired(s)
 
 
-def _disposing(method: str) -> dict[str, Any]:
+def _disposing(method: str, **lot: Any) -> dict[str, Any]:
+    """Lot 1 of a received manifest, loaded at the plant and accepted in full, is disposed of;
+    `lot` changes that manifest lot."""
     lots = _lots()
-    return {"lots": lots, "manifest": manifest(lots), "disposal": ((lots[0].lot_id, method),)}
+    m = manifest(lots, status=md.ManifestStatus.received, received_at=NOW - timedelta(days=1))
+    done = {"loaded": True, "accepted_kg": Decimal(100), "outcome": md.ReceiptOutcome.accepted}
+    first = m.lots[0].model_copy(update={**done, **lot})
+    m = m.model_copy(update={"lots": [first, *m.lots[1:]]})
+    return {"lots": lots, "manifest": m, "disposal": ((lots[0].lot_id, method),)}
 
 
 DISPOSAL_CASES = [
     ("R54", lambda: _disposing("D10"), Severity.block),  # not approved for HW34
     ("R54", lambda: _disposing("X1"), Severity.block),  # unknown code
     ("R51", lambda: {"manifest": _received(True)}, Severity.block),
+    ("R55", lambda: _disposing("D9", digital_id=None), Severity.block),  # no generation batch
+    ("R55", lambda: _disposing("D9", loaded=False), Severity.block),  # never scanned out
+    ("R55", lambda: _disposing("D9", accepted_kg=None), Severity.block),
+    ("R55", lambda: {**_disposing("D9"), "licence": licence(licence_no=" ")}, Severity.block),
+    ("R55", lambda: {**_disposing("D9"), "licence": licence(enterprise_id=uuid4())}, Severity.block),
     (
         "R56",
         lambda: {
@@ -428,6 +439,16 @@ def test_disposal_rules(rule_id: str, change: Any, severity: Severity) -> None:
     f = fired(situation(Step.disposal, **change()))
     assert set(f) == {rule_id}, {k: v.message_en for k, v in f.items()}
     assert f[rule_id].severity is severity
+
+
+def test_a_complete_off_site_record_passes_r55() -> None:
+    assert fired(situation(Step.disposal, **_disposing("D9"))) == {}
+    f = fired(situation(Step.disposal, **_disposing("D9", loaded=False, accepted_kg=None)))
+    assert f["R55"].values["missing"] == [
+        "出库批次 storage-out batch (loading scan)",
+        "接收量 accepted quantity",
+    ]
+    assert f["R55"].citation["clause"] == "6.3.4, 6.3.5"
 
 
 def test_every_blocking_transfer_rule_has_a_failing_case() -> None:
