@@ -7,6 +7,7 @@ disposed, cancelled).
 
 from __future__ import annotations
 
+import math
 import random
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
@@ -38,6 +39,10 @@ METHOD = {
     "900-041-49": ("C3", "UN3077", "9"),
     "HW50": ("R8", "UN3077", "9"),
 }
+# where the trips start (the plants' gates) and end (the handler's gate), WGS-84
+GATE = {"SZ01": (Decimal("31.318000"), Decimal("120.721000"))}
+GATE["TZ02"] = (Decimal("32.455000"), Decimal("119.923000"))
+HANDLER_GATE = (Decimal("31.238400"), Decimal("120.673500"))
 EMERGENCY = (
     "泄漏时穿戴防护用品，用吸附棉围堵并收集至应急桶；起火时用干粉灭火器，疏散人员并拨打 119 "
     "及企业应急电话 0512-6288 0000。"
@@ -66,6 +71,8 @@ def parties(session: Session, ctx: AppContext, plant: Any, start: datetime, now:
             kind="comprehensive",  # type: ignore[arg-type]
             division_code="320506",
             facility_address="苏州市吴中区固废处置园 8 号",
+            facility_lat=HANDLER_GATE[0],
+            facility_lon=HANDLER_GATE[1],
             issuer="江苏省生态环境厅",
             valid_from=d0 - timedelta(days=700),
             valid_to=d1 + timedelta(days=1100),
@@ -191,6 +198,43 @@ def _env(m: Any) -> dict[str, Any]:
     return {"event_id": uuid4(), "expected_version": m.version}
 
 
+def _track(
+    session: Session,
+    ctx: AppContext,
+    plant: Any,
+    site: str,
+    m: Any,
+    start: datetime,
+    end: datetime,
+    rng: random.Random,
+) -> Any:
+    """The vehicle terminal's fixes every 5 minutes from the plant's gate towards the handler's,
+    arriving at `end` of a two-hour trip (or part of the way there when `end` is earlier)."""
+    (a_lat, a_lon), (b_lat, b_lon) = GATE[site], HANDLER_GATE
+    d_lat, d_lon = float(b_lat - a_lat), float(b_lon - a_lon)
+    trip = timedelta(hours=2)
+    points = []
+    at = start
+    while at <= end:
+        f = min(1.0, (at - start) / trip)
+        # roads are not straight: bow out sideways by up to 15 % of the trip, plus GPS noise
+        bow = 0.15 * math.sin(f * math.pi) * (1 if site == "SZ01" else -1)
+        jitter = rng.uniform(-0.0002, 0.0002)
+        lat = a_lat + Decimal(d_lat * f - d_lon * bow + jitter)
+        lon = a_lon + Decimal(d_lon * f + d_lat * bow + jitter)
+        points.append(ms.TrackPointIn(at=at, lat=lat, lon=lon))
+        at += timedelta(minutes=5)
+    return manifests.record_track(
+        session=session,
+        ctx=ctx,
+        actor=plant.users["transporter"],
+        manifest_id=m.manifest_id,
+        cmd=ms.ManifestTrack(
+            **_env(m), occurred_at=end, points=points, terminal_id="GPS-320500-0417"
+        ),
+    ).manifest
+
+
 def _trip(
     plant: Any, site: str, stop: str, rng: random.Random, min_age_days: int, limit: int
 ) -> Action:
@@ -294,10 +338,14 @@ def _run_trip(
         cmd=ms.HandoverAction(**_env(m), occurred_at=t, counterpart_code=code.qr_payload),
         **kw,
     ).manifest
-    if stop == "in_transit":
-        return
     t = when + timedelta(hours=3)
+    if stop == "in_transit":
+        _tick(ctx, t - timedelta(hours=1))
+        _track(session, ctx, plant, site, m, t - timedelta(hours=2), t - timedelta(hours=1), rng)
+        return
     _tick(ctx, t)
+    if rng.random() < 0.9:  # now and then a carrier's platform sends nothing (R49 warns)
+        m = _track(session, ctx, plant, site, m, t - timedelta(hours=2), t, rng)
     m = manifests.sign(
         actor=u["transporter"],
         cmd=ms.ManifestSign(**_env(m), occurred_at=t, step="receipt"),  # type: ignore[arg-type]

@@ -88,6 +88,7 @@ class ManifestDoc:
     route: str = ""
     end: str = ""
     waybill_no: str = ""
+    track: str = ""  # the GPS track's summary (运输轨迹)
     departed_at: str = ""
     arrived_at: str = ""
     # receiver
@@ -332,6 +333,7 @@ def render_manifest(doc: ManifestDoc) -> bytes:
             ("危险货物运单号", doc.waybill_no),
             ("启运时间", doc.departed_at),
             ("到达时间", doc.arrived_at),
+            ("运输轨迹（GPS）", doc.track),  # last: an odd item spans the row
         ],
     )
     _signatures(pen, doc, "承运人")

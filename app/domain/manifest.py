@@ -27,10 +27,10 @@ from collections.abc import Iterable
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any
+from typing import Annotated, Any
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from app.domain import events as ev
 from app.domain.errors import InvalidInput, InvalidTransition
@@ -176,6 +176,35 @@ class Discrepancy(BaseModel):
     eeb_report_ref: str | None = None  # report to the receiving-area EEB
 
 
+def _micro_degrees(v: Decimal) -> Decimal:
+    return v.quantize(Decimal("0.000001"))  # about 0.1 m: finer fixes are noise
+
+
+Latitude = Annotated[Decimal, Field(ge=-90, le=90), AfterValidator(_micro_degrees)]
+Longitude = Annotated[Decimal, Field(ge=-180, le=180), AfterValidator(_micro_degrees)]
+
+
+class TrackPoint(BaseModel):
+    """One GPS fix of the vehicle (WGS-84 degrees)."""
+
+    model_config = _FROZEN
+
+    at: datetime
+    lat: Latitude
+    lon: Longitude
+
+
+class TrackSummary(BaseModel):
+    """What the state keeps of the trip's track; the points stay in the events."""
+
+    model_config = _FROZEN
+
+    points: int
+    first: TrackPoint
+    last: TrackPoint
+    terminal_ids: list[str] = []
+
+
 class ManifestState(BaseModel):
     model_config = _FROZEN
 
@@ -217,6 +246,7 @@ class ManifestState(BaseModel):
     discrepancy: Discrepancy | None = None
     corrections: list[Correction] = []
     forwarded_from: UUID | None = None  # a manifest whose rejected lots this one carries on
+    track: TrackSummary | None = None  # the vehicle's GPS track (运输轨迹), Art. 11(3)
 
     @property
     def total_kg(self) -> Decimal:
@@ -407,6 +437,17 @@ class ManifestDisposalRecorded(ev.Event):
 
 
 @ev.register
+class ManifestTrackRecorded(ev.Event):
+    """GPS fixes of the trip from the vehicle's terminal or the carrier's platform
+    (运输轨迹, 转移管理办法 Art. 11(3)). Several uploads add up."""
+
+    TYPE = "manifest.track_recorded"
+
+    points: list[TrackPoint]
+    terminal_id: str | None = None
+
+
+@ev.register
 class ManifestClosed(ev.Event):
     TYPE = "manifest.closed"
 
@@ -570,6 +611,8 @@ def evolve(
                 for lot in s.lots
             ]
             return _maybe_disposed(_replace(s, lots=lots), at)
+        case ManifestTrackRecorded():
+            return _replace(s, track=_add_track(s.track, event))
         case ManifestClosed():
             return _replace(s, status=ManifestStatus.closed, closed_at=at)
         case ManifestCancelled():
@@ -849,6 +892,44 @@ def return_lots(
     if not reason.strip():
         raise InvalidInput("a return needs a reason", field="reason")
     return ManifestLotsReturned(lot_ids=lot_ids, reason=reason.strip(), forwarded_to=forwarded_to)
+
+
+TRACK_STATUSES = {ManifestStatus.loaded, ManifestStatus.in_transit, ManifestStatus.received}
+
+
+def record_track(
+    state: ManifestState, points: list[TrackPoint], terminal_id: str | None
+) -> ManifestTrackRecorded:
+    """Attach GPS fixes once the load is on the vehicle, until the receipt is confirmed (a
+    carrier's platform often delivers the track after arrival)."""
+    _require(state, TRACK_STATUSES, "attach a GPS track to")
+    if state.confirmed_at is not None:
+        raise InvalidTransition(
+            "the receipt is confirmed: the trip's track is closed", status=state.status.value
+        )
+    if not points:
+        raise InvalidInput("a track needs at least one point", field="points")
+    terminal = terminal_id.strip() if terminal_id else None
+    return ManifestTrackRecorded(
+        points=sorted(points, key=lambda p: p.at), terminal_id=terminal or None
+    )
+
+
+def _add_track(track: TrackSummary | None, event: ManifestTrackRecorded) -> TrackSummary:
+    first, last = event.points[0], event.points[-1]
+    terminals = list(track.terminal_ids) if track else []
+    if event.terminal_id and event.terminal_id not in terminals:
+        terminals.append(event.terminal_id)
+    if track is None:
+        return TrackSummary(
+            points=len(event.points), first=first, last=last, terminal_ids=terminals
+        )
+    return TrackSummary(
+        points=track.points + len(event.points),
+        first=min(track.first, first, key=lambda p: p.at),
+        last=max(track.last, last, key=lambda p: p.at),
+        terminal_ids=terminals,
+    )
 
 
 def record_disposal(state: ManifestState, lots: list[CompletedLot]) -> ManifestDisposalRecorded:

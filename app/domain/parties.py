@@ -75,6 +75,12 @@ class HandlerLicence:
     items: tuple[LicenceItem, ...]
     facility_address: str | None = None
     revoked: bool = False
+    facility_lat: Decimal | None = None  # WGS-84, for the arrival geofence of R49
+    facility_lon: Decimal | None = None
+
+    @property
+    def facility_located(self) -> bool:
+        return self.facility_lat is not None and self.facility_lon is not None
 
     @property
     def province_code(self) -> str:

@@ -17,6 +17,7 @@ from app.context import AppContext
 from app.core.db import canonical_json
 from app.core.keys import public_jwk, public_pem
 from app.domain.errors import InvalidInput, NotFound, PermissionDenied
+from app.domain.geo import distance_m
 from app.domain.manifest import HandoverStep, ManifestState, Party
 from app.domain.values import CHINA_TZ as CHINA
 from app.domain.values import CONTAINER_ZH, PHYSICAL_FORM_ZH, kg_to_t
@@ -64,6 +65,18 @@ def cst(at: datetime | None) -> str:
 
 def _t(kg: Decimal) -> str:
     return f"{kg_to_t(kg):.3f}"
+
+
+def _track_line(s: ManifestState, lic: Any) -> str:
+    """运输轨迹 on the form: how many fixes, over what time, and where the last one lies."""
+    t = s.track
+    if t is None:
+        return ""
+    text = f"{t.points} 个定位点（{cst(t.first.at)} 至 {cst(t.last.at)}）"
+    if lic is not None and lic.facility_lat is not None and lic.facility_lon is not None:
+        metres = distance_m(t.last.lat, t.last.lon, lic.facility_lat, lic.facility_lon)
+        text += f"，终点距接受人设施 {metres:,.0f} m"
+    return text + (f"，终端 {'、'.join(t.terminal_ids)}" if t.terminal_ids else "")
 
 
 def manifest_doc(session: Session, s: ManifestState, now: datetime) -> ManifestDoc:
@@ -118,6 +131,7 @@ def manifest_doc(session: Session, s: ManifestState, now: datetime) -> ManifestD
         for c in s.corrections
     ]
     return ManifestDoc(
+        track=_track_line(s, lic),
         number=s.number,
         status=STATUS_ZH[s.status.value],
         approval_no=approval.approval_no if approval else "",

@@ -208,6 +208,29 @@ def returns(
     )
 
 
+@router.post("/{manifest_id}/track", response_model=Result, responses=WRITE)
+def record_track(
+    manifest_id: UUID,
+    cmd: schemas.ManifestTrack,
+    actor: Reader,
+    session: SessionDep,
+    ctx: CtxDep,
+) -> Result:
+    """Carrier (or consignor): attach the trip's GPS fixes, from loading until the receipt is
+    confirmed. R49 checks at arrival that a track exists and ends at the receiver's facility."""
+    return manifest_service.record_track(
+        session=session, ctx=ctx, actor=actor, manifest_id=manifest_id, cmd=cmd
+    )
+
+
+@router.get("/{manifest_id}/track", response_model=schemas.TrackRead, responses=READ)
+def track(
+    manifest_id: UUID, actor: Reader, session: ReadSessionDep, ctx: CtxDep
+) -> schemas.TrackRead:
+    """Every GPS fix of the trip in time order, and the last fix's distance to the receiver."""
+    return manifest_service.track(session=session, ctx=ctx, actor=actor, manifest_id=manifest_id)
+
+
 @router.post("/{manifest_id}/dispose", response_model=Result, responses=WRITE)
 def dispose(
     manifest_id: UUID,

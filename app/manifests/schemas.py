@@ -10,7 +10,16 @@ from uuid import UUID
 from pydantic import AwareDatetime, ConfigDict, Field
 
 from app.core.schemas import Schema
-from app.domain.manifest import HandoverStep, ManifestState, ManifestStatus, Mismatch, Party
+from app.domain.manifest import (
+    HandoverStep,
+    Latitude,
+    Longitude,
+    ManifestState,
+    ManifestStatus,
+    Mismatch,
+    Party,
+    TrackPoint,
+)
 from app.domain.values import ReceiptOutcome
 from app.lots.schemas import CommandEnvelope, EventRead
 
@@ -151,6 +160,38 @@ class CompletedLotIn(Schema):
 
 class ManifestDispose(Action):
     lots: list[CompletedLotIn] = Field(min_length=1, max_length=2000)
+
+
+class TrackPointIn(Schema):
+    at: AwareDatetime = Field(description="time of the fix, with its offset")
+    lat: Latitude = Field(description="WGS-84 latitude, degrees (kept to 6 places)")
+    lon: Longitude = Field(description="WGS-84 longitude, degrees (kept to 6 places)")
+
+
+class ManifestTrack(Action):
+    """GPS fixes of the trip, from the vehicle's terminal or the carrier's platform."""
+
+    points: list[TrackPointIn] = Field(
+        min_length=1, max_length=5000, description="fixes {at, lat, lon} in WGS-84 degrees"
+    )
+    terminal_id: str | None = Field(
+        default=None,
+        max_length=64,
+        description="the GPS terminal (车载卫星定位终端) that sent them",
+    )
+
+
+class TrackRead(Schema):
+    """The trip's track: every fix uploaded, and where it ends against the receiver's gate."""
+
+    manifest_id: UUID
+    points: list[TrackPoint]
+    terminal_ids: list[str]
+    facility_lat: Decimal | None
+    facility_lon: Decimal | None
+    end_distance_m: int | None = Field(description="last fix to the receiver's facility")
+    geofence_m: int
+    within_geofence: bool | None
 
 
 class ManifestCancel(Action):

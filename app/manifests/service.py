@@ -14,7 +14,7 @@ import hmac
 import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 from uuid import UUID, uuid4, uuid5
@@ -36,6 +36,7 @@ from app.domain.errors import (
     PermissionDenied,
 )
 from app.domain.events import Event
+from app.domain.geo import distance_m
 from app.domain.lot import LotState, LotStatus
 from app.domain.manifest import HandoverStep, ManifestState, ManifestStatus, Party
 from app.domain.rules.base import Finding, Step
@@ -50,7 +51,7 @@ from app.domain.rules.transfer import (
 )
 from app.domain.values import CONTAINER_ZH, PHYSICAL_FORM_ZH, ReceiptOutcome, Role, WasteKind
 from app.eventstore.models import StoredEvent
-from app.eventstore.store import EventStore, domain_event
+from app.eventstore.store import CLOCK_SKEW, EventStore, domain_event
 from app.identity.models import Enterprise, Site, User
 from app.identity.permissions import Permission, Principal, manifest_party
 from app.lots import service as lot_service
@@ -1201,7 +1202,8 @@ def receive(
         events.append(received)
         s3 = md.evolve(s2, received, at, s.manifest_id)
         if received.discrepancy:
-            return Outcome(events, [], [], Step.receipt)
+            arrival = situation(session, ctx, s3, Step.receipt, at, arriving=True)
+            return Outcome(events, [], _check(arrival), Step.receipt)
         decisions = [
             _decision(
                 s3,
@@ -1219,6 +1221,7 @@ def receive(
             s3,
             Step.receipt,
             at,
+            arriving=True,
             confirming=True,
             decisions=tuple((d.lot_id, d.outcome.value, d.method_code) for d in decisions),
         )
@@ -1342,6 +1345,70 @@ def dispose(
 
     return _act(
         session, ctx, actor, manifest_id, cmd, {Party.handler}, "record disposal for", decide
+    )
+
+
+def record_track(
+    *,
+    session: Session,
+    ctx: AppContext,
+    actor: Principal,
+    manifest_id: UUID,
+    cmd: schemas.ManifestTrack,
+) -> schemas.ManifestCommandResult:
+    """The carrier (or the consignor, from the carrier's platform) attaches the trip's GPS
+    fixes; R49 reads them when the load arrives."""
+    latest = ctx.clock.now() + CLOCK_SKEW
+
+    def decide(s: ManifestState, party: Party, at: datetime) -> Outcome:
+        points = [md.TrackPoint(at=p.at.astimezone(UTC), lat=p.lat, lon=p.lon) for p in cmd.points]
+        for i, p in enumerate(points):
+            if p.at > latest:
+                raise InvalidInput("a GPS fix is in the future", field=f"points[{i}].at")
+        return Outcome([md.record_track(s, points, cmd.terminal_id)], [], [])
+
+    return _act(
+        session,
+        ctx,
+        actor,
+        manifest_id,
+        cmd,
+        {Party.carrier, Party.consignor},
+        "attach a GPS track to",
+        decide,
+    )
+
+
+def track(
+    *, session: Session, ctx: AppContext, actor: Principal, manifest_id: UUID
+) -> schemas.TrackRead:
+    """Every fix uploaded for the trip, in time order, and how far the last is from the gate."""
+    _, s, _ = _load(session, actor, manifest_id)
+    store = EventStore(session, clock=ctx.clock, keys=ctx.keys)
+    points = sorted(
+        (
+            md.TrackPoint.model_validate(p)
+            for row in store.load_stream(manifest_id)
+            if row.type == md.ManifestTrackRecorded.TYPE
+            for p in row.payload["points"]
+        ),
+        key=lambda p: p.at,
+    )
+    lic = _licence(session, s.handler_licence_id)
+    fence = load_transfer_data().geofence_m
+    metres = None
+    if points and lic is not None and lic.facility_lat is not None and lic.facility_lon is not None:
+        end = points[-1]
+        metres = round(distance_m(end.lat, end.lon, lic.facility_lat, lic.facility_lon))
+    return schemas.TrackRead(
+        manifest_id=manifest_id,
+        points=points,
+        terminal_ids=s.track.terminal_ids if s.track else [],
+        facility_lat=lic.facility_lat if lic else None,
+        facility_lon=lic.facility_lon if lic else None,
+        end_distance_m=metres,
+        geofence_m=fence,
+        within_geofence=None if metres is None else metres <= fence,
     )
 
 

@@ -34,6 +34,8 @@ class HandlerLicenceRow(SQLModel, table=True):
     kind: str = Field(sa_column=sa.Column(sa.String(16), nullable=False))
     division_code: str = Field(sa_column=sa.Column(sa.String(6), nullable=False))
     facility_address: str | None = Field(default=None, sa_column=sa.Column(sa.String(300)))
+    facility_lat: Decimal | None = Field(default=None, sa_column=sa.Column(sa.Numeric(9, 6)))
+    facility_lon: Decimal | None = Field(default=None, sa_column=sa.Column(sa.Numeric(10, 6)))
     issuer: str | None = Field(default=None, sa_column=sa.Column(sa.String(100)))
     valid_from: date = Field(sa_column=sa.Column(sa.Date(), nullable=False))
     valid_to: date = Field(sa_column=sa.Column(sa.Date(), nullable=False))

@@ -29,6 +29,12 @@ class HandlerLicenceCreate(Schema):
     kind: LicenceKind = LicenceKind.comprehensive
     division_code: str = Field(pattern=r"^\d{6}$", description="facility location (GB/T 2260)")
     facility_address: str | None = Field(default=None, max_length=300)
+    facility_lat: Decimal | None = Field(
+        default=None, ge=-90, le=90, decimal_places=6, description="WGS-84 latitude (R49)"
+    )
+    facility_lon: Decimal | None = Field(
+        default=None, ge=-180, le=180, decimal_places=6, description="WGS-84 longitude (R49)"
+    )
     issuer: str | None = Field(default=None, max_length=100)
     valid_from: date
     valid_to: date
@@ -48,6 +54,12 @@ class HandlerLicenceUpdate(Schema):
     items: list[LicenceItemIn] | None = None
     revoked: bool | None = None
     facility_address: str | None = Field(default=None, max_length=300)
+    facility_lat: Decimal | None = Field(
+        default=None, ge=-90, le=90, decimal_places=6, description="WGS-84 latitude (R49)"
+    )
+    facility_lon: Decimal | None = Field(
+        default=None, ge=-180, le=180, decimal_places=6, description="WGS-84 longitude (R49)"
+    )
 
 
 class HandlerLicenceRead(Schema):
@@ -58,6 +70,8 @@ class HandlerLicenceRead(Schema):
     kind: LicenceKind
     division_code: str
     facility_address: str | None
+    facility_lat: Decimal | None = None
+    facility_lon: Decimal | None = None
     issuer: str | None
     valid_from: date
     valid_to: date

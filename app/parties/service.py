@@ -329,6 +329,8 @@ def licence_view(row: HandlerLicenceRow, holder_name: str = "") -> p.HandlerLice
         ),
         facility_address=row.facility_address,
         revoked=row.revoked,
+        facility_lat=row.facility_lat,
+        facility_lon=row.facility_lon,
     )
 
 

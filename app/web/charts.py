@@ -6,6 +6,7 @@ escaped. The SVGs scale to their container (viewBox) and carry a <title> for scr
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from decimal import Decimal
 from html import escape
@@ -26,6 +27,14 @@ def _nice_max(value: float) -> float:
         if step * exp >= value:
             return float(step * exp)
     return float(10 * exp)
+
+
+def _round_down(value: float) -> float:
+    """The largest 1, 2 or 5 times a power of ten at or below `value` (at least 1)."""
+    if value < 1:
+        return 1.0
+    exp = 10 ** math.floor(math.log10(value))
+    return float(max(m * exp for m in (1, 2, 5) if m * exp <= value))
 
 
 def _fmt(v: float) -> str:
@@ -157,4 +166,69 @@ def trend(
         )
         lx += 30 + 14 * len(name) + 20
     parts.append("</svg>")
+    return Markup("".join(parts))
+
+
+def track_map(
+    points: Sequence[tuple[Number, Number]],
+    gate: tuple[Number, Number] | None,
+    geofence_m: float,
+    title: str,
+    width: int = 320,
+    height: int = 200,
+) -> Markup:
+    """The trip's GPS fixes (lat, lon) as a line from start (hollow dot) to end (filled dot),
+    the receiver's gate as a square with its geofence circle, on a local flat projection
+    (one scale for both axes, so distances look right), with a scale bar."""
+    pts = [(float(a), float(b)) for a, b in points]
+    every = pts + ([(float(gate[0]), float(gate[1]))] if gate else [])
+    lat0 = sum(p[0] for p in every) / len(every)
+    kx = 111_320 * math.cos(math.radians(lat0))  # metres per degree of longitude here
+    ky = 110_574.0  # metres per degree of latitude
+
+    def metres(p: tuple[float, float]) -> tuple[float, float]:
+        return (p[1] * kx, p[0] * ky)
+
+    xy = [metres(p) for p in every]
+    xs, ys = [x for x, _ in xy], [y for _, y in xy]
+    pad = max(geofence_m if gate else 0, 50.0)
+    x0, x1, y0, y1 = min(xs) - pad, max(xs) + pad, min(ys) - pad, max(ys) + pad
+    margin = 12
+    scale = min((width - 2 * margin) / (x1 - x0), (height - 2 * margin - 14) / (y1 - y0))
+
+    def at(p: tuple[float, float]) -> tuple[float, float]:
+        x, y = metres(p)
+        return (margin + (x - x0) * scale, margin + (y1 - y) * scale)
+
+    parts = [
+        f'<svg viewBox="0 0 {width} {height}" class="chart track" role="img" '
+        f'xmlns="http://www.w3.org/2000/svg"><title>{escape(title)}</title>',
+        f'<rect x="0" y="0" width="{width}" height="{height}" fill="#f8fafc"/>',
+    ]
+    if gate:
+        gx, gy = at((float(gate[0]), float(gate[1])))
+        parts.append(
+            f'<circle cx="{gx:.1f}" cy="{gy:.1f}" r="{geofence_m * scale:.1f}" fill="#16a34a" '
+            'fill-opacity="0.08" stroke="#16a34a" stroke-dasharray="4 3"/>'
+            f'<rect x="{gx - 5:.1f}" y="{gy - 5:.1f}" width="10" height="10" fill="#16a34a"/>'
+        )
+    if pts:
+        line = " ".join(f"{x:.1f},{y:.1f}" for x, y in (at(p) for p in pts))
+        (sx, sy), (ex, ey) = at(pts[0]), at(pts[-1])
+        parts.append(
+            f'<polyline points="{line}" fill="none" stroke="{COLORS[0]}" stroke-width="2"/>'
+            f'<circle cx="{sx:.1f}" cy="{sy:.1f}" r="4" fill="#fff" stroke="{COLORS[0]}" '
+            'stroke-width="2"/>'
+            f'<circle cx="{ex:.1f}" cy="{ey:.1f}" r="4" fill="{COLORS[0]}"/>'
+        )
+    span = (width - 2 * margin) / scale  # metres across the drawing
+    bar_m = _round_down(span / 4)
+    label = f"{bar_m / 1000:g} km" if bar_m >= 1000 else f"{bar_m:g} m"
+    by = height - 8
+    parts.append(
+        f'<line x1="{margin}" y1="{by}" x2="{margin + bar_m * scale:.1f}" y2="{by}" '
+        'stroke="#334155" stroke-width="2"/>'
+        f'<text x="{margin + bar_m * scale + 4:.1f}" y="{by + 4}" font-size="11" '
+        f'fill="#334155">{escape(label)}</text></svg>'
+    )
     return Markup("".join(parts))

@@ -160,6 +160,16 @@ ZH: dict[str, str] = {
     "Cancel manifest": "作废联单",
     "Close": "闭环",
     "Receipt due": "接收确认截止",
+    "GPS track": "运输轨迹",
+    "fixes": "个定位点",
+    "ends {m} m from the receiver's gate": "终点距接受人设施 {m} m",
+    "last fix {m} m from the receiver's gate": "最新定位距接受人设施 {m} m",
+    "outside the geofence": "超出电子围栏",
+    "receiver's facility has no coordinates": "接受人设施未登记坐标",
+    "none attached": "未上传",
+    "Track from the carrier (○ start, ● end, ■ receiver's gate with its geofence)": (
+        "承运人上传的轨迹（○ 起点，● 终点，■ 接受人设施及电子围栏）"
+    ),
     "Lines": "明细",
     "Planned method": "拟利用/处置方式",
     "Received": "接收",
@@ -424,6 +434,7 @@ EVENT_ZH = {
     "manifest.receipt_confirmed": "确认接收",
     "manifest.lots_returned": "退回批次",
     "manifest.disposal_recorded": "处置记录",
+    "manifest.track_recorded": "上传运输轨迹",
     "manifest.closed": "闭环",
     "manifest.cancelled": "作废",
     "manifest.correction_requested": "申请更正",
@@ -448,12 +459,20 @@ def language(request: Request) -> str:
     return lang if lang in LANGS else "zh"
 
 
+# Enum values rendered through a prefixed key (`_("party " ~ value)`): English shows the value.
+_PREFIXES = ("handover ", "party ", "method ", "mismatch ", "outcome ")
+EN = {key: key.split(" ", 1)[1].replace("_", " ") for key in ZH if key.startswith(_PREFIXES)} | {
+    "handover dispatch": "consignor → carrier (dispatch)",
+    "handover receipt": "carrier → handler (receipt)",
+}
+
+
 class Translator:
     def __init__(self, lang: str) -> None:
         self.lang = lang
 
     def __call__(self, text: str) -> str:
-        return ZH.get(text, text) if self.lang == "zh" else text
+        return ZH.get(text, text) if self.lang == "zh" else EN.get(text, text)
 
     def status(self, value: str) -> str:
         value = str(value)

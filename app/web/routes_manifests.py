@@ -28,6 +28,8 @@ from app.manifests import schemas as m
 from app.manifests import service as manifest_service
 from app.parties import service as party_service
 from app.web.auth import WebSession, WebUser, check_csrf
+from app.web.charts import track_map
+from app.web.i18n import Translator, language
 from app.web.render import WebRoute, allow, page
 from app.web.routes import _first_error, _uuid, attempt, findings_of
 from app.zones import service as zone_service
@@ -309,6 +311,22 @@ def _manifest_page(
         steps["escorts"] = [c for c in crew if c.role == "escort"]
     if status == "received" and mf.viewer_party == "consignor":
         steps["zones"] = zone_service.list_zones(session=session, actor=actor, site_id=mf.site_id)
+    track = None
+    if mf.track is not None:
+        track = manifest_service.track(
+            session=session, ctx=ctx, actor=actor, manifest_id=manifest_id
+        )
+        gate = (
+            (track.facility_lat, track.facility_lon)
+            if track.facility_lat is not None and track.facility_lon is not None
+            else None
+        )
+        steps["track_svg"] = track_map(
+            [(p.lat, p.lon) for p in track.points],
+            gate,
+            track.geofence_m,
+            title=Translator(language(request))("GPS track"),
+        )
     return page(
         request,
         "manifest.html",
@@ -326,6 +344,7 @@ def _manifest_page(
         handover=_handover(mf),
         mismatches=list(Mismatch),
         challenge=challenge,
+        track=track,
         **steps,
     )
 

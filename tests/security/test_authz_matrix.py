@@ -93,6 +93,8 @@ ROUTES: list[tuple[str, str, str]] = [
     ("POST", "/api/v1/manifests/{manifest_id}/receive", "manifest:read"),
     ("POST", "/api/v1/manifests/{manifest_id}/confirm", "manifest:read"),
     ("POST", "/api/v1/manifests/{manifest_id}/returns", "manifest:read"),
+    ("POST", "/api/v1/manifests/{manifest_id}/track", "manifest:read"),
+    ("GET", "/api/v1/manifests/{manifest_id}/track", "manifest:read"),
     ("POST", "/api/v1/manifests/{manifest_id}/dispose", "manifest:read"),
     ("POST", "/api/v1/manifests/{manifest_id}/close", "manifest:read"),
     ("POST", "/api/v1/manifests/{manifest_id}/cancel", "manifest:read"),

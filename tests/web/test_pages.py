@@ -4,6 +4,7 @@ on the lot page, and the manifest wizard, all through the same services as the A
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, timedelta
 from uuid import uuid4
 
 import pytest
@@ -688,6 +689,23 @@ def test_custody_steps_load_sign_dispatch_receive_dispose_close_in_the_web(api) 
     }
     page = manager.get(f"/manifests/{mid}").text
     assert "一次性验证码" in page and "启运交接" in page
+    assert re.search(r'id="track">\s*<span class="muted">未上传', page)
+    english = manager.get(f"/manifests/{mid}?lang=en").text
+    assert "consignor → carrier (dispatch)" in english and "one time code" in english
+    assert "party consignor" not in english and "handover dispatch" not in english
+    # the carrier's GPS track appears on the page with its sketch
+    now = datetime.now(UTC).replace(microsecond=0)
+    fixes = [
+        {"at": (now - timedelta(minutes=5 - i)).isoformat(), "lat": f"31.{30 - i}", "lon": "120.7"}
+        for i in range(3)
+    ]
+    track = {"event_id": str(uuid4()), "expected_version": m["version"], "points": fixes}
+    r = api.as_("transporter").post(f"/api/v1/manifests/{mid}/track", track)
+    assert r.status_code == 200, r.text
+    m = r.json()["manifest"]
+    page = manager.get(f"/manifests/{mid}?lang=zh").text  # ?lang=en kept English in a cookie
+    assert "3 个定位点" in page and "接受人设施未登记坐标" in page
+    assert '<svg viewBox="0 0 320 200" class="chart track"' in page
     # the receipt handover: the handler cannot receive before the carrier signs
     early = _mf_act(
         handler,

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
+from app.domain.geo import distance_m
 from app.domain.lot import LotState, LotStatus
 from app.domain.manifest import ManifestState
 from app.domain.parties import (
@@ -53,6 +54,7 @@ class TransferData:
     weight_tolerance_kg: Decimal
     confirm_working_days: int
     open_manifest_days: int
+    geofence_m: int
     capacity_warn_ratio: Decimal
     capacity_limit_ratio: Decimal
     plan_deadline: tuple[int, int]
@@ -97,6 +99,7 @@ def load_transfer_data(path: Path = DATA_FILE) -> TransferData:
         weight_tolerance_kg=Decimal(str(raw["receipt"]["weight_tolerance_kg"])),
         confirm_working_days=int(raw["receipt"]["confirm_working_days"]),
         open_manifest_days=int(raw["receipt"]["open_manifest_days"]),
+        geofence_m=int(raw["track"]["geofence_m"]),
         capacity_warn_ratio=Decimal(str(raw["capacity"]["warn_ratio"])),
         capacity_limit_ratio=Decimal(str(raw["capacity"]["limit_ratio"])),
         plan_deadline=(month, day),
@@ -144,6 +147,7 @@ class TransferSituation:
     disposal: tuple[tuple[UUID, str], ...] = ()  # (lot_id, method code) being recorded
     decisions: tuple[tuple[UUID, str | None, str | None], ...] = ()  # lot, outcome, method
     confirming: bool = False  # receipt: the handler is deciding (confirm / resolve)
+    arriving: bool = False  # receipt: the load is being handed over at the receiver's gate
     resolution: dict[str, Any] = field(default_factory=dict)  # notified_at, eeb_report_ref
     closing: bool = False  # disposal: the consignor closes the manifest
 
@@ -715,6 +719,53 @@ def r48(s: TransferSituation, r: Rule) -> Iterator[Finding]:
 
 
 # ---------------------------------------------------------------- receipt
+
+
+@rule(
+    "R49",
+    "运输轨迹已上传且终点为接受人地址",
+    "the trip's GPS track is attached and ends at the receiver",
+    TRANSFER_MEASURES,
+    "Art. 11(3)(4)",
+    T,
+    [Step.receipt],
+    Severity.warn,
+)
+def r49(s: TransferSituation, r: Rule) -> Iterator[Finding]:
+    """Checked when the load arrives (not again when the handler decides on it later)."""
+    if not s.arriving:
+        return
+    track = s.manifest.track
+    if track is None:
+        yield r.finding(
+            s,
+            "承运人未上传本次运输的GPS轨迹",
+            "no GPS track of the trip is attached (the carrier uploads it)",
+            problem="no_track",
+        )
+        return
+    lic = s.licence
+    if lic is None or lic.facility_lat is None or lic.facility_lon is None:
+        yield r.finding(
+            s,
+            "接受人许可证未登记设施坐标，无法核对轨迹终点",
+            "the receiver's licence has no facility coordinates: the track's end is not checked",
+            problem="no_facility_location",
+        )
+        return
+    end = track.last
+    metres = distance_m(end.lat, end.lon, lic.facility_lat, lic.facility_lon)
+    if metres > s.tdata.geofence_m:
+        yield r.finding(
+            s,
+            f"轨迹终点距接受人设施 {metres / 1000:.1f} km（允许 {s.tdata.geofence_m} m）",
+            f"the track ends {metres / 1000:.1f} km from the receiver's facility "
+            f"(allowed {s.tdata.geofence_m} m)",
+            problem="off_destination",
+            distance_m=round(metres),
+            geofence_m=s.tdata.geofence_m,
+            last_fix_at=end.at.isoformat(),
+        )
 
 
 @rule(

@@ -42,6 +42,16 @@ MID = uuid4()
 DIV = "320571"
 
 
+FACILITY = (Decimal("31.263100"), Decimal("120.731400"))  # the handler's gate
+
+
+def track(lat: Decimal = FACILITY[0], lon: Decimal = FACILITY[1]) -> md.TrackSummary:
+    """A trip's track from the plant to (lat, lon), by default the handler's gate."""
+    start = md.TrackPoint(at=NOW - timedelta(hours=3), lat=Decimal("31.30"), lon=Decimal("120.60"))
+    end = md.TrackPoint(at=NOW - timedelta(hours=2, minutes=5), lat=lat, lon=lon)
+    return md.TrackSummary(points=40, first=start, last=end, terminal_ids=["GPS-1"])
+
+
 def _lots() -> tuple[LotState, ...]:
     return tuple(
         make_lot(
@@ -68,6 +78,7 @@ def manifest(lots: tuple[LotState, ...], **kw: Any) -> md.ManifestState:
         planned_date=DAY,
         emergency_measures="围堵、吸附",
         created_at=NOW - timedelta(days=2),
+        track=track(),
         lines=[
             md.ManifestLine(
                 line_no=1,
@@ -108,6 +119,8 @@ def licence(**kw: Any) -> HandlerLicence:
         holder_uscc="91320506MA1P5Q6R7X",
         kind=LicenceKind.comprehensive,
         division_code="320506",
+        facility_lat=FACILITY[0],
+        facility_lon=FACILITY[1],
         valid_from=date(2025, 1, 1),
         valid_to=date(2029, 12, 31),
         items=(
@@ -186,7 +199,7 @@ def fired(s: TransferSituation) -> dict[str, Any]:
 
 @pytest.mark.parametrize("step", [Step.transfer, Step.loading, Step.receipt, Step.disposal])
 def test_a_compliant_transfer_passes_every_rule(step: Step) -> None:
-    assert fired(situation(step)) == {}
+    assert fired(situation(step, arriving=step is Step.receipt)) == {}
 
 
 def _lots_other_site() -> dict[str, Any]:
@@ -383,6 +396,24 @@ RECEIPT_CASES = [
         {"manifest": _received(False), "now": NOW + timedelta(days=9)},
         Severity.warn,
     ),
+    (
+        "R49",
+        {"manifest": _received(False).model_copy(update={"track": None}), "arriving": True},
+        Severity.warn,
+    ),
+    (
+        "R49",
+        {"manifest": _received(False), "licence": licence(facility_lat=None), "arriving": True},
+        Severity.warn,
+    ),
+    (  # 0.01 degree of latitude north of the gate: 1.1 km, over the 1,000 m geofence
+        "R49",
+        {
+            "manifest": _received(False).model_copy(update={"track": track(Decimal("31.2731"))}),
+            "arriving": True,
+        },
+        Severity.warn,
+    ),
 ]
 
 
@@ -391,7 +422,23 @@ def test_receipt_rules(rule_id: str, change: dict[str, Any], severity: Severity)
     f = fired(situation(Step.receipt, **change))
     assert set(f) == {rule_id}, {k: v.message_en for k, v in f.items()}
     assert f[rule_id].severity is severity
-    assert "Art. 18" in f[rule_id].citation["clause"] or "Art. 12" in f[rule_id].citation["clause"]
+    assert f[rule_id].citation["clause"].split()[1][:2] in {"18", "12", "11"}
+
+
+def test_r49_measures_the_track_end_against_the_geofence() -> None:
+    """0.008 degree north is 890 m: inside the 1,000 m fence. 0.01 degree is 1,112 m."""
+    near = _received(False).model_copy(update={"track": track(Decimal("31.2711"))})
+    assert fired(situation(Step.receipt, manifest=near, arriving=True)) == {}
+    far = _received(False).model_copy(update={"track": track(Decimal("31.2731"))})
+    f = fired(situation(Step.receipt, manifest=far, arriving=True))["R49"]
+    assert f.values["problem"] == "off_destination"
+    assert f.values["distance_m"] == 1112 and f.values["geofence_m"] == 1000
+    assert f.citation["clause"] == "Art. 11(3)(4)"
+    # the handler deciding on the load later is not told again
+    assert fired(situation(Step.receipt, manifest=far, confirming=True)) == {}
+    none = _received(False).model_copy(update={"track": None})
+    arrival = situation(Step.receipt, manifest=none, arriving=True)
+    assert fired(arrival)["R49"].values["problem"] == "no_track"
 
 
 def test_receipt_within_five_working_days_over_a_weekend_is_on_time() -> None:
@@ -422,7 +469,11 @@ DISPOSAL_CASES = [
     ("R55", lambda: _disposing("D9", loaded=False), Severity.block),  # never scanned out
     ("R55", lambda: _disposing("D9", accepted_kg=None), Severity.block),
     ("R55", lambda: {**_disposing("D9"), "licence": licence(licence_no=" ")}, Severity.block),
-    ("R55", lambda: {**_disposing("D9"), "licence": licence(enterprise_id=uuid4())}, Severity.block),
+    (
+        "R55",
+        lambda: {**_disposing("D9"), "licence": licence(enterprise_id=uuid4())},
+        Severity.block,
+    ),
     (
         "R56",
         lambda: {
