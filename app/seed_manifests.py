@@ -236,19 +236,26 @@ def _track(
 
 
 def _trip(
-    plant: Any, site: str, stop: str, rng: random.Random, min_age_days: int, limit: int
+    plant: Any,
+    site: str,
+    stop: str,
+    rng: random.Random,
+    min_age_days: int,
+    limit: int,
+    paper: bool = False,
 ) -> Action:
     """One manifest of a site's stored lots, taken through the lifecycle up to `stop`:
     draft, submitted, loaded, in_transit, received (open discrepancy), confirmed (one lot
     rejected, not yet returned; the rest awaiting disposal), cancelled, disposed or closed.
-    Later steps (disposal, closing) are scheduled by `plan` for closed trips."""
+    Later steps (disposal, closing) are scheduled by `plan` for closed trips. A `paper` trip
+    ran on a paper manifest during a system outage and is entered the same day (R53)."""
 
     def run(session: Session, ctx: AppContext, when: datetime) -> None:
         lots = _stored(session, plant.site_ids[site], when - timedelta(days=min_age_days), limit)
         if not lots:
             return
         with session.begin_nested():
-            _run_trip(session, ctx, plant, site, stop, rng, lots, when)
+            _run_trip(session, ctx, plant, site, stop, rng, lots, when, paper)
 
     return run
 
@@ -262,6 +269,7 @@ def _run_trip(
     rng: random.Random,
     lots: list[LotRow],
     when: datetime,
+    paper: bool = False,
 ) -> None:
     u = plant.users
     consignor = u["operator"] if site == "SZ01" else u["ehs_manager"]
@@ -290,6 +298,13 @@ def _run_trip(
             emergency_measures=EMERGENCY,
             route="G1522 常嘉高速 — 苏州绕城高速" if site == "SZ01" else "G2 京沪高速 — G1522",
             lines=lines,
+            paper=ms.PaperFallbackIn(
+                paper_number=f"苏固危联（纸）{when:%Y}-{rng.randint(100, 999)}",
+                completed_on=(when + timedelta(hours=11)).date(),  # 12:30 China time
+                reason="全国固体废物管理信息系统升级停机，先行使用纸质联单",
+            )
+            if paper
+            else None,
         ),
     )
     m = r.manifest
@@ -467,11 +482,13 @@ def plan(
     in the last days one trip in each intermediate state."""
     out: list[tuple[datetime, Action]] = []
     day = datetime(start.year, start.month, 25, 1, 0, tzinfo=UTC)
+    outage = now - timedelta(days=120)  # the month the national system was down that day
     while day < now - timedelta(days=16):
         if day > start + timedelta(days=20):
             for site in ("SZ01", "TZ02"):
                 at = day + timedelta(hours=0 if site == "SZ01" else 3)
-                out.append((at, _trip(plant, site, "closed", rng, 20, 60)))
+                paper = site == "SZ01" and (day.year, day.month) == (outage.year, outage.month)
+                out.append((at, _trip(plant, site, "closed", rng, 20, 60, paper)))
                 out.append(
                     (at + timedelta(days=rng.randint(4, 12)), _finish(plant, site, at, close=True))
                 )

@@ -68,6 +68,7 @@ class ManifestDoc:
     number: str
     status: str
     approval_no: str = ""
+    paper: str = ""  # 纸质联单补录: the paper manifest this one enters afterwards
     # consignor
     consignor_name: str = ""
     consignor_uscc: str = ""
@@ -263,9 +264,16 @@ def render_manifest(doc: ManifestDoc) -> bytes:
     c.setFont(FONT_NAME, 10)
     c.drawString(MARGIN, PAGE_H - MARGIN - 21 * MM, f"联单编号：{doc.number}")
     c.drawString(MARGIN + 62 * MM, PAGE_H - MARGIN - 21 * MM, f"状态：{doc.status}")
-    if doc.approval_no:
-        c.drawString(MARGIN, PAGE_H - MARGIN - 26 * MM, f"跨省转移批准文号：{doc.approval_no}")
-    pen.y = PAGE_H - MARGIN - qr - 3 * MM
+    y = PAGE_H - MARGIN - 26 * MM
+    room = PAGE_W - 2 * MARGIN - qr - 4 * MM  # left of the QR code
+    for text in (
+        f"跨省转移批准文号：{doc.approval_no}" if doc.approval_no else "",
+        f"纸质联单补录：{doc.paper}" if doc.paper else "",
+    ):
+        for line in _fit(text, 10, room) if text else []:
+            c.drawString(MARGIN, y, line)
+            y -= 4.5 * MM
+    pen.y = min(PAGE_H - MARGIN - qr - 3 * MM, y + 2 * MM)
 
     _section(pen, "第一部分  危险废物移出信息（由移出人填写）")
     _pairs(

@@ -55,8 +55,13 @@ def test_migrate_seed_verify_rebuild(env: dict[str, str]) -> None:
     with sqlite3.connect(url) as db:
         lots = {r[0] for r in db.execute("SELECT DISTINCT status FROM rm_lot")}
         manifests = {r[0] for r in db.execute("SELECT DISTINCT status FROM rm_manifest")}
+        tracked, paper = db.execute(
+            "SELECT sum(json_extract(state, '$.track') IS NOT NULL), "
+            "sum(json_extract(state, '$.paper') IS NOT NULL) FROM rm_manifest"
+        ).fetchone()
     assert lots == {s.value for s in LotStatus}, lots
     assert manifests == {s.value for s in ManifestStatus}, manifests
+    assert tracked >= 10 and paper == 1, (tracked, paper)  # GPS tracks (R49), a paper back-entry
     verified = run(["verify"], env)
     assert verified.returncode == 0 and verified.stdout.strip().startswith("ok:"), verified.stdout
     rebuilt = run(["rebuild-projections"], env)

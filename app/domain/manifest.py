@@ -180,6 +180,17 @@ def _micro_degrees(v: Decimal) -> Decimal:
     return v.quantize(Decimal("0.000001"))  # about 0.1 m: finer fixes are noise
 
 
+class PaperFallback(BaseModel):
+    """The transfer ran on a paper manifest while the system could not be used, and is entered
+    afterwards (转移管理办法 Art. 20 ¶2: within 10 working days of its completion)."""
+
+    model_config = _FROZEN
+
+    paper_number: str
+    completed_on: date  # the day the transfer was completed on paper
+    reason: str
+
+
 Latitude = Annotated[Decimal, Field(ge=-90, le=90), AfterValidator(_micro_degrees)]
 Longitude = Annotated[Decimal, Field(ge=-180, le=180), AfterValidator(_micro_degrees)]
 
@@ -246,6 +257,7 @@ class ManifestState(BaseModel):
     discrepancy: Discrepancy | None = None
     corrections: list[Correction] = []
     forwarded_from: UUID | None = None  # a manifest whose rejected lots this one carries on
+    paper: PaperFallback | None = None  # a back-entered paper manifest
     track: TrackSummary | None = None  # the vehicle's GPS track (运输轨迹), Art. 11(3)
 
     @property
@@ -306,6 +318,7 @@ class ManifestDrafted(ev.Event):
     lines: list[ManifestLine]
     lots: list[ManifestLot]
     forwarded_from: UUID | None = None
+    paper: PaperFallback | None = None
 
 
 @ev.register

@@ -130,7 +130,11 @@ def manifest_doc(session: Session, s: ManifestState, now: datetime) -> ManifestD
         + (f"（{PARTY_ZH[c.decided_by]}）" if c.decided_by else "")
         for c in s.corrections
     ]
+    paper = s.paper
     return ManifestDoc(
+        paper=f"{paper.paper_number}（纸质转移完成于 {paper.completed_on}；{paper.reason}）"
+        if paper
+        else "",
         track=_track_line(s, lic),
         number=s.number,
         status=STATUS_ZH[s.status.value],

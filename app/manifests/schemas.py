@@ -38,6 +38,14 @@ class LineIn(Schema):
     dg_class: str | None = Field(default=None, max_length=4, description="e.g. 3, 6.1, 8, 9")
 
 
+class PaperFallbackIn(Schema):
+    paper_number: str = Field(
+        min_length=1, max_length=40, description="the paper manifest's number"
+    )
+    completed_on: date = Field(description="the day the transfer was completed on paper")
+    reason: str = Field(min_length=2, max_length=300, description="why the system was not used")
+
+
 class ManifestCreate(CommandEnvelope):
     manifest_id: UUID | None = Field(default=None, description="client-chosen UUID (offline)")
     site_id: UUID = Field(description="the consignor (移出人) site")
@@ -56,6 +64,11 @@ class ManifestCreate(CommandEnvelope):
     lines: list[LineIn] = Field(min_length=1, max_length=50)
     forwarded_from: UUID | None = Field(
         default=None, description="a manifest whose rejected lots this one carries on"
+    )
+    paper: PaperFallbackIn | None = Field(
+        default=None,
+        description="back-entry of a transfer run on a paper manifest (R53: within 10 working "
+        "days of its completion); give each step's occurred_at as it happened",
     )
 
 

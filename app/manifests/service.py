@@ -47,6 +47,7 @@ from app.domain.rules.transfer import (
     china_day,
     item_key,
     load_transfer_data,
+    paper_backentry_due,
     receipt_due,
 )
 from app.domain.values import CONTAINER_ZH, PHYSICAL_FORM_ZH, ReceiptOutcome, Role, WasteKind
@@ -268,6 +269,7 @@ def situation(
         consignor_division=site.division_code,
         consignor_enterprise_id=site.enterprise_id,
         licence=lic,
+        entered_at=ctx.clock.now(),
     )
     if step is Step.transfer:
         base = replace(
@@ -451,6 +453,18 @@ def _default_licence(session: Session, handler_id: UUID, day: date) -> HandlerLi
     return next((r for r in rows if r.valid_from <= day <= r.valid_to and not r.revoked), rows[0])
 
 
+def _paper(paper: schemas.PaperFallbackIn | None, ctx: AppContext) -> md.PaperFallback | None:
+    if paper is None:
+        return None
+    if paper.completed_on > china_day(ctx.clock.now()):
+        raise InvalidInput("the paper transfer's completion date is in the future", field="paper")
+    return md.PaperFallback(
+        paper_number=paper.paper_number.strip(),
+        completed_on=paper.completed_on,
+        reason=paper.reason.strip(),
+    )
+
+
 def create_manifest(
     *, session: Session, ctx: AppContext, actor: Principal, cmd: schemas.ManifestCreate
 ) -> schemas.ManifestCommandResult:
@@ -588,6 +602,7 @@ def create_manifest(
         lines=lines,
         lots=mlots,
         forwarded_from=cmd.forwarded_from,
+        paper=_paper(cmd.paper, ctx),
     )
     recorded = Recorder(session, ctx).record(
         actor=actor,
@@ -1565,7 +1580,7 @@ def manifest_events(
 
 def alerts(*, session: Session, ctx: AppContext, actor: Principal) -> list[schemas.ManifestAlert]:
     """Receipts not confirmed within 5 working days (R50), manifests open too long (R56),
-    open discrepancies (R51) and pending corrections."""
+    open discrepancies (R51), paper back-entries not yet filed (R53) and pending corrections."""
     tdata = load_transfer_data()
     now = ctx.clock.now()
     today = china_day(now)
@@ -1592,6 +1607,23 @@ def alerts(*, session: Session, ctx: AppContext, actor: Principal) -> list[schem
                         due_on=due,
                     )
                 )
+        paper = row.state.get("paper")
+        if paper and row.status == ManifestStatus.draft.value:
+            completed = date.fromisoformat(paper["completed_on"])
+            due = paper_backentry_due(tdata, completed)
+            out.append(
+                schemas.ManifestAlert(
+                    manifest_id=row.manifest_id,
+                    number=row.number,
+                    rule_id="R53",
+                    severity="warn" if today > due else "info",
+                    message_zh=f"纸质联单 {paper['paper_number']} 补录未完成，联单尚未提交"
+                    f"（应于 {due} 前补录）",
+                    message_en=f"paper manifest {paper['paper_number']}: the back-entry is not "
+                    f"filed yet (due by {due})",
+                    due_on=due,
+                )
+            )
         if row.discrepancy_open:
             out.append(
                 schemas.ManifestAlert(

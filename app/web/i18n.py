@@ -161,6 +161,8 @@ ZH: dict[str, str] = {
     "Close": "闭环",
     "Receipt due": "接收确认截止",
     "GPS track": "运输轨迹",
+    "Paper manifest": "纸质联单补录",
+    "completed on paper": "纸质转移完成于",
     "fixes": "个定位点",
     "ends {m} m from the receiver's gate": "终点距接受人设施 {m} m",
     "last fix {m} m from the receiver's gate": "最新定位距接受人设施 {m} m",

@@ -55,6 +55,7 @@ class TransferData:
     confirm_working_days: int
     open_manifest_days: int
     geofence_m: int
+    paper_backentry_working_days: int
     capacity_warn_ratio: Decimal
     capacity_limit_ratio: Decimal
     plan_deadline: tuple[int, int]
@@ -100,6 +101,7 @@ def load_transfer_data(path: Path = DATA_FILE) -> TransferData:
         confirm_working_days=int(raw["receipt"]["confirm_working_days"]),
         open_manifest_days=int(raw["receipt"]["open_manifest_days"]),
         geofence_m=int(raw["track"]["geofence_m"]),
+        paper_backentry_working_days=int(raw["paper"]["backentry_working_days"]),
         capacity_warn_ratio=Decimal(str(raw["capacity"]["warn_ratio"])),
         capacity_limit_ratio=Decimal(str(raw["capacity"]["limit_ratio"])),
         plan_deadline=(month, day),
@@ -148,6 +150,7 @@ class TransferSituation:
     decisions: tuple[tuple[UUID, str | None, str | None], ...] = ()  # lot, outcome, method
     confirming: bool = False  # receipt: the handler is deciding (confirm / resolve)
     arriving: bool = False  # receipt: the load is being handed over at the receiver's gate
+    entered_at: datetime | None = None  # when the step is recorded (now may be backdated)
     resolution: dict[str, Any] = field(default_factory=dict)  # notified_at, eeb_report_ref
     closing: bool = False  # disposal: the consignor closes the manifest
 
@@ -864,6 +867,43 @@ def r52(s: TransferSituation, r: Rule) -> Iterator[Finding]:
                 lot_id=str(lot_id),
                 method=method,
             )
+
+
+def paper_backentry_due(tdata: TransferData, completed_on: date) -> date:
+    return tdata.add_working_days(completed_on, tdata.paper_backentry_working_days)
+
+
+@rule(
+    "R53",
+    "纸质联单10个工作日内补录电子联单",
+    "a paper manifest is entered electronically within 10 working days",
+    TRANSFER_MEASURES,
+    "Art. 20 ¶2",
+    T,
+    SUBMIT,
+    Severity.warn,
+)
+def r53(s: TransferSituation, r: Rule) -> Iterator[Finding]:
+    """Checked when the back-entered manifest is filed, against the day it is recorded (its
+    steps carry the dates they happened on paper)."""
+    paper = s.manifest.paper
+    if paper is None:
+        return
+    entered = china_day(s.entered_at or s.now)
+    due = paper_backentry_due(s.tdata, paper.completed_on)
+    if entered > due:
+        days = s.tdata.working_days_between(paper.completed_on, entered)
+        yield r.finding(
+            s,
+            f"纸质联单 {paper.paper_number} 于 {paper.completed_on} 完成转移，{entered} 才补录"
+            f"（{days} 个工作日，应于 {due} 前）",
+            f"paper manifest {paper.paper_number}, completed {paper.completed_on}, entered on "
+            f"{entered}: {days} working days (due by {due})",
+            paper_number=paper.paper_number,
+            completed_on=paper.completed_on.isoformat(),
+            due_on=due.isoformat(),
+            working_days=days,
+        )
 
 
 # ---------------------------------------------------------------- disposal

@@ -273,6 +273,26 @@ def test_cross_province_within_its_approval_passes() -> None:
     assert fired(situation(Step.transfer, **_cross())) == {}
 
 
+# completed on paper Friday 2026-05-15: ten working days run to Friday 2026-05-29
+PAPER = md.PaperFallback(
+    paper_number="苏-2026-000123", completed_on=date(2026, 5, 15), reason="断网"
+)
+
+
+def test_r53_counts_working_days_from_the_paper_completion_to_the_entry() -> None:
+    m = manifest(_lots(), paper=PAPER)
+    on_time = situation(Step.transfer, manifest=m, entered_at=datetime(2026, 5, 29, 9, tzinfo=UTC))
+    assert fired(on_time) == {}
+    # entered on Monday 1 June (NOW): 11 working days, although the steps are backdated
+    late = situation(Step.transfer, manifest=m, now=datetime(2026, 5, 14, 9, tzinfo=UTC))
+    late = replace(late, entered_at=NOW)
+    f = fired(late)["R53"]
+    assert f.values["working_days"] == 11 and f.values["due_on"] == "2026-05-29"
+    assert f.citation["clause"] == "Art. 20 ¶2"
+    # an electronic manifest is not concerned
+    assert "R53" not in fired(situation(Step.transfer, entered_at=NOW + timedelta(days=90)))
+
+
 TRANSFER_WARNINGS = [
     ("R42", {"ytd_shipped_t": {}}, "licence_small"),
     ("R47", {"plan": None}, None),
@@ -290,6 +310,7 @@ TRANSFER_WARNINGS = [
         None,
     ),
     ("R47", {"plan": ManagementPlan(SITE, 2026, "F", date(2026, 3, 1), ())}, None),
+    ("R53", {"manifest": manifest(_lots(), paper=PAPER)}, None),  # entered on day 11
 ]
 
 
