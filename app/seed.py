@@ -161,6 +161,8 @@ def seed_demo(
             counts["steps"] += 1
     counts["manifests"] = seed_manifests.count(ctx)
     with ctx.db.session() as session:
+        counts["declarations"] = seed_manifests.declarations(session, ctx, plant)
+    with ctx.db.session() as session:
         counts["scorecard_entries"] = seed_scorecard.seed(
             session, ctx, plant.users["ehs_manager"], plant.site_ids
         )

@@ -10,15 +10,18 @@ from __future__ import annotations
 import math
 import random
 from collections.abc import Callable
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
-from uuid import UUID, uuid4
+from uuid import UUID, uuid4, uuid5
 
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from app.context import AppContext
+from app.domain.values import CHINA_TZ
+from app.exports import schemas as es
+from app.exports import service as exports
 from app.identity.permissions import Principal
 from app.manifests import schemas as ms
 from app.manifests import service as manifests
@@ -510,6 +513,37 @@ def plan(
         if days_ago == 14:
             out.append((at + timedelta(days=5), _finish(plant, "SZ01", at, close=False)))
     return [(w, a) for w, a in out if w < now]
+
+
+def declarations(session: Session, ctx: AppContext, plant: Any) -> int:
+    """Each site's periodic declarations of the last twelve months, filed a few days before
+    they fell due; the main site's latest one the EHS manager has still to file (R60)."""
+    ehs: Principal = plant.users["ehs_manager"]
+    today = ctx.clock.now().astimezone(CHINA_TZ).date()
+    filed = 0
+    for code, site_id in plant.site_ids.items():
+        cal = exports.declaration_calendar(session=session, ctx=ctx, actor=ehs, site_id=site_id)
+        due = [p.due_on for p in cal.periods if p.due_on <= today]
+        forgotten = max(due) if due and code == "SZ01" else None
+        for p in sorted(cal.periods, key=lambda p: p.due_on):
+            if p.due_on == forgotten or p.due_on > today or p.status == "filed":
+                continue
+            filed_on = min(p.due_on - timedelta(days=3), today)
+            exports.file_declaration(
+                session=session,
+                ctx=ctx,
+                actor=ehs,
+                cmd=es.DeclarationFilingCreate(
+                    event_id=uuid5(site_id, f"declaration:{p.period}"),
+                    occurred_at=datetime.combine(filed_on, time(10), CHINA_TZ),
+                    site_id=site_id,
+                    period=p.period,
+                    filed_on=filed_on,
+                    receipt_no=f"SB{p.period.replace('-', '')}{str(site_id)[:4].upper()}",
+                ),
+            )
+            filed += 1
+    return filed
 
 
 def count(ctx: AppContext) -> int:

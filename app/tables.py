@@ -9,6 +9,7 @@ from app.manifests import models as _manifests  # noqa: F401
 from app.parties import models as _parties  # noqa: F401
 from app.projections import alerts as _alerts  # noqa: F401
 from app.projections import base as _projection_base  # noqa: F401
+from app.projections import declarations as _declarations  # noqa: F401
 from app.projections import lots as _lots  # noqa: F401
 from app.projections import manifests as _manifest_projection  # noqa: F401
 from app.projections import scorecard as _scorecard_projection  # noqa: F401

@@ -2,7 +2,8 @@
 
 `sweep` looks at the projections (never the log): lots approaching or past the storage-time
 limits (R32/R33), lots overstaying at a storage spot (R34), zones whose inspection is overdue
-(R35) or that are nearly full, lots still unlabelled, containers awaiting repack. It raises
+(R35) or that are nearly full, lots still unlabelled, containers awaiting repack, periodic
+declarations due or overdue (R60). It raises
 the alerts that are new and clears those whose condition went away, as events on each site's
 `alerts` stream, under the site's chain lock (two servers sweeping at once raise each alert
 once).
@@ -27,6 +28,7 @@ from app.domain.rules.base import Finding, Situation, Step
 from app.domain.rules.registry import evaluate
 from app.domain.values import ContainerCondition, Role, WasteKind
 from app.eventstore.store import EventStore
+from app.exports import service as export_service
 from app.identity.models import Site
 from app.identity.permissions import Principal
 from app.projections.alerts import AlertRow
@@ -173,6 +175,26 @@ def current_alerts(session: Session, ctx: AppContext, site_id: UUID, now: dateti
                 lot_ids=(row.lot_id,),
             )
         )
+
+    # The site's periodic declarations (R60): due within the warning days, or overdue.
+    site_row = session.get(Site, site_id)
+    if site_row is not None:
+        for f in evaluate(export_service.reporting_situation(session, site_row, now)):  # type: ignore[arg-type]
+            v = f.values
+            out.append(
+                Alert(
+                    key=f"R60:{v['level']}:{v['period']}:{site_id}",
+                    kind="declaration_due",
+                    rule_id="R60",
+                    severity=f.severity.value,
+                    subject_type="site",
+                    subject_id=site_id,
+                    message_zh=f.message_zh,
+                    message_en=f.message_en,
+                    citation=f.citation,
+                    values=dict(v),
+                )
+            )
 
     # Zones: inspections (hazardous zones) and fill level.
     totals: dict[UUID, list[Decimal]] = defaultdict(lambda: [Decimal(0), Decimal(0), Decimal(0)])

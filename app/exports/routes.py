@@ -10,12 +10,13 @@ from pathlib import Path
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, status
 from fastapi.responses import FileResponse, Response, StreamingResponse
 from starlette.background import BackgroundTask
 
 from app.core.errors import error_responses
-from app.deps import CtxDep, ReadSessionDep
+from app.deps import CtxDep, ReadSessionDep, SessionDep
+from app.exports import schemas
 from app.exports import service as export_service
 from app.identity.deps import require
 from app.identity.permissions import Permission
@@ -23,6 +24,7 @@ from app.identity.permissions import Permission
 router = APIRouter(prefix="/api/v1/exports", tags=["exports"])
 
 Reader = require(Permission.export_read)
+Filer = require(Permission.declaration_file)
 ERRORS = error_responses(401, 403, 404, 422)
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 From = Annotated[date, Query(alias="from", description="first day (China time)")]
@@ -86,6 +88,32 @@ def declaration(
     return export_service.declaration(
         session=session, ctx=ctx, actor=actor, site_id=site_id, period=period
     )
+
+
+@router.get("/declaration/filings", response_model=schemas.DeclarationCalendar, responses=ERRORS)
+def declaration_filings(
+    site_id: UUID, actor: Reader, session: ReadSessionDep, ctx: CtxDep
+) -> schemas.DeclarationCalendar:
+    """The site's declarations of the last twelve months on its class's cycles: each period's
+    due date and status (filed, overdue, due within the warning days, open) (R60)."""
+    return export_service.declaration_calendar(
+        session=session, ctx=ctx, actor=actor, site_id=site_id
+    )
+
+
+@router.post(
+    "/declaration/filings",
+    response_model=schemas.DeclarationCalendar,
+    status_code=status.HTTP_201_CREATED,
+    responses=error_responses(401, 403, 404, 409, 422),
+)
+def file_declaration(
+    cmd: schemas.DeclarationFilingCreate, actor: Filer, session: SessionDep, ctx: CtxDep
+) -> schemas.DeclarationCalendar:
+    """Record that the declaration for a period was filed in the national system, with its
+    receipt number; the period's R60 alert clears. Filing a period again records a corrected
+    declaration. A repeated `event_id` is an idempotent replay."""
+    return export_service.file_declaration(session=session, ctx=ctx, actor=actor, cmd=cmd)
 
 
 @router.get(

@@ -8,29 +8,46 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid5
 
 import sqlalchemy as sa
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from app.context import AppContext
 from app.core.db import canonical_json
 from app.core.keys import public_jwk, public_pem
-from app.domain.errors import InvalidInput, NotFound, PermissionDenied
+from app.domain.declarations import (
+    CLASS_ZH,
+    CYCLE,
+    DeclarationFiled,
+    check_cycle,
+    parse_period,
+    recent_periods,
+)
+from app.domain.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from app.domain.geo import distance_m
 from app.domain.manifest import HandoverStep, ManifestState, Party
+from app.domain.rules.base import Step
+from app.domain.rules.registry import evaluate
+from app.domain.rules.reporting import ReportingSituation
+from app.domain.rules.transfer import load_transfer_data
 from app.domain.values import CHINA_TZ as CHINA
 from app.domain.values import CONTAINER_ZH, PHYSICAL_FORM_ZH, kg_to_t
 from app.eventstore import hashing
 from app.eventstore.models import ChainCheckpoint, StoredEvent
+from app.eventstore.store import EventStore
+from app.exports import schemas
 from app.identity.models import Enterprise, Site, User
 from app.identity.permissions import Permission, Principal
 from app.manifests import service as manifest_service
 from app.parties import service as parties
 from app.parties.models import CrewRow, HandlerLicenceRow, TransferApprovalRow, VehicleRow
+from app.projections.declarations import STREAM as DECLARATION_STREAM
+from app.projections.declarations import DeclarationFilingRow
 from app.projections.lots import LotRow
 from app.projections.manifests import ManifestLotRow, ManifestRow
 from app.projections.zones import FacilityRow, ZoneRow
+from app.services.recorder import Recorder
 from reports.ledger import (
     GENERATION,
     OFFSITE,
@@ -708,9 +725,6 @@ def ledger_csv(
 # ---------------------------------------------------------------- periodic declaration
 
 
-CLASS_ZH = {"key": "重点监管单位", "simplified": "简化管理单位", "registration": "登记管理单位"}
-
-
 def management_class(session: Session, site: Site, today: date) -> tuple[str, Decimal]:
     """HJ 1259 4.2: the max annual generation (t) of the last three calendar years (the current
     year's last 12 months when younger), ≥ 100 t or a licence → key; ≥ 10 t → simplified."""
@@ -736,35 +750,135 @@ def management_class(session: Session, site: Site, today: date) -> tuple[str, De
     return "registration", best
 
 
-def _parse_period(period: str) -> tuple[str, date, date]:
-    p = period.strip().upper()
-    try:
-        if len(p) == 4:
-            y = int(p)
-            return "yearly", date(y, 1, 1), date(y, 12, 31)
-        if "Q" in p:
-            y, q = p.split("Q")
-            qi = int(q)
-            if not 1 <= qi <= 4:
-                raise ValueError
-            first = date(int(y), 3 * qi - 2, 1)
-            nxt = date(int(y) + (qi == 4), 1 if qi == 4 else 3 * qi + 1, 1)
-            return "quarterly", first, nxt - timedelta(days=1)
-        y, m = p.split("-")
-        first = date(int(y), int(m), 1)
-        nxt = date(first.year + (first.month == 12), 1 if first.month == 12 else first.month + 1, 1)
-        return "monthly", first, nxt - timedelta(days=1)
-    except ValueError as exc:
-        raise InvalidInput(
-            "period is YYYY-MM (monthly), YYYYQn (quarterly) or YYYY (yearly)", field="period"
-        ) from exc
+DECLARATIONS = uuid5(UUID(int=0), "hazchain-declarations")
 
 
-def _due(kind: str, last: date) -> date:
-    if kind == "yearly":
-        return date(last.year + 1, 3, 31)
-    nxt = last + timedelta(days=1)
-    return date(nxt.year, nxt.month, 15)
+def declarations_stream(site_id: UUID) -> UUID:
+    """Each site's filings are one stream on its chain."""
+    return uuid5(DECLARATIONS, str(site_id))
+
+
+def reporting_situation(session: Session, site: Site, now: datetime) -> ReportingSituation:
+    """What R60 reads for a site: its class, the last twelve months' periods, the filings."""
+    today = now.astimezone(CHINA).date()
+    klass, annual_t = management_class(session, site, today)
+    since = site.created_at.astimezone(CHINA).date()
+    filed = session.exec(
+        select(DeclarationFilingRow.period).where(DeclarationFilingRow.site_id == site.id)
+    )
+    return ReportingSituation(
+        step=Step.reporting,
+        now=now,
+        today=today,
+        management_class=klass,
+        annual_t=annual_t,
+        periods=tuple(recent_periods(klass, today, since)),
+        filed=frozenset(filed),
+        tdata=load_transfer_data(),
+    )
+
+
+def declaration_calendar(
+    *, session: Session, ctx: AppContext, actor: Principal, site_id: UUID
+) -> schemas.DeclarationCalendar:
+    """The site's declarations of the last twelve months: due dates and what was filed."""
+    require_export_site(actor, site_id)
+    site = session.get(Site, site_id)
+    if site is None:
+        raise NotFound("site not found", site_id=str(site_id))
+    s = reporting_situation(session, site, ctx.clock.now())
+    rows = {
+        r.period: r
+        for r in session.exec(
+            select(DeclarationFilingRow).where(DeclarationFilingRow.site_id == site_id)
+        )
+    }
+    # R60 names the periods that need attention; the rest are filed or not yet near
+    attention = {f.values["period"]: f.values["level"] for f in evaluate(s)}  # type: ignore[arg-type]
+    periods = []
+    for p in sorted(s.periods, key=lambda p: (p.due, p.kind != "yearly"), reverse=True):
+        row = rows.get(p.label)
+        status = (
+            "filed"
+            if row
+            else {"past": "overdue", "due": "due"}.get(attention.get(p.label, ""), "open")
+        )
+        periods.append(
+            schemas.DeclarationPeriod(
+                period=p.label,
+                cycle=p.kind,
+                starts_on=p.first,
+                ends_on=p.last,
+                due_on=p.due,
+                status=status,
+                filed_on=row.filed_on if row else None,
+                receipt_no=row.receipt_no if row else None,
+                filings=row.filings if row else 0,
+                filed_at=row.recorded_at if row else None,
+            )
+        )
+    return schemas.DeclarationCalendar(
+        site_id=site_id,
+        management_class=s.management_class,
+        management_class_zh=CLASS_ZH[s.management_class],
+        annual_generation_t=s.annual_t,
+        required_cycle=CYCLE[s.management_class],
+        warn_days=s.tdata.declaration_warn_days,
+        periods=periods,
+    )
+
+
+def file_declaration(
+    *, session: Session, ctx: AppContext, actor: Principal, cmd: schemas.DeclarationFilingCreate
+) -> schemas.DeclarationCalendar:
+    """Record that the site's declaration for a period was filed in the national system (a
+    second filing for the period records a corrected declaration). The site's R60 alerts are
+    brought up to date at once."""
+    from app.alerts import service as alert_service  # the sweep reads this module's situation
+
+    require_export_site(actor, cmd.site_id)
+    actor.require(Permission.declaration_file)
+    site = session.get(Site, cmd.site_id)
+    if site is None:
+        raise NotFound("site not found", site_id=str(cmd.site_id))
+    store = EventStore(session, clock=ctx.clock, keys=ctx.keys)
+    stream = declarations_stream(site.id)
+    existing = store.get(cmd.event_id)
+    if existing is not None and existing.stream_id != stream:
+        raise Conflict("event_id was already used for a different command", field="event_id")
+    if existing is None:
+        now = ctx.clock.now()
+        today = now.astimezone(CHINA).date()
+        p = parse_period(cmd.period)
+        if p.last >= today:
+            raise InvalidInput(f"period {p.label} has not ended yet", field="period")
+        if cmd.filed_on > today:
+            raise InvalidInput("filed_on is in the future", field="filed_on")
+        if cmd.filed_on <= p.last:
+            raise InvalidInput(
+                f"filed_on is before period {p.label} ended ({p.last})", field="filed_on"
+            )
+        klass, _ = management_class(session, site, today)
+        check_cycle(klass, p)
+        Recorder(session, ctx).record(
+            actor=actor,
+            site_id=site.id,
+            stream_type=DECLARATION_STREAM,
+            stream_id=stream,
+            expected_version=store.stream_version(stream),
+            event_id=cmd.event_id,
+            occurred_at=cmd.occurred_at or now,
+            events=[
+                DeclarationFiled(
+                    period=p.label,
+                    filed_on=cmd.filed_on,
+                    receipt_no=cmd.receipt_no,
+                    management_class=klass,
+                )
+            ],
+        )
+        alert_service.sweep(session=session, ctx=ctx, site_ids=[site.id])
+    return declaration_calendar(session=session, ctx=ctx, actor=actor, site_id=cmd.site_id)
 
 
 def declaration(
@@ -776,17 +890,12 @@ def declaration(
     site = session.get(Site, site_id)
     if site is None:
         raise NotFound("site not found")
-    kind, first, last = _parse_period(period)
+    p = parse_period(period)
+    kind, first, last = p.kind, p.first, p.last
     today = (ctx.clock.now().astimezone(CHINA)).date()
     klass, annual_t = management_class(session, site, today)
-    required = {"key": "monthly", "simplified": "quarterly", "registration": "yearly"}[klass]
-    if kind != "yearly" and kind != required:
-        raise InvalidInput(
-            f"a {CLASS_ZH[klass]} declares {required} (plus yearly), not {kind} "
-            "(HJ 1259 7.2; rule R60)",
-            field="period",
-            management_class=klass,
-        )
+    check_cycle(klass, p)
+    required = CYCLE[klass]
     lo, hi = period_bounds(first, last)
     L = LotRow.__table__  # type: ignore[attr-defined]
     ML = ManifestLotRow.__table__  # type: ignore[attr-defined]
@@ -871,7 +980,7 @@ def declaration(
         "cycle": kind,
         "from": first.isoformat(),
         "to": last.isoformat(),
-        "due_on": _due(kind, last).isoformat(),
+        "due_on": p.due.isoformat(),
         "management_class": klass,
         "management_class_zh": CLASS_ZH[klass],
         "annual_generation_t": str(annual_t),

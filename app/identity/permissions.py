@@ -29,6 +29,7 @@ class Permission(StrEnum):
     party_read = "party:read"
     party_admin = "party:admin"  # licences, vehicles, crew, contracts, approvals, plans
     export_read = "export:read"  # ledger, declaration, log export
+    declaration_file = "declaration:file"  # record that a periodic declaration was filed
     scorecard_read = "scorecard:read"  # no-waste factory scorecard, ratios, evidence
     scorecard_write = "scorecard:write"  # period inputs, self-assessment, evidence
 
@@ -57,6 +58,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.manifest_write,
             Permission.party_admin,
             Permission.scorecard_write,
+            Permission.declaration_file,
         }
     ),
     Role.operator: frozenset(

@@ -161,6 +161,22 @@ ZH: dict[str, str] = {
     "Close": "闭环",
     "Receipt due": "接收确认截止",
     "GPS track": "运输轨迹",
+    "Declaration calendar": "申报日历",
+    "cycle monthly": "月报",
+    "cycle quarterly": "季报",
+    "cycle yearly": "年报",
+    "Due": "截止日期",
+    "Filed on": "申报日期",
+    "Receipt no.": "申报回执号",
+    "declaration filed": "已申报",
+    "declaration overdue": "逾期未报",
+    "declaration due": "即将到期",
+    "declaration open": "未到期",
+    "corrected": "更正",
+    "Record filing": "登记已申报",
+    "Record a correction": "登记更正申报",
+    "Correction": "更正",
+    "No period has ended since the site started": "建站以来尚无已结束的申报期",
     "Paper manifest": "纸质联单补录",
     "completed on paper": "纸质转移完成于",
     "fixes": "个定位点",
@@ -462,7 +478,7 @@ def language(request: Request) -> str:
 
 
 # Enum values rendered through a prefixed key (`_("party " ~ value)`): English shows the value.
-_PREFIXES = ("handover ", "party ", "method ", "mismatch ", "outcome ")
+_PREFIXES = ("handover ", "party ", "method ", "mismatch ", "outcome ", "cycle ", "declaration ")
 EN = {key: key.split(" ", 1)[1].replace("_", " ") for key in ZH if key.startswith(_PREFIXES)} | {
     "handover dispatch": "consignor → carrier (dispatch)",
     "handover receipt": "carrier → handler (receipt)",

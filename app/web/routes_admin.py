@@ -27,6 +27,7 @@ from app.deps import CtxDep, ReadSessionDep, SessionDep
 from app.domain.errors import DomainError, InvalidInput
 from app.domain.values import Role
 from app.exports import service as export_service
+from app.exports.schemas import DeclarationFilingCreate
 from app.identity import devices as device_service
 from app.identity import schemas as identity_schemas
 from app.identity import service as identity_service
@@ -309,12 +310,27 @@ def exports_page(
     period: Annotated[str | None, Query(max_length=7)] = None,
 ) -> Response:
     allow(ws, "exports")
+    return _exports_page(request, ws, session, ctx, site=site, period=period)
+
+
+def _exports_page(
+    request: Request,
+    ws: WebSession,
+    session: Session,
+    ctx: Any,
+    *,
+    site: str | None,
+    period: str | None,
+    filing_error: DomainError | None = None,
+    status_code: int = 200,
+) -> Response:
     actor = ws.principal
     sites = identity_service.list_sites(session=session, actor=actor)
     site_id = _uuid(site) or (sites[0].id if sites else None)
     today = (ctx.clock.now() + timedelta(hours=8)).date()
     period = period or str(today.year - 1)
     declaration: Any = None
+    calendar: Any = None
     error: DomainError | None = None
     if site_id is not None:
         try:
@@ -323,20 +339,78 @@ def exports_page(
             )
         except DomainError as exc:
             error = exc
+        calendar = export_service.declaration_calendar(
+            session=session, ctx=ctx, actor=actor, site_id=site_id
+        )
     verify = audit_service.verify(session=session, ctx=ctx, actor=actor)
     return page(
         request,
         "exports.html",
         ws,
         section="exports",
+        status_code=status_code,
         sites=sites,
         site_id=site_id,
         period=period,
         start=date(today.year, 1, 1),
         end=today,
+        today=today,
         declaration=declaration,
+        calendar=calendar,
         error=error,
+        filing_error=filing_error,
+        event_id=uuid4(),
         verify=verify,
+    )
+
+
+@router.post("/exports/declaration/filings", response_class=HTMLResponse)
+def file_declaration(
+    request: Request,
+    ws: WebUser,
+    session: SessionDep,
+    ctx: CtxDep,
+    site: Annotated[str, Form()],
+    period: Annotated[str, Form(max_length=7)],
+    filed_on: Annotated[date, Form()],
+    receipt_no: Annotated[str, Form(max_length=64)],
+    event_id: Annotated[str, Form()],
+    csrf: Annotated[str | None, Form()] = None,
+) -> Response:
+    """Record a filed declaration from the calendar (the API's service call)."""
+    check_csrf(ws.csrf, csrf)
+    allow(ws, "exports")
+    ws.principal.require(Permission.declaration_file)
+    site_id = _uuid(site)
+    if site_id is None:
+        raise InvalidInput("pick a site", field="site_id")
+
+    def run() -> Any:
+        return export_service.file_declaration(
+            session=session,
+            ctx=ctx,
+            actor=ws.principal,
+            cmd=DeclarationFilingCreate(
+                event_id=_uuid(event_id) or uuid4(),
+                site_id=site_id,
+                period=period,
+                filed_on=filed_on,
+                receipt_no=receipt_no,
+            ),
+        )
+
+    _, error = attempt(session, run)
+    if error is None:
+        return RedirectResponse(f"/exports?site={site_id}#calendar", status_code=303)
+    return _exports_page(
+        request,
+        ws,
+        session,
+        ctx,
+        site=str(site_id),
+        period=None,
+        filing_error=error,
+        status_code=status_for(error),
     )
 
 

@@ -136,6 +136,8 @@ ROUTES: list[tuple[str, str, str]] = [
     ("GET", "/api/v1/exports/ledger.xlsx", "export:read"),
     ("GET", "/api/v1/exports/ledger.csv", "export:read"),
     ("GET", "/api/v1/exports/declaration", "export:read"),
+    ("GET", "/api/v1/exports/declaration/filings", "export:read"),
+    ("POST", "/api/v1/exports/declaration/filings", "declaration:file"),
     ("GET", "/api/v1/exports/log.jsonl", "export:read"),
     ("GET", "/api/v1/exports/verify_export.py", "public"),
     ("GET", "/api/v1/scorecard", "scorecard:read"),

@@ -37,6 +37,7 @@ class Step(StrEnum):
     loading = "loading"  # lots loaded onto the vehicle
     receipt = "receipt"  # the handler receives and confirms
     disposal = "disposal"  # utilisation / disposal recorded, manifest closed
+    reporting = "reporting"  # periodic declarations (申报), checked by the sweep
 
 
 class Confidence(StrEnum):

@@ -6,6 +6,7 @@ from app.domain.rules import (  # noqa: F401 - register
     duration,
     generation,
     labelling,
+    reporting,
     storage,
     transfer,
 )

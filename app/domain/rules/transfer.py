@@ -56,6 +56,7 @@ class TransferData:
     open_manifest_days: int
     geofence_m: int
     paper_backentry_working_days: int
+    declaration_warn_days: int
     capacity_warn_ratio: Decimal
     capacity_limit_ratio: Decimal
     plan_deadline: tuple[int, int]
@@ -102,6 +103,7 @@ def load_transfer_data(path: Path = DATA_FILE) -> TransferData:
         open_manifest_days=int(raw["receipt"]["open_manifest_days"]),
         geofence_m=int(raw["track"]["geofence_m"]),
         paper_backentry_working_days=int(raw["paper"]["backentry_working_days"]),
+        declaration_warn_days=int(raw["declaration"]["warn_days"]),
         capacity_warn_ratio=Decimal(str(raw["capacity"]["warn_ratio"])),
         capacity_limit_ratio=Decimal(str(raw["capacity"]["limit_ratio"])),
         plan_deadline=(month, day),
