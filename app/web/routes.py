@@ -61,7 +61,11 @@ def _safe_next(target: str | None) -> str | None:
 
 
 def _sites(session: Session, ws: WebSession) -> list[Any]:
-    return identity_service.list_sites(session=session, actor=ws.principal)
+    """The sites a picker offers: those in the user's scope (the enterprise's other sites are
+    listed by `GET /api/v1/sites`, but picking one would only be refused)."""
+    actor = ws.principal
+    sites = identity_service.list_sites(session=session, actor=actor)
+    return [s for s in sites if actor.role is Role.admin or actor.can_access_site(s.id)]
 
 
 def _site_codes(sites: list[Any], ws: WebSession) -> dict[UUID, str]:

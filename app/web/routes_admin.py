@@ -37,7 +37,7 @@ from app.scorecard import service as scorecard_service
 from app.web import scorecard
 from app.web.auth import WebSession, WebUser, check_csrf
 from app.web.render import WebRoute, allow, page
-from app.web.routes import _first_error, _uuid, attempt
+from app.web.routes import _first_error, _sites, _uuid, attempt
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -47,7 +47,7 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def _scorecard_site(session: Session, ws: WebSession, site: str | None) -> tuple[list[Any], Any]:
-    sites = identity_service.list_sites(session=session, actor=ws.principal)
+    sites = _sites(session, ws)
     return sites, _uuid(site) or (sites[0].id if sites else None)
 
 
@@ -325,7 +325,7 @@ def _exports_page(
     status_code: int = 200,
 ) -> Response:
     actor = ws.principal
-    sites = identity_service.list_sites(session=session, actor=actor)
+    sites = _sites(session, ws)
     site_id = _uuid(site) or (sites[0].id if sites else None)
     today = (ctx.clock.now() + timedelta(hours=8)).date()
     period = period or str(today.year - 1)

@@ -31,7 +31,7 @@ from app.web.auth import WebSession, WebUser, check_csrf
 from app.web.charts import track_map
 from app.web.i18n import Translator, language
 from app.web.render import WebRoute, allow, page
-from app.web.routes import _first_error, _uuid, attempt, findings_of
+from app.web.routes import _first_error, _sites, _uuid, attempt, findings_of
 from app.zones import service as zone_service
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
@@ -167,7 +167,7 @@ def _wizard(
     error: DomainError | None = None,
     status_code: int = 200,
 ) -> Response:
-    sites = identity_service.list_sites(session=session, actor=ws.principal)
+    sites = _sites(session, ws)
     site_id = _uuid((form.get("site_id") or [None])[0]) or (sites[0].id if sites else None)
     if site_id is None:
         raise InvalidInput("no site in your scope")

@@ -833,3 +833,20 @@ def test_every_table_header_is_translated(api) -> None:  # type: ignore[no-untyp
         assert not english, (path, english)
     en = web.get("/admin?lang=en").text
     assert "<th>Username</th>" in en
+
+
+def test_site_pickers_offer_only_the_sites_in_scope(api) -> None:  # type: ignore[no-untyped-def]
+    """operator_b works at site B only: the wizard opens on B and does not offer A (the
+    enterprise's other site, which `GET /api/v1/sites` does list)."""
+    w = api.world
+    listed = {s["id"] for s in api.as_("operator_b").get("/api/v1/sites").json()}
+    assert str(w.site_a) in listed  # the API lists the enterprise's sites
+    page = Web(api, "operator_b").get("/manifests/new")
+    assert page.status_code == 200, page.text
+    picker = re.search(r'<select name="site_id".*?</select>', page.text, re.S)
+    assert picker is not None
+    assert str(w.site_b) in picker.group(0) and str(w.site_a) not in picker.group(0)
+    auditor = Web(api, "auditor").get("/exports").text  # the auditor reads site A only
+    picker = re.search(r'<select name="site">.*?</select>', auditor, re.S)
+    assert picker is not None
+    assert str(w.site_a) in picker.group(0) and str(w.site_b) not in picker.group(0)
