@@ -279,6 +279,7 @@ ZH: dict[str, str] = {
     "outcome accepted": "接受",
     "outcome partly_accepted": "部分接受",
     "outcome rejected": "拒收",
+    "outcome mixed": "部分接受、部分拒收",
     "Accepted (kg)": "接受（kg）",
     "Consignor notified at": "已通知移出人时间",
     "EEB report no.": "接受地生态环境部门报告编号",
