@@ -13,7 +13,7 @@ from app.core.db import UTCDateTime
 from app.domain.declarations import DeclarationFiled
 from app.eventstore.models import EventRecord
 from app.eventstore.store import domain_event
-from app.projections.base import projector, register_tables
+from app.projections.base import projector, register_tables, upsert
 
 STREAM = "declarations"
 
@@ -40,12 +40,17 @@ def project_declaration(session: Session, row: EventRecord) -> None:
     if not isinstance(event, DeclarationFiled):
         return
     current = session.get(DeclarationFilingRow, (row.site_id, event.period))
-    if current is None:
-        current = DeclarationFilingRow(site_id=row.site_id, period=event.period, filings=0)
-    current.filed_on = event.filed_on
-    current.receipt_no = event.receipt_no
-    current.management_class = event.management_class
-    current.filings += 1
-    current.filed_by = row.actor_id
-    current.recorded_at = row.recorded_at
-    session.add(current)
+    upsert(
+        session,
+        DeclarationFilingRow,
+        {"site_id": row.site_id, "period": event.period},
+        current,
+        {
+            "filed_on": event.filed_on,
+            "receipt_no": event.receipt_no,
+            "management_class": event.management_class,
+            "filings": (current.filings if current else 0) + 1,
+            "filed_by": row.actor_id,
+            "recorded_at": row.recorded_at,
+        },
+    )

@@ -7,6 +7,8 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from uuid import uuid4
 
+import sqlalchemy as sa
+
 from app.alerts import service as alert_service
 from app.core.clock import FrozenClock
 from app.domain.values import CHINA_TZ
@@ -97,6 +99,19 @@ def test_the_annual_declaration_is_alerted_filed_and_cleared(api: Api) -> None:
     assert p["filings"] == 2 and p["receipt_no"] == "SB-更正-002"
     events = api.as_("admin").get("/api/v1/audit/verify").json()
     assert events["status"] == "ok"
+    # the read model is a projection: a replay of the log gives the same rows
+    from app.projections.base import rebuild
+
+    def filings() -> list[tuple[Any, ...]]:
+        with api.ctx.db.session(write=False) as s:
+            rows = s.execute(sa.text("SELECT * FROM rm_declaration_filing ORDER BY period"))
+            return [tuple(r) for r in rows]
+
+    before = filings()
+    assert len(before) == 1 and before[0][-3] == 2  # one period, filed twice
+    with api.ctx.db.session() as s:
+        rebuild(s)
+    assert filings() == before
 
 
 def test_a_key_unit_declares_monthly(api: Api) -> None:
