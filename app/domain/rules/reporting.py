@@ -48,24 +48,22 @@ def r60(s: ReportingSituation, r: Rule) -> Iterator[Finding]:
         days = (p.due - s.today).days
         cycle = CYCLE_ZH[p.kind]
         if days < 0:
-            yield r.finding(
-                s,  # type: ignore[arg-type]
-                f"{p.label} {cycle}申报已逾期 {-days} 天（{klass}，应于 {p.due} 前）",
-                f"the {p.kind} declaration for {p.label} is {-days} days overdue (due {p.due})",
-                period=p.label,
-                cycle=p.kind,
-                due_on=p.due.isoformat(),
-                level="past",
-                management_class=s.management_class,
-            )
+            level = "past"
+            zh = f"{p.label} {cycle}申报已逾期 {-days} 天（{klass}，应于 {p.due} 前）"
+            en = f"the {p.kind} declaration for {p.label} is {-days} days overdue (due {p.due})"
         elif days <= s.tdata.declaration_warn_days:
-            yield r.finding(
-                s,  # type: ignore[arg-type]
-                f"{p.label} {cycle}申报将于 {p.due} 到期（{klass}，还有 {days} 天）",
-                f"the {p.kind} declaration for {p.label} is due on {p.due} ({days} days left)",
-                period=p.label,
-                cycle=p.kind,
-                due_on=p.due.isoformat(),
-                level="due",
-                management_class=s.management_class,
-            )
+            level = "due"
+            zh = f"{p.label} {cycle}申报将于 {p.due} 到期（{klass}，还有 {days} 天）"
+            en = f"the {p.kind} declaration for {p.label} is due on {p.due} ({days} days left)"
+        else:
+            continue
+        yield r.finding(
+            s,  # type: ignore[arg-type]
+            zh,
+            en,
+            period=p.label,
+            cycle=p.kind,
+            due_on=p.due.isoformat(),
+            level=level,
+            management_class=s.management_class,
+        )
