@@ -14,6 +14,8 @@ from enum import StrEnum
 from typing import Any
 from uuid import UUID
 
+from app.domain.geo import distance_m
+
 
 class LicenceKind(StrEnum):
     comprehensive = "comprehensive"  # 收集、贮存、处置综合经营许可证
@@ -78,9 +80,12 @@ class HandlerLicence:
     facility_lat: Decimal | None = None  # WGS-84, for the arrival geofence of R49
     facility_lon: Decimal | None = None
 
-    @property
-    def facility_located(self) -> bool:
-        return self.facility_lat is not None and self.facility_lon is not None
+    def facility_distance_m(self, lat: Decimal, lon: Decimal) -> float | None:
+        """Metres from a GPS fix to the licensed facility; None when its coordinates are not
+        recorded."""
+        if self.facility_lat is None or self.facility_lon is None:
+            return None
+        return distance_m(lat, lon, self.facility_lat, self.facility_lon)
 
     @property
     def province_code(self) -> str:

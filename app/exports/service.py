@@ -25,7 +25,6 @@ from app.domain.declarations import (
     recent_periods,
 )
 from app.domain.errors import Conflict, InvalidInput, NotFound, PermissionDenied
-from app.domain.geo import distance_m
 from app.domain.manifest import HandoverStep, ManifestState, Party
 from app.domain.rules.base import Step
 from app.domain.rules.registry import evaluate
@@ -84,14 +83,14 @@ def _t(kg: Decimal) -> str:
     return f"{kg_to_t(kg):.3f}"
 
 
-def _track_line(s: ManifestState, lic: Any) -> str:
+def _track_line(s: ManifestState, lic: HandlerLicenceRow | None) -> str:
     """运输轨迹 on the form: how many fixes, over what time, and where the last one lies."""
     t = s.track
     if t is None:
         return ""
     text = f"{t.points} 个定位点（{cst(t.first.at)} 至 {cst(t.last.at)}）"
-    if lic is not None and lic.facility_lat is not None and lic.facility_lon is not None:
-        metres = distance_m(t.last.lat, t.last.lon, lic.facility_lat, lic.facility_lon)
+    metres = parties.licence_view(lic).facility_distance_m(t.last.lat, t.last.lon) if lic else None
+    if metres is not None:
         text += f"，终点距接受人设施 {metres:,.0f} m"
     return text + (f"，终端 {'、'.join(t.terminal_ids)}" if t.terminal_ids else "")
 

@@ -36,7 +36,6 @@ from app.domain.errors import (
     PermissionDenied,
 )
 from app.domain.events import Event
-from app.domain.geo import distance_m
 from app.domain.lot import LotState, LotStatus
 from app.domain.manifest import HandoverStep, ManifestState, ManifestStatus, Party
 from app.domain.rules.base import Finding, Step
@@ -1395,15 +1394,23 @@ def record_track(
 
 
 def track(
-    *, session: Session, ctx: AppContext, actor: Principal, manifest_id: UUID
+    *,
+    session: Session,
+    ctx: AppContext,
+    actor: Principal,
+    manifest_id: UUID,
+    events: Sequence[EventRead] | None = None,
 ) -> schemas.TrackRead:
-    """Every fix uploaded for the trip, in time order, and how far the last is from the gate."""
+    """Every fix uploaded for the trip, in time order, and how far the last is from the gate.
+    `events`: the manifest's stream, when the caller has already read it."""
     _, s, _ = _load(session, actor, manifest_id)
-    store = EventStore(session, clock=ctx.clock, keys=ctx.keys)
+    rows = events
+    if rows is None:
+        rows = manifest_events(session=session, ctx=ctx, actor=actor, manifest_id=manifest_id)
     points = sorted(
         (
             md.TrackPoint.model_validate(p)
-            for row in store.load_stream(manifest_id)
+            for row in rows
             if row.type == md.ManifestTrackRecorded.TYPE
             for p in row.payload["points"]
         ),
@@ -1411,10 +1418,8 @@ def track(
     )
     lic = _licence(session, s.handler_licence_id)
     fence = load_transfer_data().geofence_m
-    metres = None
-    if points and lic is not None and lic.facility_lat is not None and lic.facility_lon is not None:
-        end = points[-1]
-        metres = round(distance_m(end.lat, end.lon, lic.facility_lat, lic.facility_lon))
+    far = lic.facility_distance_m(points[-1].lat, points[-1].lon) if lic and points else None
+    metres = None if far is None else round(far)
     return schemas.TrackRead(
         manifest_id=manifest_id,
         points=points,

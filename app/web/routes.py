@@ -68,10 +68,10 @@ def _sites(session: Session, ws: WebSession) -> list[Any]:
     return [s for s in sites if actor.role is Role.admin or actor.can_access_site(s.id)]
 
 
-def _site_codes(sites: list[Any], ws: WebSession) -> dict[UUID, str]:
-    """Codes of the sites whose lots and zones the user sees (for labels like "SZ01 · A1")."""
-    p = ws.principal
-    return {s.id: s.code for s in sites if p.role is Role.admin or s.id in p.site_ids}
+def _site_codes(sites: list[Any]) -> dict[UUID, str]:
+    """Codes of the sites (from `_sites`: already the user's scope) for labels like
+    "SZ01 · A1"."""
+    return {s.id: s.code for s in sites}
 
 
 def _uuid(value: str | None) -> UUID | None:
@@ -211,7 +211,7 @@ def dashboard_page(
     )
     zones = zone_service.list_zones(session=session, actor=actor, site_id=site_id)
     sites = _sites(session, ws)
-    codes = _site_codes(sites, ws) if site_id is None else {}
+    codes = _site_codes(sites) if site_id is None else {}
     capacity = charts.capacity_bars(
         [
             (
@@ -330,7 +330,7 @@ def lots_page(
         result=result,
         zones=zones,
         sites=sites,
-        site_codes=_site_codes(sites, ws),
+        site_codes=_site_codes(sites),
         statuses=list(LotStatus),
         f=params,
         base_query=query,
@@ -526,7 +526,7 @@ def zones_page(
         groups=groups,
         categories=_category_names(ctx),
         sites=zone_sites,
-        site_codes=_site_codes(zone_sites, ws) if not site else {},
+        site_codes=_site_codes(zone_sites) if not site else {},
         site=site,
         now=ctx.clock.now(),
         event_id=uuid4(),

@@ -314,7 +314,7 @@ def _manifest_page(
     track = None
     if mf.track is not None:
         track = manifest_service.track(
-            session=session, ctx=ctx, actor=actor, manifest_id=manifest_id
+            session=session, ctx=ctx, actor=actor, manifest_id=manifest_id, events=events
         )
         gate = (
             (track.facility_lat, track.facility_lon)

@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
-from app.domain.geo import distance_m
 from app.domain.lot import LotState, LotStatus
 from app.domain.manifest import ManifestState
 from app.domain.parties import (
@@ -749,8 +748,9 @@ def r49(s: TransferSituation, r: Rule) -> Iterator[Finding]:
             problem="no_track",
         )
         return
-    lic = s.licence
-    if lic is None or lic.facility_lat is None or lic.facility_lon is None:
+    end = track.last
+    metres = s.licence.facility_distance_m(end.lat, end.lon) if s.licence else None
+    if metres is None:
         yield r.finding(
             s,
             "接受人许可证未登记设施坐标，无法核对轨迹终点",
@@ -758,8 +758,6 @@ def r49(s: TransferSituation, r: Rule) -> Iterator[Finding]:
             problem="no_facility_location",
         )
         return
-    end = track.last
-    metres = distance_m(end.lat, end.lon, lic.facility_lat, lic.facility_lon)
     if metres > s.tdata.geofence_m:
         yield r.finding(
             s,
