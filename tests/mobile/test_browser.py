@@ -93,6 +93,32 @@ def server(browser_ok: None, db: tuple[str, Any], tmp_path: Path) -> Iterator[tu
         app.state.ctx.db.dispose()
 
 
+def _enrol(api: Api, name: str) -> dict[str, Any]:
+    """An admin enrols a handheld for site A: its device id and token."""
+    r = api.as_("admin").post(
+        "/mobile/v1/devices", {"site_id": str(api.world.site_a), "name": name}
+    )
+    assert r.status_code == 201, r.text
+    return r.json()  # type: ignore[no-any-return]
+
+
+def _signed_in(browser: Any, base: str, device_token: str) -> tuple[Any, Any]:
+    """A phone-sized page on `/m` with the device token entered and the operator signed in."""
+    from playwright.sync_api import expect
+
+    context = browser.new_context(
+        viewport={"width": 360, "height": 760}, locale="zh-CN", device_scale_factor=1
+    )
+    page = context.new_page()
+    page.goto(f"{base}/m")
+    page.fill("#device-token", device_token)
+    page.fill("#username", "operator")
+    page.fill("#password", PASSWORD)
+    page.click("#signin-form button[type=submit]")
+    expect(page.locator("#work")).to_be_visible()
+    return context, page
+
+
 def _scan(page: Any, code: str) -> None:
     """What a keyboard-wedge scanner does: type into the focused field, then Enter."""
     assert page.evaluate("document.activeElement && document.activeElement.id") == "scan"
@@ -108,25 +134,13 @@ def test_offline_actions_sync_exactly_once(server: tuple[str, Api], tmp_path: Pa
     base, api = server
     op = api.as_("operator")
     lot = op.step(op.generate(name="废矿物油桶"), "label")
-    r = api.as_("admin").post(
-        "/mobile/v1/devices", {"site_id": str(api.world.site_a), "name": "PDA-07"}
-    )
-    assert r.status_code == 201, r.text
-    device_id, device_token = r.json()["device_id"], r.json()["device_token"]
+    device = _enrol(api, "PDA-07")
+    device_id = device["device_id"]
 
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
         try:
-            context = browser.new_context(
-                viewport={"width": 360, "height": 760}, locale="zh-CN", device_scale_factor=1
-            )
-            page = context.new_page()
-            page.goto(f"{base}/m")
-            page.fill("#device-token", device_token)
-            page.fill("#username", "operator")
-            page.fill("#password", PASSWORD)
-            page.click("#signin-form button[type=submit]")
-            expect(page.locator("#work")).to_be_visible()
+            context, page = _signed_in(browser, base, device["device_token"])
             expect(page.locator("#who")).to_contain_text("SZ01 · operator · PDA-07")
 
             _scan(page, lot["digital_id"].lower())
@@ -215,23 +229,11 @@ def test_loading_a_manifest_lot_offline(server: tuple[str, Api], tmp_path: Path)
     setup_parties(api)
     lot = stored_lot(api, name="废矿物油桶")
     m = step(api, "ehs_manager", draft(api, [lot]), "submit")
-    r = api.as_("admin").post(
-        "/mobile/v1/devices", {"site_id": str(api.world.site_a), "name": "PDA-08"}
-    )
-    assert r.status_code == 201, r.text
+    device = _enrol(api, "PDA-08")
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
         try:
-            context = browser.new_context(
-                viewport={"width": 360, "height": 760}, locale="zh-CN", device_scale_factor=1
-            )
-            page = context.new_page()
-            page.goto(f"{base}/m")
-            page.fill("#device-token", r.json()["device_token"])
-            page.fill("#username", "operator")
-            page.fill("#password", PASSWORD)
-            page.click("#signin-form button[type=submit]")
-            expect(page.locator("#work")).to_be_visible()
+            context, page = _signed_in(browser, base, device["device_token"])
             _scan(page, lot["digital_id"])
             expect(page.locator("#lot-card")).to_contain_text("已配联单")
             load = page.locator("button[data-action=load]")

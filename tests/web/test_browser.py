@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -74,17 +75,25 @@ def _sign_in(page: Any, base: str, username: str) -> None:
     page.wait_for_selector("#nav")
 
 
-def test_console_in_the_browser(server: tuple[str, Api], tmp_path: Path) -> None:  # noqa: F811
-    from playwright.sync_api import expect, sync_playwright
-
-    base, api = server
-    sqlite = api.ctx.db.dialect == "sqlite"
+def _shooter(api: Api, tmp_path: Path) -> Callable[[Any, str], None]:
+    """`shot(page, name)`: a full-page screenshot `web-{name}.png`, on the SQLite run only,
+    into docs/screenshots with HAZCHAIN_SCREENSHOTS=1, else into the test's temp dir."""
     shots = DOCS_SCREENSHOTS if os.environ.get("HAZCHAIN_SCREENSHOTS") == "1" else tmp_path
     shots.mkdir(parents=True, exist_ok=True)
+    sqlite = api.ctx.db.dialect == "sqlite"
 
     def shot(page: Any, name: str) -> None:
         if sqlite:
             page.screenshot(path=str(shots / f"web-{name}.png"), full_page=True)
+
+    return shot
+
+
+def test_console_in_the_browser(server: tuple[str, Api], tmp_path: Path) -> None:  # noqa: F811
+    from playwright.sync_api import expect, sync_playwright
+
+    base, api = server
+    shot = _shooter(api, tmp_path)
 
     setup_parties(api)
     op = api.as_("operator")
@@ -199,13 +208,7 @@ def test_scorecard_inputs_evidence_and_admin_device_in_the_browser(
     from tests.manifests.support import draft, load_body, step
 
     base, api = server
-    sqlite = api.ctx.db.dialect == "sqlite"
-    shots = DOCS_SCREENSHOTS if os.environ.get("HAZCHAIN_SCREENSHOTS") == "1" else tmp_path
-    shots.mkdir(parents=True, exist_ok=True)
-
-    def shot(page: Any, name: str) -> None:
-        if sqlite:
-            page.screenshot(path=str(shots / f"web-{name}.png"), full_page=True)
+    shot = _shooter(api, tmp_path)
 
     p = setup_parties(api)
     lots = [stored_lot(api), stored_lot(api, zone="A2")]

@@ -816,17 +816,7 @@ def test_every_table_header_is_translated(api) -> None:  # type: ignore[no-untyp
     setup_parties(api)
     stored_lot(api)
     web = Web(api, "admin")
-    for path in (
-        "/dashboard",
-        "/lots",
-        "/zones",
-        "/manifests",
-        "/parties",
-        "/scorecard",
-        "/exports",
-        "/audit",
-        "/admin",
-    ):
+    for path in PAGES:
         html = web.get(path).text
         headers = re.findall(r"<th[^>]*>([^<]*)</th>", html)
         english = [h for h in headers if re.search(r"[A-Za-z]{3,}", h)]
