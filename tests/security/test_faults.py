@@ -107,11 +107,14 @@ def _background(fn: Any) -> tuple[threading.Thread, dict[str, Any]]:
 
 def _wait_backends_gone(api: Api, pid: int) -> None:
     deadline = time.monotonic() + 30
+    q = sa.text("SELECT count(*) FROM pg_stat_activity WHERE pid = :p")
     with sa.create_engine(api.url).connect() as c:
         while time.monotonic() < deadline:
-            q = sa.text("SELECT count(*) FROM pg_stat_activity WHERE pid = :p")
             if not c.execute(q, {"p": pid}).scalar_one():
                 return
+            # pg_stat_activity is a snapshot kept for the whole transaction: end it, or a
+            # backend alive at the first look stays "alive" for every later one
+            c.rollback()
             time.sleep(0.05)
     raise AssertionError(f"backend {pid} still alive")
 
