@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -183,8 +184,15 @@ def test_console_in_the_browser(server: tuple[str, Api], tmp_path: Path) -> None
             expect(page.locator("#manifest-table")).to_contain_text(number)
             shot(page, "manifests")
 
-            for name in ("scorecard", "audit", "parties", "exports"):
-                page.goto(f"{base}/{name}")
+            year = (api.ctx.clock.now() + timedelta(hours=8)).year  # this year's declaration
+            pages = [
+                ("scorecard", ""),
+                ("audit", ""),
+                ("parties", ""),
+                ("exports", f"?period={year}"),
+            ]
+            for name, query in pages:
+                page.goto(f"{base}/{name}{query}")
                 expect(page.locator("h1")).to_be_visible()
                 shot(page, name)
             expect(page.locator("#verify-status")).to_have_text("链完整")

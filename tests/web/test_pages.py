@@ -314,6 +314,32 @@ def test_exports_audit_and_admin_pages(api) -> None:  # type: ignore[no-untyped-
     )
 
 
+def test_declaration_reads_as_a_form_in_both_languages(api) -> None:  # type: ignore[no-untyped-def]
+    lot = stored_lot(api)
+    web = Web(api, "ehs_manager")
+    url = f"/exports?site={api.world.site_a}&period={_year(api)}"
+    zh = web.get(url).text
+    lines = re.search(r'id="declaration-lines".*?</table>', zh, re.S)
+    assert lines is not None
+    row = re.search(rf"<tr><td class=\"mono\">{lot['waste_code']}</td>.*?</tr>", lines.group(0))
+    assert row is not None, lines.group(0)
+    # generated this year, still in storage: opening 0, generated = closing, nothing shipped
+    kg = f"{float(lot['weight_kg']) / 1000:.3f}"
+    cells = re.findall(r'<td class="num">([^<]*)</td>', row.group(0))
+    assert cells == ["0.000", kg, "0.000", "0.000", kg]
+    head = re.search(r'id="declaration-head".*?</dl>', zh, re.S)
+    assert head is not None
+    assert "年报" in head.group(0) and "登记管理单位" in head.group(0)
+    assert "期初贮存量（吨）" in lines.group(0)
+    for raw in ("yearly", "registration", "opening_stock_t"):
+        assert raw not in head.group(0) + lines.group(0)
+    en = web.get(url + "&lang=en").text
+    lines_en = re.search(r'id="declaration-lines".*?</table>', en, re.S)
+    head_en = re.search(r'id="declaration-head".*?</dl>', en, re.S)
+    assert lines_en is not None and head_en is not None
+    assert "opening stock (t)" in lines_en.group(0) and "registration" in head_en.group(0)
+
+
 def _year(api) -> int:  # type: ignore[no-untyped-def]
     from datetime import timedelta
 
