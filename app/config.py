@@ -65,6 +65,9 @@ class Settings(BaseSettings):
     # a request then waits for a thread, never for a connection, and none is opened and
     # closed per request under load (each is a server process on PostgreSQL).
     db_pool_size: int = Field(default=32, ge=1, le=500)
+    # A pooled PostgreSQL connection unused for this many seconds is pinged before reuse (a
+    # firewall may have dropped it); one in steady use is not (0: ping on every checkout).
+    db_ping_after_idle_s: float = Field(default=10.0, ge=0, le=3600)
     var_dir: Path = PROJECT_ROOT / "var"
     # HS256 secret for access tokens.
     jwt_secret: str | None = Field(default=None, repr=False)

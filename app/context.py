@@ -46,6 +46,7 @@ class AppContext:
             settings.effective_database_url,
             echo=settings.sql_echo,
             pool_size=settings.db_pool_size,
+            ping_after_idle_s=settings.db_ping_after_idle_s,
         )
         return cls(settings=settings, db=db, clock=clock or SystemClock())
 

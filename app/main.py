@@ -85,9 +85,10 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         exports_router,
         scorecard_router,
     )
+    # FastAPI tries routes in order: the handhelds' high-rate routes first (docs/benchmarks.md).
+    mount_mobile(app)
     for router in routers:
         app.include_router(router)
-    mount_mobile(app)
     mount_web(app)
 
     @app.get("/healthz", tags=["ops"])

@@ -373,6 +373,9 @@ def parse_general_waste_id(s: str, *, known_categories: KnownCodes = None) -> Ge
 # --------------------------------------------------------------------------- scanning
 
 _AIM_PREFIX = re.compile(r"^\][A-Za-z][0-9A-Za-z]")
+# What a scanner usually sends, and every code we print: already clean (nothing to remove,
+# fold or upper-case), so returned as it is without a pass over each character.
+_CLEAN = re.compile(r"[0-9A-Z-]+")
 
 
 def normalise_scan(raw: str) -> str:
@@ -382,6 +385,10 @@ def normalise_scan(raw: str) -> str:
     other control characters, an AIM symbology identifier prefix (``]Q1``, ``]C0``...), folds
     full-width forms (IME input) to ASCII and upper-cases.  Does not validate.
     """
+    return raw if _CLEAN.fullmatch(raw) else _normalise(raw)
+
+
+def _normalise(raw: str) -> str:
     text = unicodedata.normalize("NFKC", raw)
     text = "".join(ch for ch in text if not ch.isspace() and unicodedata.category(ch)[0] != "C")
     text = _AIM_PREFIX.sub("", text)

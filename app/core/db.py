@@ -10,6 +10,7 @@ transaction never fails half-way on a lock upgrade; read sessions use a plain `B
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -89,7 +90,9 @@ class CanonicalJSON(sa.TypeDecorator[Any]):
         return process
 
 
-def make_engine(url: str, echo: bool = False, pool_size: int = 32) -> Engine:
+def make_engine(
+    url: str, echo: bool = False, pool_size: int = 32, ping_after_idle_s: float = 10.0
+) -> Engine:
     if url.startswith("sqlite"):
         engine = sa.create_engine(
             url,
@@ -100,14 +103,46 @@ def make_engine(url: str, echo: bool = False, pool_size: int = 32) -> Engine:
         )
         _configure_sqlite(engine)
         return engine
-    return sa.create_engine(
+    engine = sa.create_engine(
         url,
         echo=echo,
         pool_size=pool_size,
         max_overflow=pool_size,  # a request that holds two sessions, background work
-        pool_pre_ping=True,
         connect_args={"options": "-c timezone=UTC"},
     )
+    _ping_when_idle(engine, ping_after_idle_s)
+    return engine
+
+
+def _ping_when_idle(engine: Engine, after_s: float) -> None:
+    """Check a pooled connection's liveness at checkout, but only when it sat unused in the
+    pool for `after_s` seconds or more.
+
+    A firewall that drops idle connections, or a database restart, leaves dead connections in
+    the pool; the ping finds them and the pool replaces them, so the request never sees one.
+    `pool_pre_ping` pings on every checkout: a round trip per request that cost a handheld scan
+    about a fifth of its time (docs/benchmarks.md). A connection that was in use seconds ago
+    is alive or fails as a clean 503 (`app.core.errors`), and that failure invalidates the
+    whole pool, so the next request connects afresh.
+    """
+
+    @event.listens_for(engine, "connect")
+    def _connected(_dbapi_connection: Any, record: Any) -> None:
+        record.info["returned_at"] = time.monotonic()
+
+    @event.listens_for(engine, "checkin")
+    def _returned(_dbapi_connection: Any, record: Any) -> None:
+        if record is not None:
+            record.info["returned_at"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        if time.monotonic() - record.info.get("returned_at", 0.0) < after_s:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except Exception as exc:
+            raise sa.exc.DisconnectionError("pooled connection is dead") from exc
 
 
 def _configure_sqlite(engine: Engine) -> None:
@@ -131,9 +166,13 @@ def _configure_sqlite(engine: Engine) -> None:
 class Database:
     """The engine plus the one way to get a transactional session."""
 
-    def __init__(self, url: str, echo: bool = False, pool_size: int = 32) -> None:
+    def __init__(
+        self, url: str, echo: bool = False, pool_size: int = 32, ping_after_idle_s: float = 10.0
+    ) -> None:
         self.url = url
-        self.engine = make_engine(url, echo=echo, pool_size=pool_size)
+        self.engine = make_engine(
+            url, echo=echo, pool_size=pool_size, ping_after_idle_s=ping_after_idle_s
+        )
         self._write_engine = self.engine.execution_options(hazchain_write=True)
         # PostgreSQL reads that need no snapshot across statements: no BEGIN, no ROLLBACK
         self._autocommit_engine = (

@@ -166,3 +166,11 @@ def test_general_known_categories() -> None:
 def test_normalise_scan(raw: str) -> None:
     assert normalise_scan(raw) == GOOD_ID
     assert parse_lot_id(raw).text == GOOD_ID
+
+
+@pytest.mark.parametrize("clean", [GOOD_ID, "32050020260001", "A1", "HW-B2", "-", "0"])
+def test_a_clean_scan_takes_the_short_way_and_comes_out_the_same(clean: str) -> None:
+    from labels.ids import _normalise
+
+    assert normalise_scan(clean) is clean  # returned as it is, no pass over the characters
+    assert _normalise(clean) == clean  # which is what the long way gives
