@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from uuid import UUID
 
+import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from app.context import AppContext
@@ -138,6 +139,12 @@ def _lot_state(session: Session, actor: Principal, lot_id: UUID) -> LotState:
     return state_of(row)
 
 
+# Every handheld scan of a lot runs this: built once (like the event store's statements) and read
+# as a plain row, which `state_of` takes as it takes the ORM's, without the identity map.
+_LOTS = LotRow.__table__  # type: ignore[attr-defined]
+_BY_DIGITAL_ID = sa.select(_LOTS).where(_LOTS.c.digital_id == sa.bindparam("code"))
+
+
 def resolve_code(*, session: Session, actor: Principal, code: str) -> LotState:
     """The lot a scanned code names: a digital ID, a QR or a Code 128 payload (raw scanner
     input: whitespace, CR/LF, AIM prefix, full-width or lower case are cleaned first)."""
@@ -148,7 +155,7 @@ def resolve_code(*, session: Session, actor: Principal, code: str) -> LotState:
         raise InvalidInput(
             f"not a lot ID: {exc}", field="code", code=text, reasons=exc.reasons
         ) from exc
-    row = session.exec(select(LotRow).where(LotRow.digital_id == text)).first()
+    row = session.connection().execute(_BY_DIGITAL_ID, {"code": text}).first()
     if row is None or not actor.can_access_site(row.site_id):
         raise NotFound("no lot carries this ID", code=text)
     return state_of(row)

@@ -103,7 +103,8 @@ register_tables(LotRow.__table__, ZoneInventoryRow.__table__)  # type: ignore[at
 IN_ZONE = {LotStatus.stored, LotStatus.allocated}
 
 
-def state_of(row: LotRow) -> LotState:
+def state_of(row: LotRow | sa.Row[Any]) -> LotState:
+    """The domain's lot from its read-model row (the ORM's, or a plain row of `rm_lot`)."""
     return LotState(
         lot_id=row.lot_id,
         site_id=row.site_id,
