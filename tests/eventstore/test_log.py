@@ -102,6 +102,37 @@ def test_one_changed_payload_byte_is_named(api: Api, backend: str) -> None:
     assert after["first_broken"]["event_id"] == str(uuid.UUID(str(row.event_id)))
 
 
+@pytest.mark.parametrize("backend", ["sqlite"])  # PostgreSQL refuses such values itself
+@pytest.mark.parametrize(
+    "column, value",
+    [
+        ("occurred_at", "2020-01-01 00:00:00.000000"),  # a back-dated step
+        ("occurred_at", 12345),  # SQLite takes a number in a text column
+        ("findings", b"[]"),  # a blob where text belongs
+        ("event_id", 7),
+    ],
+)
+def test_an_altered_column_of_any_type_is_named_on_sqlite(
+    api: Api, backend: str, column: str, value: object
+) -> None:
+    """SQLite types values per row, so a hand-edited one may not even be text: the verifier
+    names the row instead of failing, and a blob where the store writes text is an alteration
+    even when its bytes are the same."""
+    _history(api)
+    eng = _drop_triggers(api, backend)
+    row = _row(eng, 4)
+    with eng.begin() as c:
+        c.execute(
+            sa.text(f"UPDATE stored_event SET {column} = :v WHERE position = :pos"),
+            {"v": value, "pos": row.position},
+        )
+    eng.dispose()
+    after = _verify(api)
+    assert after["status"] == "broken"
+    assert after["first_broken"]["chain_position"] == 4
+    assert "hash does not match" in after["first_broken"]["reason"]
+
+
 def test_a_break_in_an_early_chunk_stops_the_prefetching_reader(api: Api, backend: str) -> None:
     """Chunks of two rows: the break is found while the fetcher still has chunks to hand over.
     The verification returns (the fetcher is drained, not left blocked) and the connection is
