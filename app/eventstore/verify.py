@@ -95,7 +95,7 @@ FROM stored_event WHERE site_id = %s ORDER BY chain_position
 # SQLite keeps UUIDs as 32 hex digits and timestamps as `YYYY-MM-DD HH:MM:SS.ffffff` (UTC).
 # With SQLite rendering them as hashed (hyphenated, ISO 8601) by substr/replace, verification
 # ran at 65,000-88,000 events/s; with Python assembling the text from the stored values,
-# 155,000-167,000 (docs/benchmarks.md).
+# 153,000-164,000 (docs/benchmarks.md).
 _SQLITE_ROWS = """
 SELECT position, event_id, chain_position, stream_id, version, prev_hash, hash, stream_type,
        type, schema_version, occurred_at, recorded_at, actor_id, device_id, rule_set_version,
