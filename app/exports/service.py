@@ -3,7 +3,7 @@ declaration, and the log as JSON Lines. Maps projections onto the DTOs of `repor
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -757,14 +757,18 @@ def declarations_stream(site_id: UUID) -> UUID:
     return uuid5(DECLARATIONS, str(site_id))
 
 
-def reporting_situation(session: Session, site: Site, now: datetime) -> ReportingSituation:
-    """What R60 reads for a site: its class, the last twelve months' periods, the filings."""
+def reporting_situation(
+    session: Session, site: Site, now: datetime, filed: Iterable[str] | None = None
+) -> ReportingSituation:
+    """What R60 reads for a site: its class, the last twelve months' periods, the filings
+    (`filed`: the periods filed, when the caller has read them already)."""
     today = now.astimezone(CHINA).date()
     klass, annual_t = management_class(session, site, today)
     since = site.created_at.astimezone(CHINA).date()
-    filed = session.exec(
-        select(DeclarationFilingRow.period).where(DeclarationFilingRow.site_id == site.id)
-    )
+    if filed is None:
+        filed = session.exec(
+            select(DeclarationFilingRow.period).where(DeclarationFilingRow.site_id == site.id)
+        )
     return ReportingSituation(
         step=Step.reporting,
         now=now,
@@ -785,13 +789,13 @@ def declaration_calendar(
     site = session.get(Site, site_id)
     if site is None:
         raise NotFound("site not found", site_id=str(site_id))
-    s = reporting_situation(session, site, ctx.clock.now())
     rows = {
         r.period: r
         for r in session.exec(
             select(DeclarationFilingRow).where(DeclarationFilingRow.site_id == site_id)
         )
     }
+    s = reporting_situation(session, site, ctx.clock.now(), filed=rows)
     # R60 names the periods that need attention; the rest are filed or not yet near
     attention = {f.values["period"]: f.values["level"] for f in evaluate(s)}  # type: ignore[arg-type]
     periods = []
