@@ -203,8 +203,9 @@ def export_db(
     from app.backup import export_db as dump
 
     ctx = _ctx()
-    with ctx.db.engine.connect() as conn, open(file, "w", encoding="utf-8") as out:
-        counts = dump(conn, out)
+    # one snapshot: a dump taken while the plant works holds the tables as of one moment
+    with ctx.db.session(write=False) as session, open(file, "w", encoding="utf-8") as out:
+        counts = dump(session.connection(), out)
     console.print(f"exported {sum(counts.values())} rows of {len(counts)} tables to {file}")
 
 

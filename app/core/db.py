@@ -174,6 +174,15 @@ class Database:
             url, echo=echo, pool_size=pool_size, ping_after_idle_s=ping_after_idle_s
         )
         self._write_engine = self.engine.execution_options(hazchain_write=True)
+        # Reads see one snapshot across their statements: a report, an export or a chain
+        # verification that reads table after table while the plant keeps appending reads them
+        # as of one moment. SQLite's read transaction (WAL) is that snapshot; PostgreSQL's
+        # default, READ COMMITTED, takes a new one per statement.
+        self._snapshot_engine = (
+            self.engine.execution_options(isolation_level="REPEATABLE READ")
+            if self.engine.dialect.name == "postgresql"
+            else self.engine
+        )
         # PostgreSQL reads that need no snapshot across statements: no BEGIN, no ROLLBACK
         self._autocommit_engine = (
             self.engine.execution_options(isolation_level="AUTOCOMMIT")
@@ -187,10 +196,11 @@ class Database:
 
     @contextmanager
     def session(self, write: bool = True, snapshot: bool = True) -> Iterator[Session]:
-        """One transaction: commit on success, roll back on any exception. `snapshot=False`
-        (reads only): each statement sees the latest committed data, with no transaction
-        around them on PostgreSQL (two round trips fewer)."""
-        reads = self.engine if snapshot else self._autocommit_engine
+        """One transaction: commit on success, roll back on any exception. A read session
+        (`write=False`) sees one snapshot of the database throughout; `snapshot=False`: each
+        statement sees the latest committed data, with no transaction around them on
+        PostgreSQL (two round trips fewer)."""
+        reads = self._snapshot_engine if snapshot else self._autocommit_engine
         bind = self._write_engine if write else reads
         with Session(bind, expire_on_commit=False, autoflush=False) as session:
             try:

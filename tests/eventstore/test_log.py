@@ -305,3 +305,35 @@ def test_signed_checkpoint_catches_a_rewritten_history(api: Api, backend: str) -
     eng.dispose()
     assert not report.ok
     assert "differs from the signed checkpoint" in report.first_broken.reason  # type: ignore[union-attr]
+
+
+def test_verification_reads_one_snapshot_while_the_plant_keeps_working(
+    api: Api, backend: str
+) -> None:
+    """`hazchain verify` reads the heads first and each site's chain after the one before it.
+    Events appended to a site meanwhile (handhelds keep working) are not in the snapshot it
+    verifies, so they are neither counted nor taken for rows added outside the application."""
+    from app.eventstore.verify import verify_chains
+
+    a, b = api.world.site_a, api.world.site_b
+    _history(api, 2)
+    op_b = api.as_("operator_b")
+    op_b.generate(b)
+    before = _verify(api)["events"]
+    second = max(a, b, key=str)  # the site verified second
+    appended: list[dict] = []  # type: ignore[type-arg]
+
+    def meanwhile(_n: int) -> None:  # called while the first site's chain is read
+        if not appended:
+            (op_b if second == b else api.as_("operator")).generate(second)
+            appended.append({})
+
+    with api.ctx.db.session(write=False) as session:
+        report = verify_chains(
+            session.connection(), api.ctx.keys.public_key, progress=meanwhile, batch=1
+        )
+    assert appended, "the append ran during verification"
+    assert report.ok, report.summary()
+    assert report.events == before
+    after = _verify(api)
+    assert after["status"] == "ok" and after["events"] == report.events + 1

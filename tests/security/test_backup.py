@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from typer.testing import CliRunner
 
 from app.backup import RestoreError, export_db, import_db
+from app.core.db import make_engine
 from app.eventstore.verify import verify_chains
 from app.migrate import upgrade
 from tests.conftest import _PG_PROBLEM, _pg_admin_engine, _pg_url_for
@@ -105,6 +106,39 @@ def _round_trip(api: Api, target: str, tmp_path: Path) -> None:
 def test_export_import_round_trip(api: Api, empty_target: str, tmp_path: Path) -> None:
     _activity(api)
     _round_trip(api, empty_target, tmp_path)
+
+
+def test_a_dump_taken_while_the_plant_works_restores_whole(
+    api: Api, empty_target: str, tmp_path: Path
+) -> None:
+    """`export-db` counts the rows, then writes table after table. A lot generated meanwhile
+    (after the counts, before the events are written) is not in the dump, which holds the
+    database as of one moment: it restores, and its chains verify."""
+    _activity(api)
+    op = api.as_("operator")
+
+    class Busy(io.StringIO):
+        def write(self, text: str) -> int:
+            if not self.tell():  # the header, written once the counts are taken
+                op.generate()
+            return super().write(text)
+
+    dump = Busy()
+    with api.ctx.db.session(write=False) as session:  # as `hazchain export-db` reads
+        exported = export_db(session.connection(), dump)
+    assert _counts(api.url)["stored_event"] == exported["stored_event"] + 1
+    dump.seek(0)
+    eng = sa.create_engine(empty_target)
+    with eng.begin() as conn:
+        imported = import_db(conn, dump)
+    eng.dispose()
+    assert imported == {k: v for k, v in exported.items() if v}
+    assert _counts(empty_target) == exported
+    restored = make_engine(empty_target)
+    with restored.connect() as conn:
+        report = verify_chains(conn, api.ctx.keys.public_key)
+    restored.dispose()
+    assert report.ok and report.events == exported["stored_event"], report.summary()
 
 
 def test_sqlite_to_postgresql_through_the_cli(sqlite_api: Api, tmp_path: Path) -> None:
