@@ -126,12 +126,20 @@ def seed_demo(
 
 
 @cli.command()
-def verify() -> None:
+def verify(
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="processes checking a long chain in spans (default: one per core; 1: one pass)",
+        ),
+    ] = None,
+) -> None:
     """Recompute every hash chain and check the signed checkpoints."""
     import sqlalchemy as sa
 
     from app.eventstore.models import StoredEvent
-    from app.eventstore.verify import verify_chains
+    from app.eventstore.verify import default_workers, verify_chains
 
     ctx = _ctx()
     with ctx.db.session(write=False) as session:
@@ -142,6 +150,7 @@ def verify() -> None:
                 session.connection(),
                 ctx.keys.public_key,
                 progress=lambda n: progress.advance(task, n),
+                workers=workers or default_workers(),
             )
     rate = report.events / report.seconds if report.seconds else 0
     if report.ok:

@@ -64,6 +64,9 @@ def test_migrate_seed_verify_rebuild(env: dict[str, str]) -> None:
     assert tracked >= 10 and paper == 1, (tracked, paper)  # GPS tracks (R49), a paper back-entry
     verified = run(["verify"], env)
     assert verified.returncode == 0 and verified.stdout.strip().startswith("ok:"), verified.stdout
+    one_pass = run(["verify", "--workers", "1"], env)
+    assert one_pass.returncode == 0 and one_pass.stdout.strip().startswith("ok:"), one_pass.stdout
+    assert run(["verify", "--workers", "0"], env).returncode == 2  # at least one process
     rebuilt = run(["rebuild-projections"], env)
     assert rebuilt.returncode == 0 and "rebuilt projections from" in rebuilt.stdout
     assert run(["verify"], env).returncode == 0

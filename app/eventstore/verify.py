@@ -4,16 +4,22 @@ Checks, per site, in chain order: positions are gap-free from 1; each `prev_hash
 previous event's `hash`; each `hash` recomputes from the row; the chain ends at the recorded
 head; every signed checkpoint names a hash that is in the chain and verifies with the site's
 public key. Per stream, versions are gap-free from 1.
+
+A long chain can be checked in spans by several processes (`hazchain verify` uses one per
+core): each span is checked on its own (`verify_span`) and the spans are joined in order with
+the checks that cross them, so the answer is the one a single pass gives.
 """
 
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import queue
-import threading
+import json
+import os
+import pickle
+import subprocess
+import sys
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
@@ -23,8 +29,9 @@ import sqlalchemy as sa
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy.engine import Connection
 
-from app.eventstore.hashing import FIELDS, GENESIS_HASH, SCHEME
+from app.eventstore.hashing import GENESIS_HASH
 from app.eventstore.models import ChainCheckpoint, ChainHead, StoredEvent
+from app.eventstore.verify_span import OPEN, Span, check_span, span_rows
 
 
 @dataclass
@@ -72,160 +79,118 @@ E = StoredEvent.__table__  # type: ignore[attr-defined]
 H = ChainHead.__table__  # type: ignore[attr-defined]
 C = ChainCheckpoint.__table__  # type: ignore[attr-defined]
 
-
-# The database assembles each row's hash material exactly as `hashing.event_hash` does
-# (fields joined by newlines, absent values empty), so Python only hashes and compares.
-_PG_MATERIAL = r"""
-'hazchain-chain-v1' || E'\n' || prev_hash || E'\n' || site_id::text || E'\n' ||
-chain_position::text || E'\n' || event_id::text || E'\n' || stream_type || E'\n' ||
-stream_id::text || E'\n' || version::text || E'\n' || type || E'\n' ||
-schema_version::text || E'\n' ||
-to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"') || E'\n' ||
-to_char(recorded_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"') || E'\n' ||
-coalesce(actor_id::text, '') || E'\n' || coalesce(device_id::text, '') || E'\n' ||
-coalesce(rule_set_version, '') || E'\n' || findings::text || E'\n' || payload::text
-"""
-_PG_ROWS = f"""
-SELECT position, event_id::text, chain_position, stream_id::text, version, prev_hash, hash,
-       {_PG_MATERIAL}
-FROM stored_event WHERE site_id = %s ORDER BY chain_position
-"""
+# A chain shorter than this per process is checked in one pass: a worker process takes 0.1 to
+# 0.2 s to start and connect, and one pass checks 100,000 events in about half a second.
+EVENTS_PER_WORKER = 100_000
 
 
-# SQLite keeps UUIDs as 32 hex digits and timestamps as `YYYY-MM-DD HH:MM:SS.ffffff` (UTC).
-# With SQLite rendering them as hashed (hyphenated, ISO 8601) by substr/replace, verification
-# ran at 65,000-88,000 events/s; with Python assembling the text from the stored values,
-# 153,000-164,000 (docs/benchmarks.md).
-_SQLITE_ROWS = """
-SELECT position, event_id, chain_position, stream_id, version, prev_hash, hash, stream_type,
-       type, schema_version, occurred_at, recorded_at, actor_id, device_id, rule_set_version,
-       findings, payload
-FROM stored_event WHERE site_id = ? ORDER BY chain_position
-"""
+def default_workers() -> int:
+    """The processes `hazchain verify` checks a chain with: one per core it may run on."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
-def _sqlite_material(chunks: Iterable[list[Any]], site_id: UUID) -> Iterator[tuple[Any, ...]]:
-    """SQLite rows as `_PG_ROWS` gives them: position, event id, chain position, stream id,
-    version, prev_hash, hash and the hash material (`hashing.event_hash`'s text)."""
-    site = str(site_id)
-    ids: dict[Any, str] = {None: ""}  # actors and devices: few, each rendered once
-
-    def uuid_text(h: Any) -> str:
-        if h not in ids:
-            ids[h] = f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
-        return ids[h]
-
-    for chunk in chunks:
-        for (
-            pos,
-            eid,
-            cp,
-            sid,
-            ver,
-            prev,
-            hash_,
-            st,
-            ty,
-            sv,
-            occ,
-            rec,
-            actor,
-            device,
-            rsv,
-            fi,
-            pa,
-        ) in chunk:
-            try:
-                event_id = f"{eid[:8]}-{eid[8:12]}-{eid[12:16]}-{eid[16:20]}-{eid[20:]}"
-                stream_id = f"{sid[:8]}-{sid[8:12]}-{sid[12:16]}-{sid[16:20]}-{sid[20:]}"
-                material = "\n".join(
-                    (
-                        SCHEME,
-                        prev,
-                        site,
-                        str(cp),
-                        event_id,
-                        st,
-                        stream_id,
-                        str(ver),
-                        ty,
-                        str(sv),
-                        occ.replace(" ", "T") + "+00:00",
-                        rec.replace(" ", "T") + "+00:00",
-                        uuid_text(actor),
-                        uuid_text(device),
-                        rsv or "",
-                        fi,
-                        pa,
-                    )
-                )
-            except (TypeError, AttributeError):  # a value of the wrong type written outside us
-                event_id, stream_id, material = str(eid), str(sid), ""  # fails the hash check
-            yield pos, event_id, cp, stream_id, ver, prev, hash_, material
+def _plan(head_position: int, workers: int) -> list[tuple[int | None, int | None]]:
+    """Spans of about equal length that cover every position; the first and the last open."""
+    n = max(1, min(workers, head_position // EVENTS_PER_WORKER))
+    cuts = [head_position * i // n for i in range(1, n)]
+    los: list[int | None] = [OPEN, *(c + 1 for c in cuts)]
+    his: list[int | None] = [*cuts, OPEN]
+    return list(zip(los, his, strict=True))
 
 
-def _rows(
-    conn: Connection, site_id: UUID, batch: int, prefetch: bool = True
-) -> Iterator[tuple[Any, ...]]:
-    """Stream one site's chain as plain tuples from the driver (server-side cursor on PG).
-
-    On PostgreSQL a thread fetches the next chunk while the caller hashes this one. The driver
-    waits on the server without the GIL, so PostgreSQL builds the rows' hash material on one
-    core while Python hashes on the other (1.5x the rate of fetching in turn). On SQLite the
-    same thread measured slower (0.94x), so SQLite fetches in turn (docs/benchmarks.md).
-    """
-    raw = conn.connection.dbapi_connection
-    assert raw is not None
+def _worker_target(conn: Connection) -> str | None:
+    """Where a worker process finds the database, or None when it cannot (in-memory SQLite)."""
+    url = conn.engine.url
     if conn.dialect.name == "postgresql":
-        cur = raw.cursor(name=f"verify_{site_id.hex}")
-        cur.itersize = batch
-        cur.execute(_PG_ROWS, (site_id,))
-    else:
-        cur = raw.cursor()
-        cur.execute(_SQLITE_ROWS, (site_id.hex,))
-    if conn.dialect.name != "postgresql":
-        try:
-            yield from _sqlite_material(iter(lambda: cur.fetchmany(batch), []), site_id)
-        finally:
-            cur.close()
-        return
-    if not prefetch:  # fetch and hash in turn
-        try:
-            while chunk := cur.fetchmany(batch):
-                yield from chunk
-        finally:
-            cur.close()
-        return
-    chunks: queue.Queue[list[Any] | BaseException] = queue.Queue(maxsize=2)
-    stop = threading.Event()
+        return url.set(drivername="postgresql").render_as_string(hide_password=False)
+    if url.database in (None, "", ":memory:") or url.database.startswith("file:"):
+        return None
+    return url.database
 
-    def fetch() -> None:
-        try:
-            while not stop.is_set():
-                chunk = cur.fetchmany(batch)
-                chunks.put(chunk)
-                if not chunk:
-                    return
-        except BaseException as exc:  # handed to the reader, which re-raises it
-            chunks.put(exc)
 
-    fetcher = threading.Thread(target=fetch, name=f"verify-{site_id}", daemon=True)
-    fetcher.start()
-    try:
-        while True:
-            chunk = chunks.get()
-            if isinstance(chunk, BaseException):
-                raise chunk
-            if not chunk:
-                return
-            yield from chunk
-    finally:
-        stop.set()  # the reader stopped early (a broken link) or finished
-        while fetcher.is_alive():  # unblock a fetcher waiting for room in the queue
-            with contextlib.suppress(queue.Empty):
-                chunks.get(timeout=0.05)
-        fetcher.join()
-        cur.close()
+def _start_span(
+    stack: contextlib.ExitStack,
+    dialect: str,
+    target: str,
+    site: str,
+    lo: int | None,
+    hi: int | None,
+    checkpoints: frozenset[int],
+) -> subprocess.Popen[bytes]:
+    """A worker process checking one span: a fresh interpreter running `verify_span`, which
+    imports little, inherits none of our connections and needs nothing of the caller's own
+    main module (which `multiprocessing`'s spawn would import again)."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "app.eventstore.verify_span"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    stack.callback(_stop, proc)
+    assert proc.stdin is not None
+    proc.stdin.write(json.dumps([dialect, target, site, lo, hi, sorted(checkpoints)]).encode())
+    proc.stdin.close()
+    proc.stdin = None  # sent in full: `communicate()` has nothing to write
+    return proc
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is None:  # left running by an error here
+        proc.kill()
+        proc.wait()
+
+
+def _span_of(proc: subprocess.Popen[bytes]) -> Span:
+    out, err = proc.communicate()
+    if proc.returncode:
+        raise RuntimeError(f"a verification worker failed: {err.decode(errors='replace')[-2000:]}")
+    span = pickle.loads(out)  # from the process we started, running our own code
+    assert isinstance(span, Span)
+    return span
+
+
+def _join(
+    site: str, spans: list[Span], stream_versions: dict[Any, int]
+) -> tuple[int, int, str, dict[int, str], BrokenLink | None]:
+    """Join the spans in chain order with the checks a span cannot make itself (see
+    `verify_span`): events checked, last position and hash, hashes at checkpoint positions,
+    and the first broken link, the one a single pass meets first."""
+    expected, prev, events = 1, GENESIS_HASH, 0
+    hashes: dict[int, str] = {}
+    for span in spans:
+        found: list[tuple[int, int, int, str, str | None, int | None]] = []  # index, rank, …
+        if span.first is not None:
+            cp, prev_hash, event_id, position = span.first
+            if cp != expected:
+                reason = (
+                    f"expected chain position {expected}, found {cp}: "
+                    f"{'events missing' if cp > expected else 'duplicate'}"
+                )
+                found.append((0, 0, cp, reason, event_id, position))
+            elif prev_hash != prev:
+                reason = "prev_hash does not match the previous event's hash"
+                found.append((0, 0, cp, reason, event_id, position))
+        if span.broken is not None:
+            b = span.broken
+            found.append((b.index, 1, b.chain_position, b.reason, b.event_id, b.position))
+        for stream_id, (version, cp, event_id, position, index) in span.stream_first.items():
+            before = stream_versions.get(stream_id, 0)
+            if version != before + 1:
+                reason = f"stream {stream_id} jumps from version {before} to {version}"
+                found.append((index, 2, cp, reason, event_id, position))
+        if found:
+            index, _, cp, reason, event_id, position = min(found)
+            # the streams met before the break count, as in a single pass
+            stream_versions.update((s, f[0]) for s, f in span.stream_first.items() if f[4] < index)
+            last_good = span.first[0] + index - 1 if span.first and index else expected - 1
+            broken = BrokenLink(site, cp, reason, event_id, position)
+            return events + index, last_good, prev, hashes, broken
+        stream_versions.update(span.stream_last)
+        hashes.update(span.checkpoint_hashes)
+        events += span.events
+        if span.last is not None:
+            expected, prev = span.last[0] + 1, span.last[1]
+    return events, expected - 1, prev, hashes, None
 
 
 def verify_chains(
@@ -235,93 +200,78 @@ def verify_chains(
     progress: Callable[[int], None] | None = None,
     batch: int = 2_000,
     prefetch: bool = True,
+    workers: int = 1,
 ) -> VerifyReport:
+    """Verify the chains of `site_ids` (every site by default) on `conn`, which should read one
+    snapshot (a read session). With `workers` > 1, a chain of more than `EVENTS_PER_WORKER`
+    events per worker is checked in spans, all but the last by worker processes on their own
+    connections: they read only positions up to the head read here, which no writer can
+    change, and the last span, which runs on to the end of the chain, is read here."""
     started = time.perf_counter()
     heads = {row.site_id: row for row in conn.execute(sa.select(H))}
     chain_sites = set(heads) | {r[0] for r in conn.execute(sa.select(E.c.site_id).distinct())}
     wanted = sorted(chain_sites if site_ids is None else set(site_ids) & chain_sites, key=str)
+    target = _worker_target(conn) if workers > 1 else None
+    raw = conn.connection.dbapi_connection
+    assert raw is not None
     reports: list[SiteReport] = []
-    stream_versions: dict[UUID, int] = {}
+    stream_versions: dict[Any, int] = {}
     total = 0
     first: BrokenLink | None = None
     n_checkpoints = 0
-    for site_id in wanted:
-        rep = SiteReport(site_id=str(site_id))
-        reports.append(rep)
-        hashes_at_checkpoints: dict[int, str] = {}
-        cps = list(
-            conn.execute(sa.select(C).where(C.c.site_id == site_id).order_by(C.c.chain_position))
-        )
-        wanted_positions = {cp.chain_position for cp in cps}
-        expected_pos, prev = 1, GENESIS_HASH
-        site = str(site_id)
-        stream_versions_get = stream_versions.get
-        sha256 = hashlib.sha256
-        newlines = FIELDS - 1
-        for (
-            position,
-            event_id,
-            chain_position,
-            stream_id,
-            version,
-            prev_hash,
-            hash_,
-            material,
-        ) in _rows(conn, site_id, batch, prefetch):
-            broken = None
-            if chain_position != expected_pos:
-                broken = (
-                    f"expected chain position {expected_pos}, found {chain_position}: "
-                    f"{'events missing' if chain_position > expected_pos else 'duplicate'}"
+    with contextlib.ExitStack() as stack:
+        for site_id in wanted:
+            rep = SiteReport(site_id=str(site_id))
+            reports.append(rep)
+            site = str(site_id)
+            cps = list(
+                conn.execute(
+                    sa.select(C).where(C.c.site_id == site_id).order_by(C.c.chain_position)
                 )
-            elif prev_hash != prev:
-                broken = "prev_hash does not match the previous event's hash"
-            elif (
-                material.count("\n") != newlines
-                or sha256(material.encode("utf-8")).hexdigest() != hash_
-            ):
-                broken = "hash does not match the event's content (the row was altered)"
-            elif version != stream_versions_get(stream_id, 0) + 1:
-                broken = (
-                    f"stream {stream_id} jumps from version "
-                    f"{stream_versions_get(stream_id, 0)} to {version}"
-                )
-            if broken:
-                rep.broken = BrokenLink(site, chain_position, broken, event_id, position)
-                break
-            stream_versions[stream_id] = version
-            if chain_position in wanted_positions:
-                hashes_at_checkpoints[chain_position] = hash_
-            prev = hash_
-            expected_pos += 1
-            rep.events += 1
-            total += 1
-            if progress and total % batch == 0:
-                progress(batch)
-        rep.head_position = expected_pos - 1
-        if rep.broken is None:
+            )
+            at = frozenset(cp.chain_position for cp in cps)
             head = heads.get(site_id)
-            if head is None:
-                rep.broken = BrokenLink(site, 0, "events exist but the site has no chain head")
-            elif head.chain_position != rep.head_position or head.hash != prev:
-                rep.broken = BrokenLink(
-                    site,
-                    min(head.chain_position, rep.head_position) + 1,
-                    f"the chain ends at position {rep.head_position} but the recorded head "
-                    f"is at {head.chain_position}: events were removed or added outside the "
-                    "application",
-                )
-        if rep.broken is None:
-            key = public_key(site_id)
-            for cp in cps:
-                problem = _checkpoint_problem(cp, key, hashes_at_checkpoints)
-                if problem:
-                    rep.broken = BrokenLink(site, cp.chain_position, problem)
-                    break
-                rep.checkpoints += 1
-            n_checkpoints += rep.checkpoints
-        if rep.broken and first is None:
-            first = rep.broken
+            plan = _plan(head.chain_position if head else 0, workers if target else 1)
+            assert target is not None or len(plan) == 1
+            started_spans = [
+                _start_span(stack, conn.dialect.name, str(target), site, lo, hi, at)
+                for lo, hi in plan[:-1]
+            ]
+            lo, hi = plan[-1]
+            with span_rows(raw, conn.dialect.name, site, lo, hi, batch, prefetch) as rows:
+                last = check_span(rows, lo, hi, at, progress, batch)
+            spans = []
+            for proc in started_spans:
+                spans.append(_span_of(proc))
+                if progress:
+                    progress(spans[-1].events)
+            events, rep.head_position, last_hash, hashes, rep.broken = _join(
+                site, [*spans, last], stream_versions
+            )
+            rep.events = events
+            total += events
+            if rep.broken is None:
+                if head is None:
+                    rep.broken = BrokenLink(site, 0, "events exist but the site has no chain head")
+                elif head.chain_position != rep.head_position or head.hash != last_hash:
+                    rep.broken = BrokenLink(
+                        site,
+                        min(head.chain_position, rep.head_position) + 1,
+                        f"the chain ends at position {rep.head_position} but the recorded head "
+                        f"is at {head.chain_position}: events were removed or added outside "
+                        "the application",
+                    )
+            if rep.broken is None:
+                key = public_key(site_id)
+                for cp in cps:
+                    problem = _checkpoint_problem(cp, key, hashes)
+                    if problem:
+                        rep.broken = BrokenLink(site, cp.chain_position, problem)
+                        break
+                    rep.checkpoints += 1
+                n_checkpoints += rep.checkpoints
+            if rep.broken and first is None:
+                first = rep.broken
     return VerifyReport(
         ok=first is None,
         events=total,
