@@ -135,23 +135,25 @@ def verify(
         ),
     ] = None,
 ) -> None:
-    """Recompute every hash chain and check the signed checkpoints."""
+    """Recompute every hash chain and check the signed checkpoints; the run is recorded (the
+    console shows the last one)."""
     import sqlalchemy as sa
 
+    from app.audit.jobs import verify_and_record
     from app.eventstore.models import StoredEvent
-    from app.eventstore.verify import default_workers, verify_chains
+    from app.eventstore.verify import default_workers
 
     ctx = _ctx()
     with ctx.db.session(write=False) as session:
         total = session.exec(sa.select(sa.func.count()).select_from(StoredEvent)).one()[0]  # type: ignore[call-overload]
-        with _progress() as progress:
-            task = progress.add_task("verifying chains", total=total)
-            report = verify_chains(
-                session.connection(),
-                ctx.keys.public_key,
-                progress=lambda n: progress.advance(task, n),
-                workers=workers or default_workers(),
-            )
+    with _progress() as progress:
+        task = progress.add_task("verifying chains", total=total)
+        report, _ = verify_and_record(
+            ctx,
+            trigger="cli",
+            progress=lambda n: progress.advance(task, n),
+            workers=workers or default_workers(),
+        )
     rate = report.events / report.seconds if report.seconds else 0
     if report.ok:
         console.print(f"{report.summary()} ({rate:,.0f} events/s)")

@@ -76,6 +76,9 @@ class Settings(BaseSettings):
     sql_echo: bool = False
     # The storage sweep (alerts) runs inside the server every N minutes; 0 turns it off.
     sweep_interval_minutes: int | None = None
+    # With the sweep, the server verifies every chain when no run was recorded for N hours
+    # (`hazchain verify` and the console's button record runs too); 0 turns it off.
+    verify_interval_hours: int = Field(default=24, ge=0)
     page_size_max: int = 500
     auth: AuthSettings = AuthSettings()
     ledger: LedgerSettings = LedgerSettings()

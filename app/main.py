@@ -6,6 +6,7 @@ import logging
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 
 import anyio.to_thread
 from fastapi import FastAPI
@@ -102,12 +103,23 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
 
 
 def _sweep_loop(ctx: AppContext, seconds: float, stop: threading.Event) -> None:
-    """The scheduled storage sweep: first run shortly after start, then every `seconds`."""
+    """The scheduled storage sweep: first run shortly after start, then every `seconds`. Before
+    it, the chains are verified when the last recorded run is older than the interval, so a
+    broken chain is an alert at the same sweep."""
     from app.alerts import service as alert_service
+    from app.audit.jobs import verify_if_due
 
     log = logging.getLogger("hazchain.sweep")
     delay = min(30.0, seconds)
+    every = timedelta(hours=ctx.settings.verify_interval_hours)
     while not stop.wait(delay):
+        if every:
+            try:
+                run = verify_if_due(ctx, every)
+                if run is not None:
+                    log.info("verify: %s, %s events", "ok" if run.ok else "BROKEN", run.events)
+            except Exception:  # logged; tried again at the next sweep
+                log.exception("scheduled verification failed")
         try:
             with ctx.db.session() as session:
                 result = alert_service.sweep(session=session, ctx=ctx)

@@ -1,5 +1,6 @@
 """Every table, imported in one place for Alembic and the drift check."""
 
+from app.audit import models as _audit  # noqa: F401
 from app.core.db import metadata
 from app.eventstore import models as _eventstore  # noqa: F401
 from app.identity import devices as _devices  # noqa: F401

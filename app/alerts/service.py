@@ -20,6 +20,7 @@ from uuid import UUID, uuid4, uuid5
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
+from app.audit import service as audit_service
 from app.context import AppContext
 from app.domain import alerts as alert_domain
 from app.domain.alerts import Alert
@@ -195,6 +196,31 @@ def current_alerts(session: Session, ctx: AppContext, site_id: UUID, now: dateti
                     values=dict(v),
                 )
             )
+
+    # The site's chain, as the last recorded verification found it (H02).
+    broken = audit_service.broken_link_of(session, site_id)
+    if broken is not None:
+        out.append(
+            Alert(
+                key=f"H02:chain:{site_id}",
+                kind="chain_broken",
+                rule_id="H02",
+                severity="block",
+                subject_type="site",
+                subject_id=site_id,
+                message_zh=f"电子台账记录链校验未通过：第 {broken.chain_position} 条记录起不可信"
+                f"（{broken.reason}），记录可能在系统之外被改动或删除，请立即核查",
+                message_en=f"the custody log's chain is broken at position "
+                f"{broken.chain_position} ({broken.reason}): records may have been changed or "
+                "removed outside the application; investigate now",
+                citation={
+                    "document": "GB 18597-2023; HJ 1259-2022",
+                    "clause": "4.7; 6.4",
+                    "confidence": "3P",
+                },
+                values={"chain_position": broken.chain_position, "reason": broken.reason},
+            )
+        )
 
     # Zones: inspections (hazardous zones) and fill level.
     totals: dict[UUID, list[Decimal]] = defaultdict(lambda: [Decimal(0), Decimal(0), Decimal(0)])

@@ -23,6 +23,7 @@ class SiteChainRead(Schema):
     head_position: int
     checkpoints: int
     broken: BrokenLinkRead | None = None
+    streams: int = 0
 
 
 class VerifyRead(Schema):
@@ -43,3 +44,13 @@ class CheckpointRead(Schema):
     key_id: str
     jws: str
     created_at: datetime
+
+
+class VerificationRunRead(Schema):
+    """A recorded verification run, as the reader may see it: only the reader's sites."""
+
+    id: UUID
+    started_at: datetime
+    trigger: Literal["cli", "console", "schedule"]
+    by: str | None  # the user who ran it (none for the CLI and the schedule)
+    result: VerifyRead

@@ -1,18 +1,22 @@
-"""Audit use cases: verify the chains, sign checkpoints, list them."""
+"""Audit use cases: verify the chains, record and read verification runs, sign checkpoints,
+list them."""
 
 from __future__ import annotations
 
 from dataclasses import asdict
-from uuid import UUID
+from datetime import datetime
+from uuid import UUID, uuid4
 
 from sqlmodel import Session, select
 
 from app.audit import schemas
+from app.audit.models import VerificationRun
 from app.context import AppContext
 from app.domain.values import Role
 from app.eventstore.models import ChainCheckpoint, ChainHead
 from app.eventstore.store import EventStore
-from app.eventstore.verify import VerifyReport, verify_chains
+from app.eventstore.verify import VerifyReport, summary, verify_chains
+from app.identity.models import User
 from app.identity.permissions import Principal
 
 
@@ -33,6 +37,7 @@ def report_read(report: VerifyReport) -> schemas.VerifyRead:
                 head_position=s.head_position,
                 checkpoints=s.checkpoints,
                 broken=schemas.BrokenLinkRead(**asdict(s.broken)) if s.broken else None,
+                streams=s.streams,
             )
             for s in report.sites
         ],
@@ -45,6 +50,84 @@ def verify(*, session: Session, ctx: AppContext, actor: Principal | None) -> sch
     scope = None if actor is None or actor.role is Role.admin else actor.site_ids
     report = verify_chains(session.connection(), ctx.keys.public_key, site_ids=scope)
     return report_read(report)
+
+
+def record_run(
+    *,
+    session: Session,
+    actor: Principal | None,
+    trigger: str,
+    started_at: datetime,
+    report: VerifyReport,
+) -> VerificationRun:
+    """Keep a run of the verification (every site's answer), for the console, the alerts and
+    whoever asks later when the log was last checked and what was found."""
+    run = VerificationRun(
+        id=uuid4(),
+        started_at=started_at,
+        seconds=round(report.seconds, 3),
+        trigger=trigger,
+        actor_id=actor.user_id if actor is not None else None,
+        ok=report.ok,
+        events=report.events,
+        report=report_read(report).model_dump_json(),
+    )
+    session.add(run)
+    session.flush()
+    return run
+
+
+def _last_run(session: Session) -> VerificationRun | None:
+    return session.exec(
+        select(VerificationRun).order_by(VerificationRun.started_at.desc()).limit(1)  # type: ignore[attr-defined]
+    ).first()
+
+
+def last_run_at(session: Session) -> datetime | None:
+    run = _last_run(session)
+    return run.started_at if run is not None else None
+
+
+COUNTS = ("events", "streams", "checkpoints")
+
+
+def latest_run(*, session: Session, actor: Principal) -> schemas.VerificationRunRead | None:
+    """The last recorded run (every run checks every site), showing the actor's sites only."""
+    run = _last_run(session)
+    if run is None:
+        return None
+    by = session.get(User, run.actor_id) if run.actor_id is not None else None
+    result = schemas.VerifyRead.model_validate_json(run.report)
+    if actor.role is not Role.admin:
+        sites = [s for s in result.sites if UUID(s.site_id) in actor.site_ids]
+        first = next((s.broken for s in sites if s.broken), None)
+        events, streams, checkpoints = (sum(getattr(s, k) for s in sites) for k in COUNTS)
+        result = schemas.VerifyRead(
+            status="broken" if first else "ok",
+            events=events,
+            streams=streams,
+            checkpoints=checkpoints,
+            seconds=result.seconds,
+            first_broken=first,
+            sites=sites,
+            summary=summary(first, events, len(sites), streams, checkpoints, result.seconds),
+        )
+    return schemas.VerificationRunRead(
+        id=run.id,
+        started_at=run.started_at,
+        trigger=run.trigger,  # type: ignore[arg-type]
+        by=by.username if by is not None else None,
+        result=result,
+    )
+
+
+def broken_link_of(session: Session, site_id: UUID) -> schemas.BrokenLinkRead | None:
+    """The site's first broken link in the last recorded run, if that run found one."""
+    run = _last_run(session)
+    if run is None or run.ok:
+        return None
+    sites = schemas.VerifyRead.model_validate_json(run.report).sites
+    return next((s.broken for s in sites if s.site_id == str(site_id)), None)
 
 
 def sign_checkpoints(

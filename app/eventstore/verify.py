@@ -50,6 +50,7 @@ class SiteReport:
     head_position: int = 0
     checkpoints: int = 0
     broken: BrokenLink | None = None
+    streams: int = 0
 
 
 @dataclass
@@ -64,15 +65,28 @@ class VerifyReport:
     extra: dict[str, Any] = field(default_factory=dict)
 
     def summary(self) -> str:
-        if self.ok:
-            return (
-                f"ok: {self.events} events in {len(self.sites)} chains, {self.streams} "
-                f"streams, {self.checkpoints} signed checkpoints verified "
-                f"in {self.seconds:.2f}s"
-            )
-        b = self.first_broken
-        assert b is not None
-        return f"BROKEN: site {b.site_id} at chain position {b.chain_position}: {b.reason}"
+        return summary(
+            self.first_broken,
+            self.events,
+            len(self.sites),
+            self.streams,
+            self.checkpoints,
+            self.seconds,
+        )
+
+
+def summary(
+    broken: Any, events: int, chains: int, streams: int, checkpoints: int, seconds: float
+) -> str:
+    """The one-line answer: `ok: …` with counts, or `BROKEN: …` naming the first broken link."""
+    if broken is None:
+        return (
+            f"ok: {events} events in {chains} chains, {streams} streams, {checkpoints} "
+            f"signed checkpoints verified in {seconds:.2f}s"
+        )
+    return (
+        f"BROKEN: site {broken.site_id} at chain position {broken.chain_position}: {broken.reason}"
+    )
 
 
 E = StoredEvent.__table__  # type: ignore[attr-defined]
@@ -245,9 +259,11 @@ def verify_chains(
                 spans.append(_span_of(proc))
                 if progress:
                     progress(spans[-1].events)
+            streams_before = len(stream_versions)
             events, rep.head_position, last_hash, hashes, rep.broken = _join(
                 site, [*spans, last], stream_versions
             )
+            rep.streams = len(stream_versions) - streams_before  # a stream is of one site
             rep.events = events
             total += events
             if rep.broken is None:

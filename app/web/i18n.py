@@ -362,6 +362,14 @@ ZH: dict[str, str] = {
     "Events": "事件数",
     "Checkpoints": "签名检查点",
     "Offline verifier": "离线校验脚本",
+    "not verified yet": "尚未校验",
+    "Last verified": "最近校验",
+    "Verify now": "立即校验",
+    "run cli": "命令行 hazchain verify",
+    "run console": "控制台",
+    "run schedule": "服务器定时校验",
+    "Streams": "事件流",
+    "Seconds": "耗时（秒）",
     # admin
     "Users": "用户",
     "Devices": "手持终端",
@@ -472,10 +480,21 @@ def language(request: Request) -> str:
 
 
 # Enum values rendered through a prefixed key (`_("party " ~ value)`): English shows the value.
-_PREFIXES = ("handover ", "party ", "method ", "mismatch ", "outcome ", "cycle ", "declaration ")
+_PREFIXES = (
+    "handover ",
+    "party ",
+    "method ",
+    "mismatch ",
+    "outcome ",
+    "cycle ",
+    "declaration ",
+    "run ",
+)
 EN = {key: key.split(" ", 1)[1].replace("_", " ") for key in ZH if key.startswith(_PREFIXES)} | {
     "handover dispatch": "consignor → carrier (dispatch)",
     "handover receipt": "carrier → handler (receipt)",
+    "run cli": "hazchain verify (command line)",
+    "run schedule": "the server's schedule",
     # declaration fields (HJ 1259 Appendix C), keyed as the API names them
     "annual_generation_t": "annual generation (t)",
     "closing_stock_t": "closing stock (t)",

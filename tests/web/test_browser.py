@@ -194,6 +194,11 @@ def test_console_in_the_browser(server: tuple[str, Api], tmp_path: Path) -> None
             for name, query in pages:
                 page.goto(f"{base}/{name}{query}")
                 expect(page.locator("h1")).to_be_visible()
+                if name == "audit":  # no run recorded yet: verify now, and see it recorded
+                    expect(page.locator("#verify-status")).to_have_text("尚未校验")
+                    page.click("#verify-now")
+                    expect(page.locator("#verify-status")).to_have_text("链完整")
+                    expect(page.locator("#verify-when")).to_contain_text("控制台 ehs_manager")
                 shot(page, name)
             expect(page.locator("#verify-status")).to_have_text("链完整")
 

@@ -300,8 +300,14 @@ def test_manifest_actions_cancel_from_the_page(api) -> None:  # type: ignore[no-
 def test_exports_audit_and_admin_pages(api) -> None:  # type: ignore[no-untyped-def]
     stored_lot(api)
     web = Web(api, "admin")
-    assert "链完整" in web.get("/audit").text
+    assert "尚未校验" in web.get("/audit").text  # no verification recorded yet
+    assert "尚未校验" in web.get("/exports").text
+    r = web.post("/audit/verify")
+    assert (r.status_code, r.headers["location"]) == (303, "/audit#verify")
+    audit = web.get("/audit").text
+    assert "链完整" in audit and "控制台 admin" in audit
     assert "链完整" in web.get("/exports").text
+    assert web.post("/audit/verify", csrf=False).status_code == 403  # a form from elsewhere
     x = web.get(f"/exports/ledger.xlsx?site={api.world.site_a}")
     assert x.status_code == 200 and x.content[:2] == b"PK"
     log = web.get(f"/exports/log.jsonl?site={api.world.site_a}")

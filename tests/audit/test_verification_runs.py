@@ -1,0 +1,119 @@
+"""Verification runs on both databases: recorded by the CLI's job, the console and the server's
+schedule; kept append-only; shown by the console (for the reader's sites) instead of being
+recomputed on every page; and a run that finds a broken chain is an alert (H02) at the sweep."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from app.alerts import service as alert_service
+from app.audit import jobs
+from app.core.clock import FrozenClock
+from app.core.db import make_engine
+from tests.support.client import Api
+from tests.web.support import Web
+
+
+def _site_b_lot(api: Api) -> None:
+    op = api.as_("operator_b")
+    op.step(op.generate(api.world.site_b), "label")
+
+
+def _tamper_site_b(api: Api, backend: str) -> int:
+    """Alter one payload byte of site B's newest event, triggers dropped; its chain position."""
+    eng = make_engine(api.url)
+    site = api.world.site_b if backend == "postgresql" else api.world.site_b.hex
+    with eng.begin() as c:
+        if backend == "postgresql":
+            c.exec_driver_sql("DROP TRIGGER stored_event_append_only ON stored_event")
+        else:
+            c.exec_driver_sql("DROP TRIGGER stored_event_no_update")
+        row = c.execute(
+            sa.text(
+                "SELECT position, chain_position, CAST(payload AS TEXT) AS payload "
+                "FROM stored_event WHERE site_id = :s ORDER BY chain_position DESC LIMIT 1"
+            ),
+            {"s": site},
+        ).one()
+        c.execute(
+            sa.text("UPDATE stored_event SET payload = :p WHERE position = :pos"),
+            {"p": row.payload.replace("}", ', "x": 1}', 1), "pos": row.position},
+        )
+    eng.dispose()
+    return int(row.chain_position)
+
+
+def _sweep(api: Api) -> None:
+    with api.ctx.db.session() as s:
+        alert_service.sweep(session=s, ctx=api.ctx)
+
+
+def _chain_alerts(api: Api) -> list[dict]:  # type: ignore[type-arg]
+    r = api.as_("ehs_manager").get("/api/v1/alerts")
+    assert r.status_code == 200, r.text
+    return [a for a in r.json()["items"] if a["rule_id"] == "H02"]
+
+
+@pytest.mark.parametrize(
+    "statement",
+    ["UPDATE verification_run SET ok = :t", "DELETE FROM verification_run"],
+)
+def test_a_recorded_run_can_be_neither_changed_nor_removed(
+    api: Api, backend: str, statement: str
+) -> None:
+    _, run = jobs.verify_and_record(api.ctx, trigger="cli")
+    assert run.ok and run.events > 0
+    eng = make_engine(api.url)
+    with pytest.raises(sa.exc.DatabaseError, match="append-only"), eng.begin() as c:
+        c.execute(sa.text(statement), {"t": False} if ":t" in statement else {})
+    eng.dispose()
+
+
+def test_the_schedule_verifies_when_the_last_run_is_old(api: Api, backend: str) -> None:
+    now = datetime.now(UTC)
+    api.ctx.clock = FrozenClock(now)
+    first = jobs.verify_if_due(api.ctx, timedelta(hours=24))  # nothing recorded yet: due
+    assert first is not None and first.trigger == "schedule" and first.ok
+    api.ctx.clock = FrozenClock(now + timedelta(hours=23))
+    assert jobs.verify_if_due(api.ctx, timedelta(hours=24)) is None
+    api.ctx.clock = FrozenClock(now + timedelta(hours=24, seconds=1))
+    again = jobs.verify_if_due(api.ctx, timedelta(hours=24))
+    assert again is not None and again.id != first.id
+
+
+def test_a_broken_chain_found_by_a_run_is_an_alert_and_shows_on_the_pages(
+    api: Api, backend: str
+) -> None:
+    _site_b_lot(api)
+    admin, auditor = Web(api, "admin"), Web(api, "auditor")  # the auditor sees site A only
+    assert admin.post("/audit/verify").status_code == 303
+    cp = _tamper_site_b(api, backend)
+
+    # The pages show the recorded run: intact, until the chains are verified again.
+    assert "链完整" in admin.get("/exports").text
+    _sweep(api)
+    assert _chain_alerts(api) == []
+
+    assert auditor.post("/audit/verify").status_code == 303  # any audit reader may
+    page = admin.get("/audit").text
+    assert "链已损坏" in page and "控制台 auditor" in page
+    assert f"BROKEN: site {api.world.site_b} at chain position {cp}" in page
+    # the auditor's sites are intact: the run is shown for them only
+    mine = auditor.get("/audit").text
+    assert "链完整" in mine and "链已损坏" not in mine and str(api.world.site_b) not in mine
+
+    _sweep(api)
+    (alert,) = _chain_alerts(api)
+    assert alert["subject_type"] == "site" and alert["subject_id"] == str(api.world.site_b)
+    assert alert["severity"] == "block" and alert["values"]["chain_position"] == cp
+    assert alert["citation"]["clause"] == "4.7; 6.4"
+    assert "记录链校验未通过" in alert["message_zh"]
+    dashboard = Web(api, "ehs_manager").get("/dashboard").text
+    assert "H02" in dashboard and 'href="/audit#verify"' in dashboard
+
+    # The API's verification is computed on request, as before, and agrees.
+    live = api.as_("admin").get("/api/v1/audit/verify").json()
+    assert live["status"] == "broken" and live["first_broken"]["chain_position"] == cp
