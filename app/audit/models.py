@@ -24,7 +24,7 @@ class VerificationRun(SQLModel, table=True):
     seconds: float = Field(sa_column=sa.Column(sa.Float(), nullable=False))
     trigger: str = Field(
         sa_column=sa.Column(sa.String(16), nullable=False)
-    )  # cli, console, schedule
+    )  # cli, console, api, schedule
     actor_id: UUID | None = Field(
         default=None, sa_column=sa.Column(sa.Uuid(), sa.ForeignKey("app_user.id"))
     )

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Query, status
 
+from app.audit import jobs as audit_jobs
 from app.audit import schemas
 from app.audit import service as audit_service
 from app.core.errors import error_responses
@@ -23,6 +25,34 @@ Signer = require(Permission.audit_sign)
 def verify(actor: Reader, session: ReadSessionDep, ctx: CtxDep) -> schemas.VerifyRead:
     """Recompute every hash chain in scope: `ok` with counts, or the first broken link."""
     return audit_service.verify(session=session, ctx=ctx, actor=actor)
+
+
+@router.get(
+    "/verifications",
+    response_model=list[schemas.VerificationRunRead],
+    responses=error_responses(401, 403, 422),
+)
+def verifications(
+    actor: Reader, session: ReadSessionDep, limit: Annotated[int, Query(ge=1, le=200)] = 20
+) -> list[schemas.VerificationRunRead]:
+    """The recorded verification runs (CLI, console, API, the server's daily run), newest first,
+    each for the caller's sites."""
+    return audit_service.list_runs(session=session, actor=actor, limit=limit)
+
+
+@router.post(
+    "/verifications",
+    response_model=schemas.VerificationRunRead,
+    status_code=status.HTTP_201_CREATED,
+    responses=error_responses(401, 403),
+)
+def verify_and_record(
+    actor: Reader, session: ReadSessionDep, ctx: CtxDep
+) -> schemas.VerificationRunRead:
+    """Verify every chain now and record the run; the answer shows the caller's sites. The job
+    reads its own snapshot and records the run itself; the request's session reads after it."""
+    _, run = audit_jobs.verify_and_record(ctx, trigger="api", actor=actor)
+    return audit_service.run_read(session, actor, run)
 
 
 @router.get(

@@ -51,6 +51,6 @@ class VerificationRunRead(Schema):
 
     id: UUID
     started_at: datetime
-    trigger: Literal["cli", "console", "schedule"]
+    trigger: Literal["cli", "console", "api", "schedule"]
     by: str | None  # the user who ran it (none for the CLI and the schedule)
     result: VerifyRead

@@ -77,10 +77,16 @@ def record_run(
     return run
 
 
+def _runs(session: Session, limit: int) -> list[VerificationRun]:
+    return list(
+        session.exec(
+            select(VerificationRun).order_by(VerificationRun.started_at.desc()).limit(limit)  # type: ignore[attr-defined]
+        )
+    )
+
+
 def _last_run(session: Session) -> VerificationRun | None:
-    return session.exec(
-        select(VerificationRun).order_by(VerificationRun.started_at.desc()).limit(1)  # type: ignore[attr-defined]
-    ).first()
+    return next(iter(_runs(session, 1)), None)
 
 
 def last_run_at(session: Session) -> datetime | None:
@@ -91,11 +97,10 @@ def last_run_at(session: Session) -> datetime | None:
 COUNTS = ("events", "streams", "checkpoints")
 
 
-def latest_run(*, session: Session, actor: Principal) -> schemas.VerificationRunRead | None:
-    """The last recorded run (every run checks every site), showing the actor's sites only."""
-    run = _last_run(session)
-    if run is None:
-        return None
+def run_read(
+    session: Session, actor: Principal, run: VerificationRun
+) -> schemas.VerificationRunRead:
+    """A recorded run (every run checks every site), showing the actor's sites only."""
     by = session.get(User, run.actor_id) if run.actor_id is not None else None
     result = schemas.VerifyRead.model_validate_json(run.report)
     if actor.role is not Role.admin:
@@ -119,6 +124,17 @@ def latest_run(*, session: Session, actor: Principal) -> schemas.VerificationRun
         by=by.username if by is not None else None,
         result=result,
     )
+
+
+def list_runs(
+    *, session: Session, actor: Principal, limit: int = 20
+) -> list[schemas.VerificationRunRead]:
+    """The recorded runs, newest first."""
+    return [run_read(session, actor, run) for run in _runs(session, limit)]
+
+
+def latest_run(*, session: Session, actor: Principal) -> schemas.VerificationRunRead | None:
+    return next(iter(list_runs(session=session, actor=actor, limit=1)), None)
 
 
 def broken_link_of(session: Session, site_id: UUID) -> schemas.BrokenLinkRead | None:

@@ -367,6 +367,7 @@ ZH: dict[str, str] = {
     "Verify now": "立即校验",
     "run cli": "命令行 hazchain verify",
     "run console": "控制台",
+    "run api": "接口",
     "run schedule": "服务器定时校验",
     "Streams": "事件流",
     "Seconds": "耗时（秒）",
@@ -495,6 +496,7 @@ EN = {key: key.split(" ", 1)[1].replace("_", " ") for key in ZH if key.startswit
     "handover receipt": "carrier → handler (receipt)",
     "run cli": "hazchain verify (command line)",
     "run schedule": "the server's schedule",
+    "run api": "API",
     # declaration fields (HJ 1259 Appendix C), keyed as the API names them
     "annual_generation_t": "annual generation (t)",
     "closing_stock_t": "closing stock (t)",

@@ -117,3 +117,23 @@ def test_a_broken_chain_found_by_a_run_is_an_alert_and_shows_on_the_pages(
     # The API's verification is computed on request, as before, and agrees.
     live = api.as_("admin").get("/api/v1/audit/verify").json()
     assert live["status"] == "broken" and live["first_broken"]["chain_position"] == cp
+
+
+def test_runs_through_the_api(api: Api, backend: str) -> None:
+    _site_b_lot(api)
+    admin, auditor = api.as_("admin"), api.as_("auditor")
+    assert admin.get("/api/v1/audit/verifications").json() == []
+    r = auditor.post("/api/v1/audit/verifications")
+    assert r.status_code == 201, r.text
+    mine = r.json()
+    assert mine["trigger"] == "api" and mine["by"] == "auditor"
+    assert [s["site_id"] for s in mine["result"]["sites"]] == [str(api.world.site_a)]
+    jobs.verify_and_record(api.ctx, trigger="cli")
+    runs = admin.get("/api/v1/audit/verifications").json()
+    assert [(x["trigger"], x["by"]) for x in runs] == [("cli", None), ("api", "auditor")]
+    every = {s["site_id"] for s in runs[1]["result"]["sites"]}  # the auditor's run checked all
+    assert every == {str(api.world.site_a), str(api.world.site_b)}
+    assert runs[0]["result"]["status"] == "ok" and runs[0]["result"]["streams"] >= 2
+    assert len(admin.get("/api/v1/audit/verifications", params={"limit": 1}).json()) == 1
+    assert admin.get("/api/v1/audit/verifications", params={"limit": 0}).status_code == 422
+    assert api.as_("operator").post("/api/v1/audit/verifications").status_code == 403

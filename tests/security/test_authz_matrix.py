@@ -77,6 +77,8 @@ ROUTES: list[tuple[str, str, str]] = [
     ("GET", "/api/v1/waste-codes", "catalogue:read"),
     ("GET", "/api/v1/waste-codes/{code}", "catalogue:read"),
     ("GET", "/api/v1/audit/verify", "audit:read"),
+    ("GET", "/api/v1/audit/verifications", "audit:read"),
+    ("POST", "/api/v1/audit/verifications", "audit:read"),
     ("GET", "/api/v1/audit/checkpoints", "audit:read"),
     ("POST", "/api/v1/audit/checkpoints", "audit:sign"),
     ("POST", "/api/v1/manifests", "manifest:read"),
