@@ -64,6 +64,16 @@ def test_migrate_seed_verify_rebuild(env: dict[str, str]) -> None:
     assert tracked >= 10 and paper == 1, (tracked, paper)  # GPS tracks (R49), a paper back-entry
     verified = run(["verify"], env)
     assert verified.returncode == 0 and verified.stdout.strip().startswith("ok:"), verified.stdout
+    with sqlite3.connect(url) as db:  # the run is recorded
+        assert db.execute("SELECT trigger, ok FROM verification_run").fetchall() == [("cli", 1)]
+    # on a read-only database (a replica, say) the answer stands; only the record is missing
+    ro = {**env, "DATABASE_URL": f"sqlite:///file:{url}?mode=ro&uri=true"}
+    read_only = run(["verify"], ro)
+    assert read_only.returncode == 0, read_only.stdout + read_only.stderr
+    assert (
+        read_only.stdout.strip().startswith("ok:")
+        and "the run was not recorded" in read_only.stdout
+    )
     one_pass = run(["verify", "--workers", "1"], env)
     assert one_pass.returncode == 0 and one_pass.stdout.strip().startswith("ok:"), one_pass.stdout
     assert run(["verify", "--workers", "0"], env).returncode == 2  # at least one process

@@ -27,16 +27,28 @@ def verify_and_record(
     progress: Callable[[int], None] | None = None,
 ) -> tuple[VerifyReport, VerificationRun]:
     """Verify every site's chain and record the run."""
+    report, record = verify(ctx, workers=workers, progress=progress)
+    return report, record(trigger=trigger, actor=actor)
+
+
+def verify(
+    ctx: AppContext, *, workers: int = 1, progress: Callable[[int], None] | None = None
+) -> tuple[VerifyReport, Callable[..., VerificationRun]]:
+    """Verify every site's chain on one snapshot; the answer, and how to record it (which the
+    CLI may be unable to do, on a read-only replica say)."""
     started_at = ctx.clock.now()
     with ctx.db.session(write=False) as session:
         report = verify_chains(
             session.connection(), ctx.keys.public_key, progress=progress, workers=workers
         )
-    with ctx.db.session() as session:
-        run = audit_service.record_run(
-            session=session, actor=actor, trigger=trigger, started_at=started_at, report=report
-        )
-    return report, run
+
+    def record(*, trigger: str, actor: Principal | None = None) -> VerificationRun:
+        with ctx.db.session() as session:
+            return audit_service.record_run(
+                session=session, actor=actor, trigger=trigger, started_at=started_at, report=report
+            )
+
+    return report, record
 
 
 def verify_if_due(ctx: AppContext, every: timedelta) -> VerificationRun | None:

@@ -22,9 +22,8 @@ class VerificationRun(SQLModel, table=True):
     id: UUID = Field(sa_column=sa.Column(sa.Uuid(), primary_key=True))
     started_at: datetime = Field(sa_column=sa.Column(UTCDateTime(), nullable=False, index=True))
     seconds: float = Field(sa_column=sa.Column(sa.Float(), nullable=False))
-    trigger: str = Field(
-        sa_column=sa.Column(sa.String(16), nullable=False)
-    )  # cli, console, api, schedule
+    # who asked: cli, console, api or schedule
+    trigger: str = Field(sa_column=sa.Column(sa.String(16), nullable=False))
     actor_id: UUID | None = Field(
         default=None, sa_column=sa.Column(sa.Uuid(), sa.ForeignKey("app_user.id"))
     )
