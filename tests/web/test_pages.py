@@ -308,6 +308,9 @@ def test_exports_audit_and_admin_pages(api) -> None:  # type: ignore[no-untyped-
     assert "链完整" in audit and "控制台 admin" in audit
     assert "链完整" in web.get("/exports").text
     assert web.post("/audit/verify", csrf=False).status_code == 403  # a form from elsewhere
+    english = web.get("/audit?lang=en").text  # (the language sticks: a cookie)
+    assert "chain intact" in english and "Last verified" in english and "console admin" in english
+    web.get("/audit?lang=zh")
     x = web.get(f"/exports/ledger.xlsx?site={api.world.site_a}")
     assert x.status_code == 200 and x.content[:2] == b"PK"
     log = web.get(f"/exports/log.jsonl?site={api.world.site_a}")
