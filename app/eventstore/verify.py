@@ -104,12 +104,11 @@ def default_workers() -> int:
 
 
 def _plan(head_position: int, workers: int) -> list[tuple[int | None, int | None]]:
-    """Spans of about equal length that cover every position; the first and the last open."""
+    """Spans of about equal length, (after, upto], that cover every position; the first and
+    the last open."""
     n = max(1, min(workers, head_position // EVENTS_PER_WORKER))
-    cuts = [head_position * i // n for i in range(1, n)]
-    los: list[int | None] = [OPEN, *(c + 1 for c in cuts)]
-    his: list[int | None] = [*cuts, OPEN]
-    return list(zip(los, his, strict=True))
+    cuts: list[int | None] = [head_position * i // n for i in range(1, n)]
+    return list(zip([OPEN, *cuts], [*cuts, OPEN], strict=True))
 
 
 def _worker_target(conn: Connection) -> str | None:
@@ -127,8 +126,8 @@ def _start_span(
     dialect: str,
     target: str,
     site: str,
-    lo: int | None,
-    hi: int | None,
+    after: int | None,
+    upto: int | None,
     checkpoints: frozenset[int],
 ) -> subprocess.Popen[bytes]:
     """A worker process checking one span: a fresh interpreter running `verify_span`, which
@@ -142,7 +141,7 @@ def _start_span(
     )
     stack.callback(_stop, proc)
     assert proc.stdin is not None
-    proc.stdin.write(json.dumps([dialect, target, site, lo, hi, sorted(checkpoints)]).encode())
+    proc.stdin.write(json.dumps([dialect, target, site, after, upto, sorted(checkpoints)]).encode())
     proc.stdin.close()
     proc.stdin = None  # sent in full: `communicate()` has nothing to write
     return proc
@@ -248,12 +247,12 @@ def verify_chains(
             plan = _plan(head.chain_position if head else 0, workers if target else 1)
             assert target is not None or len(plan) == 1
             started_spans = [
-                _start_span(stack, conn.dialect.name, str(target), site, lo, hi, at)
-                for lo, hi in plan[:-1]
+                _start_span(stack, conn.dialect.name, str(target), site, after, upto, at)
+                for after, upto in plan[:-1]
             ]
-            lo, hi = plan[-1]
-            with span_rows(raw, conn.dialect.name, site, lo, hi, batch, prefetch) as rows:
-                last = check_span(rows, lo, hi, at, progress, batch)
+            after, upto = plan[-1]
+            with span_rows(raw, conn.dialect.name, site, after, upto, batch, prefetch) as rows:
+                last = check_span(rows, after, upto, at, progress, batch)
             spans = []
             for proc in started_spans:
                 spans.append(_span_of(proc))

@@ -1,7 +1,8 @@
 """Check one span of a site's chain: the rows, their hashes and their links, standard library
 only, so a worker process that checks a span starts in milliseconds (`verify.verify_chains`).
 
-A span is the rows of one site with chain positions from `lo` to `hi` (or to the end). Its
+A span is the rows of one site with chain positions above `after` (exclusive: a row between two
+spans' bounds, a position of 5.5 on SQLite say, still lands in one) up to `upto`. Its
 rows are checked in chain order: each row's hash recomputes from its content; after the first
 row, positions follow on by one and each `prev_hash` is the hash of the row before; a stream
 met earlier in the span goes on at the next version. What a span cannot know, the caller
@@ -56,17 +57,17 @@ SELECT position, event_id, chain_position, stream_id, version, prev_hash, hash, 
 FROM stored_event WHERE site_id = ?{bounds} ORDER BY chain_position
 """
 
-# `lo` of the first span and `hi` of the last: no bound, so a row of any position (or, on
+# `after` of the first span and `upto` of the last: no bound, so a row of any position (or, on
 # SQLite, of any type) is read and judged by the pass.
 OPEN = None
 
 
-def _query(template: str, mark: str, lo: int | None, hi: int | None) -> tuple[str, list[int]]:
+def _query(template: str, mark: str, after: int | None, upto: int | None) -> tuple[str, list[int]]:
     bounds, args = "", []
-    if lo is not OPEN:
-        bounds, args = f" AND chain_position >= {mark}", [lo]
-    if hi is not OPEN:
-        bounds, args = f"{bounds} AND chain_position <= {mark}", [*args, hi]
+    if after is not OPEN:
+        bounds, args = f" AND chain_position > {mark}", [after]
+    if upto is not OPEN:
+        bounds, args = f"{bounds} AND chain_position <= {mark}", [*args, upto]
     return template.replace("{bounds}", bounds), args
 
 
@@ -86,8 +87,8 @@ class Break:
 class Span:
     """What a pass over one span found (see the module docstring)."""
 
-    lo: int | None
-    hi: int | None
+    after: int | None
+    upto: int | None
     events: int = 0
     first: tuple[int, str, str, int] | None = None  # chain position, prev_hash, event id, position
     last: tuple[int, str] | None = None  # chain position, hash
@@ -101,15 +102,15 @@ class Span:
 
 def check_span(
     rows: Iterable[tuple[Any, ...]],
-    lo: int | None = OPEN,
-    hi: int | None = OPEN,
+    after: int | None = OPEN,
+    upto: int | None = OPEN,
     checkpoints: frozenset[int] = frozenset(),
     progress: Callable[[int], None] | None = None,
     every: int = 2_000,
 ) -> Span:
     """Check the rows of a span (position, event id, chain position, stream id, version,
     prev_hash, hash, hash material), stopping at the first broken link inside it."""
-    span = Span(lo, hi)
+    span = Span(after, upto)
     firsts = span.stream_first
     lasts = span.stream_last
     lasts_get = lasts.get
@@ -222,8 +223,8 @@ def span_rows(
     raw: Any,
     dialect: str,
     site: str,
-    lo: int | None = OPEN,
-    hi: int | None = OPEN,
+    after: int | None = OPEN,
+    upto: int | None = OPEN,
     batch: int = 2_000,
     prefetch: bool = True,
 ) -> Iterator[Iterator[tuple[Any, ...]]]:
@@ -235,12 +236,12 @@ def span_rows(
     same thread measured slower (0.94x), so SQLite fetches in turn (docs/benchmarks.md).
     """
     if dialect == "postgresql":
-        sql, args = _query(_PG_ROWS, "%s", lo, hi)
-        cur = raw.cursor(name=f"verify_{site.replace('-', '')}_{lo or 0}")
+        sql, args = _query(_PG_ROWS, "%s", after, upto)
+        cur = raw.cursor(name=f"verify_{site.replace('-', '')}_{after or 0}")
         cur.itersize = batch
         cur.execute(sql, (site, *args))
     else:
-        sql, args = _query(_SQLITE_ROWS, "?", lo, hi)
+        sql, args = _query(_SQLITE_ROWS, "?", after, upto)
         cur = raw.cursor()
         cur.execute(sql, (site.replace("-", ""), *args))
     chunks: Iterator[list[Any]] = iter(lambda: cur.fetchmany(batch), [])
@@ -297,8 +298,8 @@ def check_span_at(
     dialect: str,
     target: str,
     site: str,
-    lo: int | None,
-    hi: int | None,
+    after: int | None,
+    upto: int | None,
     checkpoints: frozenset[int],
 ) -> Span:
     """A worker's task: connect read-only, check the span, disconnect. `target`: the SQLite
@@ -314,8 +315,8 @@ def check_span_at(
 
         raw = sqlite3.connect(f"{Path(target).resolve().as_uri()}?mode=ro", uri=True)
     try:
-        with span_rows(raw, dialect, site, lo, hi) as rows:
-            return check_span(rows, lo, hi, checkpoints)
+        with span_rows(raw, dialect, site, after, upto) as rows:
+            return check_span(rows, after, upto, checkpoints)
     finally:
         raw.close()
 
@@ -323,8 +324,8 @@ def check_span_at(
 def main() -> None:
     """`python -m app.eventstore.verify_span`: the task as JSON on stdin (not on the command
     line, where the database password would show), the `Span` pickled on stdout."""
-    dialect, target, site, lo, hi, checkpoints = json.load(sys.stdin)
-    span = check_span_at(dialect, target, site, lo, hi, frozenset(checkpoints))
+    dialect, target, site, after, upto, checkpoints = json.load(sys.stdin)
+    span = check_span_at(dialect, target, site, after, upto, frozenset(checkpoints))
     sys.stdout.buffer.write(pickle.dumps(span, protocol=pickle.HIGHEST_PROTOCOL))
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import itertools
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ import sqlalchemy as sa
 
 from app.eventstore import verify
 from app.eventstore.hashing import GENESIS_HASH, SCHEME
+from app.eventstore.models import StoredEvent
 from app.eventstore.verify_span import OPEN, Span, check_span
 from tests.support.client import Api
 
@@ -65,18 +67,51 @@ TAMPERINGS: dict[str, Callable[[list[Row], int], list[Row]]] = {
     "version skipped, chain rehashed": lambda rows, i: _rechain(
         [(r[0], r[3]) for r in rows], bump={i + 1: 1}
     ),
+    "row inserted at a half position": lambda rows, i: [  # SQLite takes 5.5 in an integer column
+        *rows[: i + 1],
+        _set(rows[i], 2, rows[i][2] + 0.5),
+        *rows[i + 1 :],
+    ],
     "nothing": lambda rows, i: rows,
 }
 
 
+def _reference(rows: list[Row], at: frozenset[int] = frozenset({4, 9})) -> tuple[Any, ...]:
+    """One pass, written out plainly (as `verify_chains` checked before spans): the answer the
+    spans must give."""
+    expected, prev, n = 1, GENESIS_HASH, 0
+    streams: dict[str, int] = {}
+    hashes: dict[int, str] = {}
+    for position, event_id, cp, stream, version, prev_hash, h, material in rows:
+        reason = None
+        if cp != expected:
+            gap = "events missing" if cp > expected else "duplicate"
+            reason = f"expected chain position {expected}, found {cp}: {gap}"
+        elif prev_hash != prev:
+            reason = "prev_hash does not match the previous event's hash"
+        elif hashlib.sha256(material.encode()).hexdigest() != h:
+            reason = "hash does not match the event's content (the row was altered)"
+        elif version != streams.get(stream, 0) + 1:
+            reason = f"stream {stream} jumps from version {streams.get(stream, 0)} to {version}"
+        if reason:
+            broken = verify.BrokenLink("site", cp, reason, event_id, position)
+            return n, expected - 1, broken, len(streams)
+        streams[stream] = version
+        if cp in at:
+            hashes[cp] = h
+        prev, expected, n = h, expected + 1, n + 1
+    return n, expected - 1, prev, hashes, streams
+
+
 def _spans(rows: list[Row], cuts: list[int]) -> list[Span]:
-    """Check `rows` in spans cut after the given chain positions, as the workers read them."""
-    los: list[int | None] = [OPEN, *(c + 1 for c in cuts)]
-    his: list[int | None] = [*cuts, OPEN]
+    """Check `rows` in spans cut after the given chain positions, as the workers read them:
+    (after, upto], ordered by chain position."""
     out = []
-    for lo, hi in zip(los, his, strict=True):
-        inside = [r for r in rows if (lo is None or r[2] >= lo) and (hi is None or r[2] <= hi)]
-        out.append(check_span(sorted(inside, key=lambda r: r[2]), lo, hi, frozenset({4, 9})))
+    for after, upto in zip([OPEN, *cuts], [*cuts, OPEN], strict=True):
+        inside = [
+            r for r in rows if (after is None or r[2] > after) and (upto is None or r[2] <= upto)
+        ]
+        out.append(check_span(sorted(inside, key=lambda r: r[2]), after, upto, frozenset({4, 9})))
     return out
 
 
@@ -94,7 +129,8 @@ def test_spans_find_the_first_broken_link_a_single_pass_finds(kind: str) -> None
     n = 12
     for i in range(n):
         rows = tamper(_chain(n), i)
-        single = _outcome([check_span(rows, OPEN, OPEN, frozenset({4, 9}))])
+        single = _reference(rows)
+        assert _outcome([check_span(rows, OPEN, OPEN, frozenset({4, 9}))]) == single, (kind, i)
         if kind != "nothing":
             assert single[2] is not None, (kind, i)  # every tampering is caught
         for cuts in ([1], [5], [6], [11], [3, 7], [1, 2, 3], [i], [i + 1], [i, i + 1]):
@@ -104,7 +140,7 @@ def test_spans_find_the_first_broken_link_a_single_pass_finds(kind: str) -> None
 
 def test_a_version_skipped_across_spans_is_named_where_a_single_pass_names_it() -> None:
     rows = _rechain([(cp, "s") for cp in range(1, 9)], bump={6: 1})
-    single = _outcome([check_span(rows)])
+    single = _reference(rows)
     spread = _outcome(_spans(rows, [5]))
     assert spread == single
     broken = single[2]
@@ -117,11 +153,11 @@ def test_the_plan_covers_every_position_once() -> None:
     per = verify.EVENTS_PER_WORKER
     assert verify._plan(per * 2 - 1, 4) == [(OPEN, OPEN)]
     assert verify._plan(per * 2, 1) == [(OPEN, OPEN)]
-    assert verify._plan(per * 2, 4) == [(OPEN, per), (per + 1, OPEN)]
+    assert verify._plan(per * 2, 4) == [(OPEN, per), (per, OPEN)]  # (after, upto]
     plan = verify._plan(per * 10 + 7, 3)
     assert len(plan) == 3 and plan[0][0] is OPEN and plan[-1][1] is OPEN
-    for (_, hi), (lo, _) in itertools.pairwise(plan):
-        assert lo == hi + 1
+    for (_, upto), (after, _) in itertools.pairwise(plan):
+        assert after == upto  # nothing falls between two spans
 
 
 # ---------------------------------------------------------------- worker processes, real DBs
@@ -133,15 +169,19 @@ def _lots(api: Api, n: int) -> None:
         op.step(op.step(op.generate(), "label"), "store", zone_id=str(api.world.zones["A1"]))
 
 
-def _both(api: Api) -> tuple[verify.VerifyReport, ...]:
+def _both(api: Api, monkeypatch: pytest.MonkeyPatch) -> tuple[verify.VerifyReport, ...]:
     """The chain verified in one pass, then in three spans, two of them in worker processes."""
-    assert verify.EVENTS_PER_WORKER == 4  # set by the test, so a short chain is split
+    monkeypatch.setattr(verify, "EVENTS_PER_WORKER", 4)  # so a short chain is split
+    started = []
+    start = verify._start_span
+    monkeypatch.setattr(verify, "_start_span", lambda *a: started.append(a) or start(*a))
     out = []
     for workers in (1, 3):
         with api.ctx.db.session(write=False) as session:
             out.append(
                 verify.verify_chains(session.connection(), api.ctx.keys.public_key, workers=workers)
             )
+    assert len(started) >= 2, "two worker processes checked spans"
     return tuple(out)
 
 
@@ -153,11 +193,10 @@ def _view(r: verify.VerifyReport) -> tuple[Any, ...]:
 def test_worker_processes_verify_as_one_pass_does(
     api: Api, backend: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(verify, "EVENTS_PER_WORKER", 4)
     _lots(api, 4)
     assert api.as_("admin").post("/api/v1/audit/checkpoints", {}).status_code == 201
     _lots(api, 2)
-    one, spread = _both(api)
+    one, spread = _both(api, monkeypatch)
     assert one.ok and one.checkpoints == 2 and one.events > 18
     assert _view(spread) == _view(one)
 
@@ -167,7 +206,6 @@ def test_worker_processes_name_a_deleted_row_as_one_pass_does(
 ) -> None:
     """The row deleted is the last of a worker's span: the next span, in another process,
     starts as if nothing were missing; joining the spans finds the gap."""
-    monkeypatch.setattr(verify, "EVENTS_PER_WORKER", 4)
     _lots(api, 4)
     site = api.world.site_a
     eng = sa.create_engine(api.url)
@@ -180,17 +218,66 @@ def test_worker_processes_name_a_deleted_row_as_one_pass_does(
             sa.text("SELECT chain_position FROM chain_head WHERE site_id = :s"),
             {"s": site if backend == "postgresql" else site.hex},
         ).scalar_one()
-        cut = verify._plan(head, 3)[0][1]  # the first worker span's last position
+        cut = _first_cut(head)
         c.execute(
             sa.text("DELETE FROM stored_event WHERE site_id = :s AND chain_position = :cp"),
             {"s": site if backend == "postgresql" else site.hex, "cp": cut},
         )
     eng.dispose()
-    one, spread = _both(api)
+    one, spread = _both(api, monkeypatch)
     assert _view(spread) == _view(one)
     assert one.first_broken is not None
     assert one.first_broken.chain_position == cut + 1
     assert f"expected chain position {cut}, found {cut + 1}" in one.first_broken.reason
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])  # PostgreSQL refuses 5.5 in a bigint column
+def test_a_row_between_two_spans_is_read_by_one_of_them(
+    api: Api, backend: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SQLite keeps 5.5 in an integer column. A forged row at the first worker span's last
+    position plus a half is neither at or below that position nor at or above the next: each
+    span after the first starts strictly above the one before, so it is read, and named."""
+    _lots(api, 4)
+    eng = sa.create_engine(api.url)
+    with eng.begin() as c:
+        head = c.execute(
+            sa.text("SELECT chain_position FROM chain_head WHERE site_id = :s"),
+            {"s": api.world.site_a.hex},
+        ).scalar_one()
+        cut = _first_cut(head)
+        cols = [col.name for col in StoredEvent.__table__.columns if col.name != "position"]  # type: ignore[attr-defined]
+        c.execute(
+            sa.text(
+                f"INSERT INTO stored_event ({', '.join(cols)}) SELECT "
+                + ", ".join(
+                    {
+                        "event_id": ":e",
+                        "chain_position": "chain_position + 0.5",
+                        "version": "999",
+                    }.get(col, col)
+                    for col in cols
+                )
+                + " FROM stored_event WHERE site_id = :s AND chain_position = :cp"
+            ),
+            {"e": uuid.uuid4().hex, "s": api.world.site_a.hex, "cp": cut},
+        )
+    eng.dispose()
+    one, spread = _both(api, monkeypatch)
+    assert _view(spread) == _view(one)
+    assert one.first_broken is not None and one.first_broken.chain_position == cut + 0.5
+    assert f"expected chain position {cut + 1}, found {cut + 0.5}: duplicate" in (
+        one.first_broken.reason
+    )
+
+
+def _first_cut(head: int) -> int:
+    """The last position of the first worker span `_both` plans."""
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr(verify, "EVENTS_PER_WORKER", 4)
+        upto = verify._plan(head, 3)[0][1]
+    assert upto is not None
+    return upto
 
 
 def test_a_worker_that_fails_says_why(tmp_path: Path) -> None:
