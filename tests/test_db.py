@@ -11,7 +11,7 @@ import pytest
 import sqlalchemy as sa
 from psycopg.pq import TransactionStatus
 
-from app.core.db import Database
+from app.core.db import Database, make_engine
 from tests.support.world import World
 
 pytestmark = pytest.mark.postgres
@@ -107,3 +107,15 @@ def test_a_connection_in_steady_use_is_not_pinged(
         assert len(pings) == 3
     finally:
         db.dispose()
+
+
+def test_server_options_in_the_url_are_kept_beside_utc(pg_db: tuple[str, World]) -> None:
+    """`?options=-c …` in DATABASE_URL (a statement timeout, a search path) reaches the server;
+    the sessions still run in UTC."""
+    url, _ = pg_db
+    sep = "&" if "?" in url else "?"
+    engine = make_engine(f"{url}{sep}options=-c%20statement_timeout%3D4321")
+    with engine.connect() as c:
+        assert c.exec_driver_sql("SHOW statement_timeout").scalar() == "4321ms"
+        assert c.exec_driver_sql("SHOW timezone").scalar() == "UTC"
+    engine.dispose()

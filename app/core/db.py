@@ -103,12 +103,16 @@ def make_engine(
         )
         _configure_sqlite(engine)
         return engine
+    # Sessions run in UTC; server options the URL gives (`?options=-c statement_timeout=…`)
+    # are kept, not replaced by ours.
+    given = sa.make_url(url).query.get("options")
+    options = " ".join([*((given,) if isinstance(given, str) else given or ()), "-c timezone=UTC"])
     engine = sa.create_engine(
         url,
         echo=echo,
         pool_size=pool_size,
         max_overflow=pool_size,  # a request that holds two sessions, background work
-        connect_args={"options": "-c timezone=UTC"},
+        connect_args={"options": options},
     )
     _ping_when_idle(engine, ping_after_idle_s)
     return engine
