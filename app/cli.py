@@ -158,9 +158,13 @@ def verify(
         console.print(f"[red]{report.summary()}[/red]")
     try:
         record(trigger="cli")
-    except sa.exc.DBAPIError as exc:  # a read-only database (a replica): the answer stands
-        first_line = str(exc.orig).splitlines()[0] if exc.orig else exc.__class__.__name__
-        console.print(f"(the run was not recorded: {first_line})")
+    except sa.exc.DBAPIError as exc:
+        # A read-only database (a replica; SQLSTATE 25006 on PostgreSQL): the answer stands.
+        # Anything else (a missing migration, a lost connection) is an error.
+        text = str(exc.orig)
+        if getattr(exc.orig, "sqlstate", None) != "25006" and "readonly database" not in text:
+            raise
+        console.print(f"(the run was not recorded: {text.splitlines()[0]})")
     if not report.ok:
         raise typer.Exit(1)
 

@@ -93,3 +93,26 @@ def test_production_without_keys_is_a_one_line_configuration_error(env: dict[str
     env.update({"APP_ENV": "production"})
     out = run(["verify"], env)
     assert out.returncode == 2 and "configuration error" in out.stdout
+
+
+def test_verify_on_read_only_postgresql_answers_and_says_it_did_not_record(
+    pg_db: tuple[str, object], env: dict[str, str]
+) -> None:
+    """A replica, or a role with read-only transactions: the chains are checked, the run is not
+    recorded (SQLSTATE 25006), and the exit status is the verification's."""
+    from tests.support.world import JWT_SECRET, SIGNING_SEED
+
+    url, _ = pg_db
+    sep = "&" if "?" in url else "?"
+    env.update(
+        {
+            "APP_ENV": "testing",
+            "JWT_SECRET": JWT_SECRET,
+            "SITE_SIGNING_SEED": SIGNING_SEED,
+            "DATABASE_URL": f"{url}{sep}options=-c%20default_transaction_read_only%3Don",
+        }
+    )
+    out = run(["verify"], env)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert out.stdout.strip().startswith("ok:") and "the run was not recorded" in out.stdout
+    assert "read-only transaction" in out.stdout
