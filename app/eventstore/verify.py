@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import pickle
 import subprocess
@@ -93,14 +94,22 @@ E = StoredEvent.__table__  # type: ignore[attr-defined]
 H = ChainHead.__table__  # type: ignore[attr-defined]
 C = ChainCheckpoint.__table__  # type: ignore[attr-defined]
 
+log = logging.getLogger("hazchain.verify")
+
 # A chain shorter than this per process is checked in one pass: a worker process takes 0.1 to
 # 0.2 s to start and connect, and one pass checks 100,000 events in about half a second.
 EVENTS_PER_WORKER = 100_000
 
 
+# Each worker on PostgreSQL holds a connection of its own: a few, whatever the host's cores.
+MAX_WORKERS = 8
+
+
 def default_workers() -> int:
-    """The processes `hazchain verify` checks a chain with: one per core it may run on."""
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    """The processes `hazchain verify` checks a chain with: one per core it may run on, at most
+    `MAX_WORKERS`."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return max(1, min(MAX_WORKERS, cores or 1))
 
 
 def _plan(head_position: int, workers: int) -> list[tuple[int | None, int | None]]:
@@ -153,12 +162,20 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
         proc.wait()
 
 
+class WorkerFailed(RuntimeError):
+    """A worker process did not answer with its span (it could not connect, say)."""
+
+
 def _span_of(proc: subprocess.Popen[bytes]) -> Span:
     out, err = proc.communicate()
     if proc.returncode:
-        raise RuntimeError(f"a verification worker failed: {err.decode(errors='replace')[-2000:]}")
-    span = pickle.loads(out)  # from the process we started, running our own code
-    assert isinstance(span, Span)
+        raise WorkerFailed(f"a verification worker failed: {err.decode(errors='replace')[-2000:]}")
+    try:
+        span = pickle.loads(out)  # from the process we started, running our own code
+    except (pickle.UnpicklingError, EOFError) as exc:
+        raise WorkerFailed(f"a verification worker answered nothing usable ({exc})") from exc
+    if not isinstance(span, Span):
+        raise WorkerFailed(f"a verification worker answered a {type(span).__name__}")
     return span
 
 
@@ -254,8 +271,13 @@ def verify_chains(
             with span_rows(raw, conn.dialect.name, site, after, upto, batch, prefetch) as rows:
                 last = check_span(rows, after, upto, at, progress, batch)
             spans = []
-            for proc in started_spans:
-                spans.append(_span_of(proc))
+            for (after, upto), proc in zip(plan[:-1], started_spans, strict=True):
+                try:
+                    spans.append(_span_of(proc))
+                except WorkerFailed as exc:  # the span is checked here instead, more slowly
+                    log.warning("%s; checking its span in this process", exc)
+                    with span_rows(raw, conn.dialect.name, site, after, upto, batch) as rows:
+                        spans.append(check_span(rows, after, upto, at))
                 if progress:
                     progress(spans[-1].events)
             streams_before = len(stream_versions)

@@ -280,9 +280,27 @@ def _first_cut(head: int) -> int:
     return upto
 
 
+def test_a_failed_worker_s_span_is_checked_in_the_caller(
+    api: Api, backend: str, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Workers that cannot reach the database (here: pointed at nothing) fail; their spans
+    are checked in the calling process instead, and the answer is the same."""
+    _lots(api, 4)
+    monkeypatch.setattr(
+        verify,
+        "_worker_target",
+        lambda conn: "/nonexistent/hazchain.db" if backend == "sqlite" else "postgresql://x@/nodb",
+    )
+    one, spread = _both(api, monkeypatch)
+    assert one.ok and _view(spread) == _view(one)
+    assert "a verification worker failed" in caplog.text
+
+
 def test_a_worker_that_fails_says_why(tmp_path: Path) -> None:
     with contextlib.ExitStack() as stack:
         missing = str(tmp_path / "missing.db")
         proc = verify._start_span(stack, "sqlite", missing, "site", OPEN, 5, frozenset())
-        with pytest.raises(RuntimeError, match=r"verification worker failed(.|\n)*unable to open"):
+        with pytest.raises(
+            verify.WorkerFailed, match=r"verification worker failed(.|\n)*unable to open"
+        ):
             verify._span_of(proc)
