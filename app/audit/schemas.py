@@ -52,5 +52,7 @@ class VerificationRunRead(Schema):
     id: UUID
     started_at: datetime
     trigger: Literal["cli", "console", "api", "schedule"]
-    by: str | None  # the user who ran it (none for the CLI and the schedule)
+    # the user who ran it: none for the CLI and the schedule, and for a reader of another
+    # organisation than the user's
+    by: str | None
     result: VerifyRead

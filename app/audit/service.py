@@ -100,8 +100,11 @@ COUNTS = ("events", "streams", "checkpoints")
 def run_read(
     session: Session, actor: Principal, run: VerificationRun
 ) -> schemas.VerificationRunRead:
-    """A recorded run (every run checks every site), showing the actor's sites only."""
+    """A recorded run (every run checks every site), showing the actor's sites only, and who
+    ran it only to someone of the same organisation (or an admin)."""
     by = session.get(User, run.actor_id) if run.actor_id is not None else None
+    if by is not None and actor.role is not Role.admin and by.enterprise_id != actor.enterprise_id:
+        by = None
     result = schemas.VerifyRead.model_validate_json(run.report)
     if actor.role is not Role.admin:
         sites = [s for s in result.sites if UUID(s.site_id) in actor.site_ids]

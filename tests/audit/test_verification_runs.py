@@ -134,6 +134,9 @@ def test_runs_through_the_api(api: Api, backend: str) -> None:
     every = {s["site_id"] for s in runs[1]["result"]["sites"]}  # the auditor's run checked all
     assert every == {str(api.world.site_a), str(api.world.site_b)}
     assert runs[0]["result"]["status"] == "ok" and runs[0]["result"]["streams"] >= 2
+    # the plant's own staff are not told which regulator's user ran a check
+    staff = api.as_("ehs_manager").get("/api/v1/audit/verifications").json()
+    assert [(x["trigger"], x["by"]) for x in staff] == [("cli", None), ("api", None)]
     assert len(admin.get("/api/v1/audit/verifications", params={"limit": 1}).json()) == 1
     assert admin.get("/api/v1/audit/verifications", params={"limit": 0}).status_code == 422
     assert api.as_("operator").post("/api/v1/audit/verifications").status_code == 403
