@@ -26,6 +26,7 @@ from app.domain import alerts as alert_domain
 from app.domain.alerts import Alert
 from app.domain.lot import LotStatus
 from app.domain.rules.base import Finding, Situation, Step
+from app.domain.rules.integrity import IntegritySituation
 from app.domain.rules.registry import evaluate
 from app.domain.values import ContainerCondition, Role, WasteKind
 from app.eventstore.store import EventStore
@@ -197,28 +198,21 @@ def current_alerts(session: Session, ctx: AppContext, site_id: UUID, now: dateti
                 )
             )
 
-    # The site's chain, as the last recorded verification found it (H02).
-    broken = audit_service.broken_link_of(session, site_id)
-    if broken is not None:
+    # The site's chain, as the last recorded verification run found it (H02).
+    seen = IntegritySituation(Step.integrity, now, audit_service.broken_link_seen(session, site_id))
+    for f in evaluate(seen):  # type: ignore[arg-type]
         out.append(
             Alert(
-                key=f"H02:chain:{site_id}",
+                key=f"{f.rule_id}:chain:{site_id}",
                 kind="chain_broken",
-                rule_id="H02",
-                severity="block",
+                rule_id=f.rule_id,
+                severity=f.severity.value,
                 subject_type="site",
                 subject_id=site_id,
-                message_zh=f"电子台账记录链校验未通过：第 {broken.chain_position} 条记录起不可信"
-                f"（{broken.reason}），记录可能在系统之外被改动或删除，请立即核查",
-                message_en=f"the custody log's chain is broken at position "
-                f"{broken.chain_position} ({broken.reason}): records may have been changed or "
-                "removed outside the application; investigate now",
-                citation={
-                    "document": "GB 18597-2023; HJ 1259-2022",
-                    "clause": "4.7; 6.4",
-                    "confidence": "3P",
-                },
-                values={"chain_position": broken.chain_position, "reason": broken.reason},
+                message_zh=f.message_zh,
+                message_en=f.message_en,
+                citation=f.citation,
+                values=dict(f.values),
             )
         )
 

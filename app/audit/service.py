@@ -3,6 +3,8 @@ list them."""
 
 from __future__ import annotations
 
+import json
+import logging
 from dataclasses import asdict
 from datetime import datetime
 from uuid import UUID, uuid4
@@ -12,6 +14,7 @@ from sqlmodel import Session, select
 from app.audit import schemas
 from app.audit.models import VerificationRun
 from app.context import AppContext
+from app.domain.rules.integrity import BrokenLinkSeen
 from app.domain.values import Role
 from app.eventstore.models import ChainCheckpoint, ChainHead
 from app.eventstore.store import EventStore
@@ -95,6 +98,7 @@ def last_run_at(session: Session) -> datetime | None:
 
 
 COUNTS = ("events", "streams", "checkpoints")
+log = logging.getLogger("hazchain.audit")
 
 
 def run_read(
@@ -140,13 +144,23 @@ def latest_run(*, session: Session, actor: Principal) -> schemas.VerificationRun
     return next(iter(list_runs(session=session, actor=actor, limit=1)), None)
 
 
-def broken_link_of(session: Session, site_id: UUID) -> schemas.BrokenLinkRead | None:
-    """The site's first broken link in the last recorded run, if that run found one."""
+def broken_link_seen(session: Session, site_id: UUID) -> BrokenLinkSeen | None:
+    """The site's first broken link in the last recorded run, if that run found one (what
+    rule H02 reads at the sweep). The stored answer is read field by field: a run recorded by
+    another release still answers, and one that cannot be read is logged, not raised, so the
+    sweep's other alerts go on."""
     run = _last_run(session)
     if run is None or run.ok:
         return None
-    sites = schemas.VerifyRead.model_validate_json(run.report).sites
-    return next((s.broken for s in sites if s.site_id == str(site_id)), None)
+    try:
+        sites = json.loads(run.report)["sites"]
+        broken = next((s["broken"] for s in sites if s["site_id"] == str(site_id)), None)
+        if broken is None:
+            return None
+        return BrokenLinkSeen(int(broken["chain_position"]), str(broken["reason"]), run.started_at)
+    except (KeyError, TypeError, ValueError):
+        log.exception("verification run %s: its report cannot be read", run.id)
+        return None
 
 
 def sign_checkpoints(

@@ -32,7 +32,7 @@ from sqlalchemy.engine import Connection
 
 from app.eventstore.hashing import GENESIS_HASH
 from app.eventstore.models import ChainCheckpoint, ChainHead, StoredEvent
-from app.eventstore.verify_span import OPEN, Span, check_span, span_rows
+from app.eventstore.verify_span import OPEN, Span, check_span, position_break, span_rows
 
 
 @dataclass
@@ -192,11 +192,8 @@ def _join(
         if span.first is not None:
             cp, prev_hash, event_id, position = span.first
             if cp != expected:
-                reason = (
-                    f"expected chain position {expected}, found {cp}: "
-                    f"{'events missing' if cp > expected else 'duplicate'}"
-                )
-                found.append((0, 0, cp, reason, event_id, position))
+                at, reason = position_break(cp, expected)
+                found.append((0, 0, at, reason, event_id, position))
             elif prev_hash != prev:
                 reason = "prev_hash does not match the previous event's hash"
                 found.append((0, 0, cp, reason, event_id, position))

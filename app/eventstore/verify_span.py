@@ -100,6 +100,18 @@ class Span:
     checkpoint_hashes: dict[int, str] = field(default_factory=dict)
 
 
+def position_break(found: Any, expected: int) -> tuple[int, str]:
+    """The row after position `expected - 1` carries `found`: the position to name (the row's
+    own when it is a whole number, else the one expected: SQLite takes 5.5 or text in an
+    integer column) and the reason."""
+    if isinstance(found, int | float) and not isinstance(found, bool):
+        gap = "events missing" if found > expected else "duplicate"
+    else:
+        gap = "not a chain position"
+    at = found if isinstance(found, int) else expected
+    return at, f"expected chain position {expected}, found {found}: {gap}"
+
+
 def check_span(
     rows: Iterable[tuple[Any, ...]],
     after: int | None = OPEN,
@@ -123,10 +135,7 @@ def check_span(
         if n == 0:
             span.first = (chain_position, prev_hash, event_id, position)
         elif chain_position != expected_pos:
-            broken = (
-                f"expected chain position {expected_pos}, found {chain_position}: "
-                f"{'events missing' if chain_position > expected_pos else 'duplicate'}"
-            )
+            chain_position, broken = position_break(chain_position, expected_pos)
         elif prev_hash != prev:
             broken = "prev_hash does not match the previous event's hash"
         if broken is None and (

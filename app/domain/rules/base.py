@@ -38,6 +38,7 @@ class Step(StrEnum):
     receipt = "receipt"  # the handler receives and confirms
     disposal = "disposal"  # utilisation / disposal recorded, manifest closed
     reporting = "reporting"  # periodic declarations (申报), checked by the sweep
+    integrity = "integrity"  # the log's hash chain, as the last verification run found it
 
 
 class Confidence(StrEnum):

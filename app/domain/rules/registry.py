@@ -5,6 +5,7 @@ from __future__ import annotations
 from app.domain.rules import (  # noqa: F401 - register
     duration,
     generation,
+    integrity,
     labelling,
     reporting,
     storage,
