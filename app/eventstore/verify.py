@@ -150,8 +150,10 @@ def _start_span(
     )
     stack.callback(_stop, proc)
     assert proc.stdin is not None
-    proc.stdin.write(json.dumps([dialect, target, site, after, upto, sorted(checkpoints)]).encode())
-    proc.stdin.close()
+    task = json.dumps([dialect, target, site, after, upto, sorted(checkpoints)]).encode()
+    with contextlib.suppress(BrokenPipeError):  # it died at once: `_span_of` says why
+        proc.stdin.write(task)
+        proc.stdin.close()
     proc.stdin = None  # sent in full: `communicate()` has nothing to write
     return proc
 
