@@ -8,8 +8,11 @@ with it, for the whole verification.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import timedelta
+
+import sqlalchemy as sa
 
 from app.audit import service as audit_service
 from app.audit.models import VerificationRun
@@ -51,10 +54,38 @@ def verify(
     return report, record
 
 
+# The PostgreSQL advisory lock the app servers of one database take to run the schedule.
+SCHEDULE_LOCK = 0x68617A636861696E  # "hazchain"
+
+
 def verify_if_due(ctx: AppContext, every: timedelta) -> VerificationRun | None:
-    """The schedule: verify when no run was recorded in the last `every`."""
+    """The schedule: verify when no run was recorded in the last `every`. Several app servers
+    on one PostgreSQL database agree through an advisory lock: one verifies, the others find
+    the lock taken (or, after it, a recent run) and do nothing."""
+    if not _due(ctx, every):
+        return None
+    with _one_server(ctx) as mine:
+        if not mine or not _due(ctx, every):  # another server is verifying, or just did
+            return None
+        return verify_and_record(ctx, trigger="schedule")[1]
+
+
+def _due(ctx: AppContext, every: timedelta) -> bool:
     with ctx.db.session(write=False) as session:
         last = audit_service.last_run_at(session)
-    if last is not None and ctx.clock.now() - last < every:
-        return None
-    return verify_and_record(ctx, trigger="schedule")[1]
+    return last is None or ctx.clock.now() - last >= every
+
+
+@contextmanager
+def _one_server(ctx: AppContext) -> Iterator[bool]:
+    """Whether this process may run the schedule now (SQLite: one machine, always)."""
+    if ctx.db.dialect != "postgresql":
+        yield True
+        return
+    with ctx.db.engine.connect() as conn:
+        mine = bool(conn.scalar(sa.select(sa.func.pg_try_advisory_lock(SCHEDULE_LOCK))))
+        try:
+            yield mine
+        finally:
+            if mine:
+                conn.scalar(sa.select(sa.func.pg_advisory_unlock(SCHEDULE_LOCK)))

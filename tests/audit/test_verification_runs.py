@@ -140,3 +140,19 @@ def test_runs_through_the_api(api: Api, backend: str) -> None:
     assert len(admin.get("/api/v1/audit/verifications", params={"limit": 1}).json()) == 1
     assert admin.get("/api/v1/audit/verifications", params={"limit": 0}).status_code == 422
     assert api.as_("operator").post("/api/v1/audit/verifications").status_code == 403
+
+
+@pytest.mark.postgres
+def test_one_server_runs_the_schedule(pg_api: Api) -> None:
+    """App servers on one PostgreSQL database: while one holds the schedule's advisory lock
+    (here, this test's connection stands for it), the others do not verify."""
+    api = pg_api
+    eng = make_engine(api.url)
+    with eng.connect() as other:
+        assert other.scalar(sa.select(sa.func.pg_try_advisory_lock(jobs.SCHEDULE_LOCK)))
+        assert jobs.verify_if_due(api.ctx, timedelta(hours=24)) is None
+        other.scalar(sa.select(sa.func.pg_advisory_unlock(jobs.SCHEDULE_LOCK)))
+    eng.dispose()
+    run = jobs.verify_if_due(api.ctx, timedelta(hours=24))
+    assert run is not None and run.ok
+    assert api.as_("admin").get("/api/v1/audit/verifications").json()[0]["id"] == str(run.id)

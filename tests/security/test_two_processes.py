@@ -9,7 +9,6 @@ of an accepted request is in the log (none lost), and every chain verifies.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -23,17 +22,8 @@ from app.eventstore.verify import verify_chains
 from tests.mobile.conftest import Handheld, generate_item
 from tests.security.server import Server
 from tests.support.client import Api, lot_body
-from tests.support.world import World
 
 pytestmark = pytest.mark.postgres
-
-
-@pytest.fixture
-def pg_api(pg_db: tuple[str, World], tmp_path: Path) -> Iterator[Api]:
-    url, world = pg_db
-    api = Api.start(url, world, tmp_path)
-    yield api
-    api.close()
 
 
 def test_two_servers_under_concurrent_load(pg_api: Api, tmp_path: Path) -> None:
