@@ -14,6 +14,7 @@ from app.audit import jobs
 from app.core.clock import FrozenClock
 from app.core.db import make_engine
 from tests.support.client import Api
+from tests.support.tamper import drop_log_triggers
 from tests.web.support import Web
 
 
@@ -24,13 +25,9 @@ def _site_b_lot(api: Api) -> None:
 
 def _tamper_site_b(api: Api, backend: str) -> int:
     """Alter one payload byte of site B's newest event, triggers dropped; its chain position."""
-    eng = make_engine(api.url)
+    eng = drop_log_triggers(api, backend)
     site = api.world.site_b if backend == "postgresql" else api.world.site_b.hex
     with eng.begin() as c:
-        if backend == "postgresql":
-            c.exec_driver_sql("DROP TRIGGER stored_event_append_only ON stored_event")
-        else:
-            c.exec_driver_sql("DROP TRIGGER stored_event_no_update")
         row = c.execute(
             sa.text(
                 "SELECT position, chain_position, CAST(payload AS TEXT) AS payload "

@@ -9,6 +9,7 @@ import sqlalchemy as sa
 
 from app.core.db import make_engine
 from tests.support.client import Api
+from tests.support.tamper import drop_log_triggers
 
 
 def _engine(api: Api) -> sa.Engine:
@@ -58,17 +59,6 @@ def test_truncate_fails_on_postgresql(api: Api, backend: str) -> None:
     eng.dispose()
 
 
-def _drop_triggers(api: Api, backend: str) -> sa.Engine:
-    eng = _engine(api)
-    with eng.begin() as c:
-        if backend == "postgresql":
-            c.exec_driver_sql("DROP TRIGGER stored_event_append_only ON stored_event")
-        else:
-            c.exec_driver_sql("DROP TRIGGER stored_event_no_update")
-            c.exec_driver_sql("DROP TRIGGER stored_event_no_delete")
-    return eng
-
-
 def _row(eng: sa.Engine, chain_position: int) -> sa.Row:  # type: ignore[type-arg]
     with eng.connect() as c:
         return c.execute(
@@ -84,7 +74,7 @@ def test_one_changed_payload_byte_is_named(api: Api, backend: str) -> None:
     _history(api)
     before = _verify(api)
     assert before["status"] == "ok" and before["events"] >= 9
-    eng = _drop_triggers(api, backend)
+    eng = drop_log_triggers(api, backend)
     row = _row(eng, 5)
     # change the last digit (inside a number or a string, so the JSON stays valid)
     i = max(i for i, ch in enumerate(row.payload) if ch.isdigit())
@@ -119,7 +109,7 @@ def test_an_altered_column_of_any_type_is_named_on_sqlite(
     names the row instead of failing, and a blob where the store writes text is an alteration
     even when its bytes are the same."""
     _history(api)
-    eng = _drop_triggers(api, backend)
+    eng = drop_log_triggers(api, backend)
     row = _row(eng, 4)
     with eng.begin() as c:
         c.execute(
@@ -140,7 +130,7 @@ def test_a_break_in_an_early_chunk_stops_the_prefetching_reader(api: Api, backen
     from app.eventstore.verify import verify_chains
 
     _history(api)
-    eng = _drop_triggers(api, backend)
+    eng = drop_log_triggers(api, backend)
     row = _row(eng, 3)
     with eng.begin() as c:
         c.execute(
@@ -158,7 +148,7 @@ def test_a_break_in_an_early_chunk_stops_the_prefetching_reader(api: Api, backen
 
 def test_one_deleted_row_is_named(api: Api, backend: str) -> None:
     _history(api)
-    eng = _drop_triggers(api, backend)
+    eng = drop_log_triggers(api, backend)
     row = _row(eng, 6)
     with eng.begin() as c:
         c.execute(sa.text("DELETE FROM stored_event WHERE position = :pos"), {"pos": row.position})
@@ -243,7 +233,7 @@ def test_signed_checkpoint_catches_a_rewritten_history(api: Api, backend: str) -
     assert cps.status_code == 201
     assert {c["site_id"] for c in cps.json()} == {str(api.world.site_a), str(api.world.site_b)}
     assert _verify(api)["checkpoints"] >= 1
-    eng = _drop_triggers(api, backend)
+    eng = drop_log_triggers(api, backend)
     # Rewrite event 1's payload and re-chain every hash, as an insider with the algorithm would.
     from app.eventstore.hashing import GENESIS_HASH, event_hash, ts
     from app.eventstore.verify import verify_chains

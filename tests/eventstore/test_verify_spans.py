@@ -21,6 +21,7 @@ from app.eventstore.hashing import GENESIS_HASH, SCHEME
 from app.eventstore.models import StoredEvent
 from app.eventstore.verify_span import OPEN, Span, check_span
 from tests.support.client import Api
+from tests.support.tamper import drop_log_triggers
 
 Row = tuple[Any, ...]  # position, event id, chain position, stream, version, prev, hash, material
 
@@ -209,12 +210,8 @@ def test_worker_processes_name_a_deleted_row_as_one_pass_does(
     starts as if nothing were missing; joining the spans finds the gap."""
     _lots(api, 4)
     site = api.world.site_a
-    eng = sa.create_engine(api.url)
+    eng = drop_log_triggers(api, backend)
     with eng.begin() as c:
-        if backend == "postgresql":
-            c.exec_driver_sql("DROP TRIGGER stored_event_append_only ON stored_event")
-        else:
-            c.exec_driver_sql("DROP TRIGGER stored_event_no_delete")
         head = c.execute(
             sa.text("SELECT chain_position FROM chain_head WHERE site_id = :s"),
             {"s": site if backend == "postgresql" else site.hex},
