@@ -70,11 +70,13 @@ def _counts(url: str) -> dict[str, int]:
     return out
 
 
-def _round_trip(api: Api, target: str, tmp_path: Path) -> None:
-    dump = io.StringIO()
-    with api.ctx.db.engine.connect() as conn:
-        exported = export_db(conn, dump)
-    assert exported["stored_event"] > 10
+def _export(api: Api, dump: io.StringIO) -> dict[str, int]:
+    with api.ctx.db.session(write=False) as session:  # as `hazchain export-db` reads
+        return export_db(session.connection(), dump)
+
+
+def _import(target: str, dump: io.StringIO, exported: dict[str, int]) -> None:
+    """Restore `dump` into `target`: every exported row, no more."""
     dump.seek(0)
     eng = sa.create_engine(target)
     with eng.begin() as conn:
@@ -82,6 +84,13 @@ def _round_trip(api: Api, target: str, tmp_path: Path) -> None:
     eng.dispose()
     assert imported == {k: v for k, v in exported.items() if v}
     assert _counts(target) == exported
+
+
+def _round_trip(api: Api, target: str, tmp_path: Path) -> None:
+    dump = io.StringIO()
+    exported = _export(api, dump)
+    assert exported["stored_event"] > 10
+    _import(target, dump, exported)
     restored = Api.start(target, api.world, tmp_path / "restored")
     try:
         with restored.ctx.db.engine.connect() as conn:
@@ -124,16 +133,9 @@ def test_a_dump_taken_while_the_plant_works_restores_whole(
             return super().write(text)
 
     dump = Busy()
-    with api.ctx.db.session(write=False) as session:  # as `hazchain export-db` reads
-        exported = export_db(session.connection(), dump)
+    exported = _export(api, dump)
     assert _counts(api.url)["stored_event"] == exported["stored_event"] + 1
-    dump.seek(0)
-    eng = sa.create_engine(empty_target)
-    with eng.begin() as conn:
-        imported = import_db(conn, dump)
-    eng.dispose()
-    assert imported == {k: v for k, v in exported.items() if v}
-    assert _counts(empty_target) == exported
+    _import(empty_target, dump, exported)
     restored = make_engine(empty_target)
     with restored.connect() as conn:
         report = verify_chains(conn, api.ctx.keys.public_key)
