@@ -87,6 +87,22 @@ def _from_finding(
     )
 
 
+def _site_alert(f: Finding, key: str, kind: str, site_id: UUID) -> Alert:
+    """A finding about the site as a whole (its declarations, its chain) as an alert."""
+    return Alert(
+        key=key,
+        kind=kind,
+        rule_id=f.rule_id,
+        severity=f.severity.value,
+        subject_type="site",
+        subject_id=site_id,
+        message_zh=f.message_zh,
+        message_en=f.message_en,
+        citation=f.citation,
+        values=dict(f.values),
+    )
+
+
 def current_alerts(session: Session, ctx: AppContext, site_id: UUID, now: datetime) -> list[Alert]:
     data = rule_service.rule_data(ctx)
     site = rule_service.site_profile(session, site_id)
@@ -182,39 +198,13 @@ def current_alerts(session: Session, ctx: AppContext, site_id: UUID, now: dateti
     site_row = session.get(Site, site_id)
     if site_row is not None:
         for f in evaluate(export_service.reporting_situation(session, site_row, now)):  # type: ignore[arg-type]
-            v = f.values
-            out.append(
-                Alert(
-                    key=f"R60:{v['level']}:{v['period']}:{site_id}",
-                    kind="declaration_due",
-                    rule_id="R60",
-                    severity=f.severity.value,
-                    subject_type="site",
-                    subject_id=site_id,
-                    message_zh=f.message_zh,
-                    message_en=f.message_en,
-                    citation=f.citation,
-                    values=dict(v),
-                )
-            )
+            key = f"R60:{f.values['level']}:{f.values['period']}:{site_id}"
+            out.append(_site_alert(f, key, "declaration_due", site_id))
 
     # The site's chain, as the last recorded verification run found it (H02).
     seen = IntegritySituation(Step.integrity, now, audit_service.broken_link_seen(session, site_id))
     for f in evaluate(seen):  # type: ignore[arg-type]
-        out.append(
-            Alert(
-                key=f"{f.rule_id}:chain:{site_id}",
-                kind="chain_broken",
-                rule_id=f.rule_id,
-                severity=f.severity.value,
-                subject_type="site",
-                subject_id=site_id,
-                message_zh=f.message_zh,
-                message_en=f.message_en,
-                citation=f.citation,
-                values=dict(f.values),
-            )
-        )
+        out.append(_site_alert(f, f"{f.rule_id}:chain:{site_id}", "chain_broken", site_id))
 
     # Zones: inspections (hazardous zones) and fill level.
     totals: dict[UUID, list[Decimal]] = defaultdict(lambda: [Decimal(0), Decimal(0), Decimal(0)])
