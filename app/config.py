@@ -79,6 +79,10 @@ class Settings(BaseSettings):
     # With the sweep, the server verifies every chain when no run was recorded for N hours
     # (`hazchain verify` and the console's button record runs too); 0 turns it off.
     verify_interval_hours: int = Field(default=24, ge=0)
+    # "Verify now" (API, console) is refused with 429 while a verification runs, and for N
+    # seconds after the last one ended: each recomputes every chain, seconds of CPU per million
+    # events, and the answer cannot change faster than the log does.
+    verify_cooldown_seconds: int = Field(default=60, ge=0)
     page_size_max: int = 500
     auth: AuthSettings = AuthSettings()
     ledger: LedgerSettings = LedgerSettings()

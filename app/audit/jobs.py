@@ -8,6 +8,8 @@ with it, for the whole verification.
 
 from __future__ import annotations
 
+import math
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import timedelta
@@ -17,6 +19,7 @@ import sqlalchemy as sa
 from app.audit import service as audit_service
 from app.audit.models import VerificationRun
 from app.context import AppContext
+from app.domain.errors import TooManyRequests
 from app.eventstore.verify import VerifyReport, verify_chains
 from app.identity.permissions import Principal
 
@@ -54,8 +57,47 @@ def verify(
     return report, record
 
 
-# The PostgreSQL advisory lock the app servers of one database take to run the schedule.
-SCHEDULE_LOCK = 0x68617A636861696E  # "hazchain"
+def verify_on_request(
+    ctx: AppContext, *, trigger: str, actor: Principal
+) -> tuple[VerifyReport, VerificationRun]:
+    """ "Verify now" from the API or the console: one verification at a time per database, and
+    none within `verify_cooldown_seconds` of the end of the last (429 with Retry-After: the
+    last run is the answer a new one would give, and each run costs seconds of CPU per million
+    events). The CLI and the schedule do not ask here."""
+    cooldown = timedelta(seconds=ctx.settings.verify_cooldown_seconds)
+    _refuse_if_recent(ctx, cooldown)
+    with _one_verifier(ctx) as mine:
+        if not mine:
+            raise TooManyRequests(
+                "a verification is running now: its run is listed when it ends",
+                retry_after=RUNNING_RETRY_SECONDS,
+            )
+        _refuse_if_recent(ctx, cooldown)  # one ended while we waited for the lock
+        return verify_and_record(ctx, trigger=trigger, actor=actor)
+
+
+RUNNING_RETRY_SECONDS = 5
+
+
+def _refuse_if_recent(ctx: AppContext, cooldown: timedelta) -> None:
+    if not cooldown:
+        return
+    with ctx.db.session(write=False) as session:
+        last = audit_service.last_run(session)
+        if last is None:
+            return
+        run_id, started_at = str(last.id), last.started_at
+        ended = started_at + timedelta(seconds=last.seconds)
+    wait = min(cooldown, cooldown - (ctx.clock.now() - ended)).total_seconds()
+    if wait > 0:
+        seconds = max(1, math.ceil(wait))
+        raise TooManyRequests(
+            f"the chains were verified less than {int(cooldown.total_seconds())} s ago and that "
+            f"run stands: verify again in {seconds} s",
+            retry_after=seconds,
+            last_run_id=run_id,
+            last_run_at=started_at.isoformat(),
+        )
 
 
 def verify_if_due(ctx: AppContext, every: timedelta) -> VerificationRun | None:
@@ -64,7 +106,7 @@ def verify_if_due(ctx: AppContext, every: timedelta) -> VerificationRun | None:
     the lock taken (or, after it, a recent run) and do nothing."""
     if not _due(ctx, every):
         return None
-    with _one_server(ctx) as mine:
+    with _one_verifier(ctx) as mine:
         if not mine or not _due(ctx, every):  # another server is verifying, or just did
             return None
         return verify_and_record(ctx, trigger="schedule")[1]
@@ -76,16 +118,27 @@ def _due(ctx: AppContext, every: timedelta) -> bool:
     return last is None or ctx.clock.now() - last >= every
 
 
+# The PostgreSQL advisory lock the app servers of one database take to verify (on request or
+# on schedule); on SQLite, whose app runs on one machine, a lock of the process.
+VERIFY_LOCK = 0x68617A636861696E  # "hazchain"
+_PROCESS_LOCK = threading.Lock()
+
+
 @contextmanager
-def _one_server(ctx: AppContext) -> Iterator[bool]:
-    """Whether this process may run the schedule now (SQLite: one machine, always)."""
+def _one_verifier(ctx: AppContext) -> Iterator[bool]:
+    """Whether this caller may verify now: no other verification of the database is running."""
     if ctx.db.dialect != "postgresql":
-        yield True
-        return
-    with ctx.db.engine.connect() as conn:
-        mine = bool(conn.scalar(sa.select(sa.func.pg_try_advisory_lock(SCHEDULE_LOCK))))
+        mine = _PROCESS_LOCK.acquire(blocking=False)
         try:
             yield mine
         finally:
             if mine:
-                conn.scalar(sa.select(sa.func.pg_advisory_unlock(SCHEDULE_LOCK)))
+                _PROCESS_LOCK.release()
+        return
+    with ctx.db.engine.connect() as conn:
+        mine = bool(conn.scalar(sa.select(sa.func.pg_try_advisory_lock(VERIFY_LOCK))))
+        try:
+            yield mine
+        finally:
+            if mine:
+                conn.scalar(sa.select(sa.func.pg_advisory_unlock(VERIFY_LOCK)))

@@ -44,14 +44,16 @@ def verifications(
     "/verifications",
     response_model=schemas.VerificationRunRead,
     status_code=status.HTTP_201_CREATED,
-    responses=error_responses(401, 403),
+    responses=error_responses(401, 403, 429),
 )
 def verify_and_record(
     actor: Reader, session: ReadSessionDep, ctx: CtxDep
 ) -> schemas.VerificationRunRead:
-    """Verify every chain now and record the run; the answer shows the caller's sites. The job
-    reads its own snapshot and records the run itself; the request's session reads after it."""
-    _, run = audit_jobs.verify_and_record(ctx, trigger="api", actor=actor)
+    """Verify every chain now and record the run; the answer shows the caller's sites. 429
+    with Retry-After while another verification runs, or within `VERIFY_COOLDOWN_SECONDS` of
+    the last one (its id in `last_run_id`). The job reads its own snapshot and records the run
+    itself; the request's session reads after it."""
+    _, run = audit_jobs.verify_on_request(ctx, trigger="api", actor=actor)
     return audit_service.run_read(session, actor, run)
 
 

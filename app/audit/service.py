@@ -88,12 +88,13 @@ def _runs(session: Session, limit: int) -> list[VerificationRun]:
     )
 
 
-def _last_run(session: Session) -> VerificationRun | None:
+def last_run(session: Session) -> VerificationRun | None:
+    """The newest recorded run, of every site (for the schedule and the cool-down)."""
     return next(iter(_runs(session, 1)), None)
 
 
 def last_run_at(session: Session) -> datetime | None:
-    run = _last_run(session)
+    run = last_run(session)
     return run.started_at if run is not None else None
 
 
@@ -149,7 +150,7 @@ def broken_link_seen(session: Session, site_id: UUID) -> BrokenLinkSeen | None:
     rule H02 reads at the sweep). The stored answer is read field by field: a run recorded by
     another release still answers, and one that cannot be read is logged, not raised, so the
     sweep's other alerts go on."""
-    run = _last_run(session)
+    run = last_run(session)
     if run is None or run.ok:
         return None
     try:

@@ -18,7 +18,6 @@ from pydantic import BaseModel
 from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from app.core.throttle import TooManyAttempts
 from app.domain.errors import (
     Conflict,
     DomainError,
@@ -26,6 +25,7 @@ from app.domain.errors import (
     InvalidTransition,
     NotFound,
     PermissionDenied,
+    TooManyRequests,
     Unauthenticated,
 )
 
@@ -38,7 +38,7 @@ STATUS: list[tuple[type[DomainError], int]] = [
     (Conflict, 409),
     (InvalidTransition, 409),
     (InvalidInput, 422),
-    (TooManyAttempts, 429),
+    (TooManyRequests, 429),
 ]
 
 
@@ -66,7 +66,7 @@ def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
         413: "Request too large",
         422: "Invalid input: the reason and the offending fields",
         503: "The database is unavailable or read-only: nothing was written",
-        429: "Too many failed sign-ins: wait for Retry-After seconds",
+        429: "Asked too often (failed sign-ins, verifications): wait for Retry-After seconds",
     }
     return {c: {"model": ErrorBody, "description": text.get(c, "Error")} for c in codes}
 
@@ -105,7 +105,7 @@ def install(app: FastAPI) -> None:
     async def _domain(_: Request, exc: DomainError) -> JSONResponse:
         body = {"error": exc.code, "detail": exc.message, **_json_safe(exc.details)}
         headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, Unauthenticated) else None
-        if isinstance(exc, TooManyAttempts):
+        if isinstance(exc, TooManyRequests):
             headers = {"Retry-After": str(exc.retry_after)}
         return JSONResponse(body, status_code=status_for(exc), headers=headers)
 

@@ -18,17 +18,13 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable
 
-from app.domain.errors import DomainError
+from app.domain.errors import TooManyRequests
 
 
-class TooManyAttempts(DomainError):
+class TooManyAttempts(TooManyRequests):
     """Too many failed sign-ins: HTTP 429 with `Retry-After`."""
 
     code = "too_many_attempts"
-
-    def __init__(self, message: str, *, retry_after: int, **details: object) -> None:
-        super().__init__(message, retry_after=retry_after, **details)
-        self.retry_after = retry_after
 
 
 class LoginThrottle:

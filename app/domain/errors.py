@@ -59,6 +59,17 @@ class ConcurrencyConflict(Conflict):
         )
 
 
+class TooManyRequests(DomainError):
+    """Asked again too soon (HTTP 429 with `Retry-After`): the answer is the same as before, or
+    the work is under way."""
+
+    code = "too_many_requests"
+
+    def __init__(self, message: str, *, retry_after: int, **details: Any) -> None:
+        super().__init__(message, retry_after=retry_after, **details)
+        self.retry_after = retry_after
+
+
 class RuleViolation(InvalidInput):
     """A step refused by blocking rule findings (HTTP 422 with the findings)."""
 

@@ -365,6 +365,12 @@ ZH: dict[str, str] = {
     "not verified yet": "尚未校验",
     "Last verified": "最近校验",
     "Verify now": "立即校验",
+    "Verified moments ago: the result below stands. Verify again in {n} s.": (
+        "刚刚已校验，以下结果有效；{n} 秒后可再次校验。"
+    ),
+    "A verification is running now: reload this page in a few seconds.": (
+        "另一次校验正在进行，请几秒后刷新本页。"
+    ),
     "run cli": "命令行 hazchain verify",
     "run console": "控制台",
     "run api": "接口",

@@ -25,7 +25,7 @@ from app.audit import jobs as audit_jobs
 from app.audit import service as audit_service
 from app.core.errors import status_for
 from app.deps import CtxDep, ReadSessionDep, SessionDep
-from app.domain.errors import DomainError, InvalidInput
+from app.domain.errors import DomainError, InvalidInput, TooManyRequests
 from app.domain.values import Role
 from app.exports import service as export_service
 from app.exports.schemas import DeclarationFilingCreate
@@ -467,6 +467,16 @@ def audit_page(request: Request, ws: WebUser, session: ReadSessionDep) -> Respon
     """The last recorded verification (a million events take seconds to recompute, so the page
     shows the record; "verify now" recomputes) and the signed checkpoints."""
     allow(ws, "audit")
+    return _audit_page(request, ws, session)
+
+
+def _audit_page(
+    request: Request,
+    ws: WebSession,
+    session: Session,
+    *,
+    refused: TooManyRequests | None = None,
+) -> Response:
     actor = ws.principal
     run = audit_service.latest_run(session=session, actor=actor)
     checkpoints = audit_service.list_checkpoints(session=session, actor=actor, site_id=None)
@@ -479,18 +489,25 @@ def audit_page(request: Request, ws: WebUser, session: ReadSessionDep) -> Respon
         run=run,
         checkpoints=checkpoints[-20:],
         sites=sites,
+        refused=refused,
+        status_code=429 if refused else 200,
     )
 
 
 @router.post("/audit/verify")
 def audit_verify(
-    ws: WebUser, ctx: CtxDep, csrf: Annotated[str | None, Form()] = None
-) -> RedirectResponse:
+    request: Request, ws: WebUser, ctx: CtxDep, csrf: Annotated[str | None, Form()] = None
+) -> Response:
     """Verify every chain now and record the run (read-only roles too: it changes no record of
-    the plant's, and an auditor is who needs it)."""
+    the plant's, and an auditor is who needs it). Asked again too soon, or while a run is under
+    way, the page says so and shows the last run."""
     check_csrf(ws.csrf, csrf)
     allow(ws, "audit")
-    audit_jobs.verify_and_record(ctx, trigger="console", actor=ws.principal)
+    try:
+        audit_jobs.verify_on_request(ctx, trigger="console", actor=ws.principal)
+    except TooManyRequests as exc:
+        with ctx.db.session(write=False) as session:
+            return _audit_page(request, ws, session, refused=exc)
     return RedirectResponse("/audit#verify", status_code=303)
 
 

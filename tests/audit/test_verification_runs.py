@@ -4,6 +4,8 @@ recomputed on every page; and a run that finds a broken chain is an alert (H02) 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -85,9 +87,12 @@ def test_a_broken_chain_found_by_a_run_is_an_alert_and_shows_on_the_pages(
     api: Api, backend: str
 ) -> None:
     _site_b_lot(api)
+    now = datetime.now(UTC) - timedelta(minutes=2)  # tokens issued "in the future" are refused
+    api.ctx.clock = FrozenClock(now)
     admin, auditor = Web(api, "admin"), Web(api, "auditor")  # the auditor sees site A only
     assert admin.post("/audit/verify").status_code == 303
     cp = _tamper_site_b(api, backend)
+    api.ctx.clock = FrozenClock(now + timedelta(seconds=61))  # past "verify now"'s cool-down
 
     # The pages show the recorded run: intact, until the chains are verified again.
     assert "链完整" in admin.get("/exports").text
@@ -139,17 +144,73 @@ def test_runs_through_the_api(api: Api, backend: str) -> None:
     assert api.as_("operator").post("/api/v1/audit/verifications").status_code == 403
 
 
+@contextmanager
+def _another_verification_running(api: Api, backend: str) -> Iterator[None]:
+    """What an on-going verification holds: on PostgreSQL the advisory lock (taken here on a
+    connection of its own, as another app server would), on SQLite the process's lock."""
+    if backend != "postgresql":
+        assert jobs._PROCESS_LOCK.acquire(blocking=False)
+        try:
+            yield
+        finally:
+            jobs._PROCESS_LOCK.release()
+        return
+    eng = make_engine(api.url)
+    with eng.connect() as other:
+        assert other.scalar(sa.select(sa.func.pg_try_advisory_lock(jobs.VERIFY_LOCK)))
+        try:
+            yield
+        finally:
+            other.scalar(sa.select(sa.func.pg_advisory_unlock(jobs.VERIFY_LOCK)))
+    eng.dispose()
+
+
+def test_verify_now_is_refused_while_a_run_is_fresh_or_under_way(api: Api, backend: str) -> None:
+    """Each run recomputes every chain (seconds of CPU per million events): "verify now" is
+    refused with 429 and Retry-After within the cool-down (60 s by default) of the last run's
+    end, or while another runs; the CLI and the schedule are not limited."""
+    auditor = api.as_("auditor")
+    now = datetime.now(UTC) - timedelta(minutes=2)  # tokens issued "in the future" are refused
+    api.ctx.clock = FrozenClock(now)
+    first = auditor.post("/api/v1/audit/verifications")
+    assert first.status_code == 201, first.text
+
+    api.ctx.clock = FrozenClock(now + timedelta(seconds=20))
+    again = api.as_("admin").post("/api/v1/audit/verifications")
+    assert again.status_code == 429, again.text
+    body = again.json()
+    assert body["error"] == "too_many_requests" and body["last_run_id"] == first.json()["id"]
+    assert 39 <= body["retry_after"] <= 41 and again.headers["Retry-After"] == str(
+        body["retry_after"]
+    )
+    page = Web(api, "auditor").post("/audit/verify")
+    assert page.status_code == 429 and "刚刚已校验" in page.text and "链完整" in page.text
+    assert len(auditor.get("/api/v1/audit/verifications").json()) == 1  # nothing recorded
+
+    jobs.verify_and_record(api.ctx, trigger="cli")  # the machine's operator is not limited
+    api.ctx.clock = FrozenClock(now + timedelta(seconds=20 + 61))
+    with _another_verification_running(api, backend):
+        busy = auditor.post("/api/v1/audit/verifications")
+        assert busy.status_code == 429 and busy.headers["Retry-After"] == "5"
+        assert "running" in busy.json()["detail"]
+        page = Web(api, "auditor").post("/audit/verify")
+        assert page.status_code == 429 and "另一次校验正在进行" in page.text
+    done = auditor.post("/api/v1/audit/verifications")
+    assert done.status_code == 201, done.text
+    runs = auditor.get("/api/v1/audit/verifications").json()
+    assert [r["trigger"] for r in runs] == ["api", "cli", "api"]
+
+    api.ctx.settings = api.ctx.settings.model_copy(update={"verify_cooldown_seconds": 0})
+    assert auditor.post("/api/v1/audit/verifications").status_code == 201  # cool-down off
+
+
 @pytest.mark.postgres
 def test_one_server_runs_the_schedule(pg_api: Api) -> None:
     """App servers on one PostgreSQL database: while one holds the schedule's advisory lock
     (here, this test's connection stands for it), the others do not verify."""
     api = pg_api
-    eng = make_engine(api.url)
-    with eng.connect() as other:
-        assert other.scalar(sa.select(sa.func.pg_try_advisory_lock(jobs.SCHEDULE_LOCK)))
+    with _another_verification_running(api, "postgresql"):
         assert jobs.verify_if_due(api.ctx, timedelta(hours=24)) is None
-        other.scalar(sa.select(sa.func.pg_advisory_unlock(jobs.SCHEDULE_LOCK)))
-    eng.dispose()
     run = jobs.verify_if_due(api.ctx, timedelta(hours=24))
     assert run is not None and run.ok
     assert api.as_("admin").get("/api/v1/audit/verifications").json()[0]["id"] == str(run.id)
