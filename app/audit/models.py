@@ -28,6 +28,8 @@ class VerificationRun(SQLModel, table=True):
         default=None, sa_column=sa.Column(sa.Uuid(), sa.ForeignKey("app_user.id"))
     )
     ok: bool = Field(sa_column=sa.Column(sa.Boolean(), nullable=False))
-    events: int = Field(sa_column=sa.Column(sa.Integer(), nullable=False))
+    events: int = Field(
+        sa_column=sa.Column(sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False)
+    )
     # the full answer (`audit.schemas.VerifyRead` as JSON): per site, and the first broken link
     report: str = Field(sa_column=sa.Column(sa.Text(), nullable=False))
