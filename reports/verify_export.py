@@ -9,7 +9,7 @@ Get the site's public key from the operator independently of the file
 embedded in the export is used, which proves only that the file is self-consistent.
 
 The file: line 1 is a header, then one line per event in chain order, then the signed
-checkpoints, then an end line. Each event's hash is
+checkpoints, then an end line sealed with the site key. Each event's hash is
 
     sha256(UTF-8 of "\\n".join([scheme, prev_hash, site_id, chain_position, event_id,
         stream_type, stream_id, version, type, schema_version, occurred_at, recorded_at,
@@ -19,7 +19,11 @@ with absent values as the empty string and `findings` / `payload` the exact JSON
 (given as strings in the export). The chain starts at 64 zeros; positions have no gaps; each
 event's prev_hash is the previous hash; each checkpoint is an EdDSA JWS over
 {site_id, chain_position, hash} that must verify with the site key and name a hash of the
-chain. Exit status 0 when everything verifies, 1 with the first failing line otherwise.
+chain. The end line gives the count, head position and head hash, and (format v2) a JWS of them
+with the site key, made at export: so the whole file is signed, not only the chain up to the
+last checkpoint, and a file cut short or rewritten after it does not verify. A v1 export (no
+seal) still verifies, with a note of how many events only the hash chain covers.
+Exit status 0 when everything verifies, 1 with the first failing line otherwise.
 """
 
 from __future__ import annotations
@@ -33,7 +37,9 @@ from dataclasses import dataclass, field
 import jwt
 
 SCHEME = "hazchain-chain-v1"
-FORMAT = "hazchain-log-export-v1"
+FORMAT = "hazchain-log-export-v2"
+FORMATS = ("hazchain-log-export-v1", FORMAT)  # v1: the end record is not sealed
+SEAL = "log-export-seal"
 GENESIS = "0" * 64
 FIELDS = (
     "prev_hash",
@@ -64,15 +70,24 @@ class Result:
     reason: str = ""
     site_id: str = ""
     head_hash: str = ""
+    head_position: int = 0
+    # the last chain position a signature of the site covers: the head when the end is sealed
+    signed_through: int = 0
+    sealed: bool = False
     notes: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
-        if self.ok:
-            return (
-                f"ok: {self.events} events of site {self.site_id}, chain intact, "
-                f"{self.checkpoints} signed checkpoints verified; head {self.head_hash}"
-            )
-        return f"FAILED at line {self.line}: {self.reason}"
+        if not self.ok:
+            return f"FAILED at line {self.line}: {self.reason}"
+        signed = (
+            f"sealed with the site key at export through position {self.head_position}"
+            if self.sealed
+            else f"signed through position {self.signed_through} of {self.head_position}"
+        )
+        return (
+            f"ok: {self.events} events of site {self.site_id}, chain intact, "
+            f"{self.checkpoints} signed checkpoints verified, {signed}; head {self.head_hash}"
+        )
 
 
 def event_hash(e: dict) -> str:
@@ -117,7 +132,7 @@ def verify_lines(lines, pem: str | None = None, jwk: dict | None = None) -> Resu
             res.reason = "content after the end record"
             return res
         if n == 1:
-            if kind != "header" or rec.get("format") != FORMAT:
+            if kind != "header" or rec.get("format") not in FORMATS:
                 res.reason = f"not a hazchain log export (expected a {FORMAT} header)"
                 return res
             header = rec
@@ -183,10 +198,30 @@ def verify_lines(lines, pem: str | None = None, jwk: dict | None = None) -> Resu
                 )
                 return res
             res.checkpoints += 1
+            res.signed_through = max(res.signed_through, pos)
         elif kind == "end":
-            if rec.get("events") != res.events or rec.get("head_hash") != prev:
+            head = expected - 1
+            if (rec.get("events"), rec.get("head_position"), rec.get("head_hash")) != (
+                res.events,
+                head,
+                prev,
+            ):
                 res.reason = "the end record does not match the events (lines removed or added)"
                 return res
+            if header["format"] == FORMAT:
+                problem = _seal_problem(rec, key, header)
+                if problem:
+                    res.reason = problem
+                    return res
+                res.sealed, res.signed_through = True, head
+            elif head > res.signed_through:
+                res.notes.append(
+                    f"a {header['format']} export, whose end is not sealed: the "
+                    f"{head - res.signed_through} events after position {res.signed_through} "
+                    "(the last signed checkpoint) are covered by the hash chain alone, so a "
+                    "file cut short or rewritten there would still verify"
+                )
+            res.head_position = head
             ended = True
         else:
             res.reason = f"unknown record {kind!r}"
@@ -203,6 +238,32 @@ def verify_lines(lines, pem: str | None = None, jwk: dict | None = None) -> Resu
     res.line = None
     res.head_hash = prev
     return res
+
+
+def _seal_problem(rec: dict, key, header: dict) -> str | None:  # type: ignore[no-untyped-def]
+    """Why the end record's seal fails, or None: a JWS with the site key over the count, the
+    head and the export time of this very file."""
+    if not rec.get("jws"):
+        return "the end record is not sealed (a v2 export's end carries the site's signature)"
+    try:
+        claims = jwt.decode(rec["jws"], key, algorithms=["EdDSA"])
+    except Exception as exc:
+        return f"the end record's seal does not verify with the site key ({exc})"
+    want = {
+        "typ": SEAL,
+        "format": header["format"],
+        "site_id": header["site_id"],
+        "exported_at": header.get("exported_at"),
+        "events": rec.get("events"),
+        "head_position": rec.get("head_position"),
+        "head_hash": rec.get("head_hash"),
+    }
+    wrong = [k for k, v in want.items() if claims.get(k) != v]
+    if rec.get("exported_at") != header.get("exported_at"):
+        wrong.append("exported_at")
+    if wrong:
+        return f"the end record's seal does not match the file ({', '.join(sorted(set(wrong)))})"
+    return None
 
 
 def verify_file(path: str, pem: str | None = None, jwk: dict | None = None) -> Result:

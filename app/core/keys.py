@@ -1,6 +1,7 @@
 """Per-site Ed25519 signing keys, derived from one configured seed (HKDF-SHA256).
 
-A regulator verifies a site's signed checkpoints with that site's public key alone.
+A regulator verifies a site's signed checkpoints and sealed log exports with that site's
+public key alone.
 """
 
 from __future__ import annotations
@@ -8,8 +9,10 @@ from __future__ import annotations
 import base64
 import hashlib
 from functools import lru_cache
+from typing import Any
 from uuid import UUID
 
+import jwt
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
@@ -37,6 +40,15 @@ class KeyRing:
 
     def public_pem(self, site_id: UUID) -> str:
         return public_pem(self.public_key(site_id))
+
+    def sign(self, site_id: UUID, claims: dict[str, Any]) -> str:
+        """A compact JWS (EdDSA) of `claims` with the site's key, its key id in the header."""
+        return jwt.encode(
+            claims,
+            self.private_key(site_id),
+            algorithm="EdDSA",
+            headers={"kid": self.key_id(site_id)},
+        )
 
 
 def public_raw(key: Ed25519PublicKey) -> bytes:

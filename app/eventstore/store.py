@@ -16,7 +16,6 @@ from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-import jwt
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
@@ -515,9 +514,7 @@ class EventStore:
             "hash": head_hash,
             "iat": int(now.timestamp()),
         }
-        token = jwt.encode(
-            claims, self.keys.private_key(site_id), algorithm="EdDSA", headers={"kid": kid}
-        )
+        token = self.keys.sign(site_id, claims)
         cp = ChainCheckpoint(
             site_id=site_id,
             chain_position=position,

@@ -254,24 +254,31 @@ def require_export_site(actor: Principal, site_id: UUID) -> None:
     actor.require_site(site_id)
 
 
+LOG_EXPORT_FORMAT = "hazchain-log-export-v2"
+LOG_EXPORT_SEAL = "log-export-seal"  # the end record's JWS `typ`
+
+
 def log_lines(
     *, session: Session, ctx: AppContext, site_id: UUID, batch: int = 5000
 ) -> Iterator[str]:
     """The site's whole chain as JSON Lines: header, events (hash material exactly as stored:
-    `findings` / `payload` are the stored JSON text), signed checkpoints, end."""
+    `findings` / `payload` are the stored JSON text), signed checkpoints, and the end record
+    sealed with the site's key (its count and head hash signed at export: a file cut short or
+    rewritten after the last checkpoint no longer verifies)."""
     site = session.get(Site, site_id)
     if site is None:
         raise NotFound("site not found", site_id=str(site_id))
     pub = ctx.keys.public_key(site_id)
+    exported_at = hashing.ts(ctx.clock.now())
     yield (
         canonical_json(
             {
                 "record": "header",
-                "format": "hazchain-log-export-v1",
+                "format": LOG_EXPORT_FORMAT,
                 "site_id": str(site_id),
                 "site_code": site.code,
                 "site_name": site.name,
-                "exported_at": hashing.ts(ctx.clock.now()),
+                "exported_at": exported_at,
                 "hash_scheme": hashing.SCHEME,
                 "hash_fields": [
                     "scheme",
@@ -358,10 +365,19 @@ def log_lines(
             )
             + "\n"
         )
-    yield (
-        canonical_json({"record": "end", "events": count, "head_position": last, "head_hash": head})
-        + "\n"
+    end = {"events": count, "head_position": last, "head_hash": head, "exported_at": exported_at}
+    seal = ctx.keys.sign(
+        site_id,
+        {
+            "iss": "hazchain",
+            "sub": str(site_id),
+            "typ": LOG_EXPORT_SEAL,
+            "format": LOG_EXPORT_FORMAT,
+            "site_id": str(site_id),
+            **end,
+        },
     )
+    yield canonical_json({"record": "end", **end, "jws": seal}) + "\n"
 
 
 def _aware(v: datetime | str) -> datetime:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import ast
 import io
+import json
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
@@ -106,10 +107,14 @@ def test_declaration_for_the_site_class(api) -> None:  # type: ignore[no-untyped
     assert r.status_code == 422
 
 
-def _export(api, tmp_path: Path) -> tuple[Path, Path]:  # type: ignore[no-untyped-def]
+def _export(api, tmp_path: Path, *, tail: int = 0) -> tuple[Path, Path]:  # type: ignore[no-untyped-def]
+    """The site's export and its public key; `tail`: lots generated after the last checkpoint."""
     _closed_manifest(api)
     r = api.as_("admin").post("/api/v1/audit/checkpoints")
     assert r.status_code in (200, 201), r.text
+    op = api.as_("operator")
+    for _ in range(tail):
+        op.generate(api.world.site_a)
     r = api.as_("auditor").get(f"/api/v1/exports/log.jsonl?site_id={api.world.site_a}")
     assert r.status_code == 200, r.text
     path = tmp_path / "log.jsonl"
@@ -157,6 +162,71 @@ def test_log_export_verifies_and_one_changed_byte_names_the_line(api, tmp_path) 
     cut.write_bytes(b"\n".join([*lines[:3], *lines[4:]]))
     res = verifier.verify_file(str(cut), pem.read_text())
     assert not res.ok and res.line == 4
+
+
+def _records(path: Path) -> list[dict]:  # type: ignore[type-arg]
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
+
+
+def _write(path: Path, records: list[dict]) -> Path:  # type: ignore[type-arg]
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), "utf-8")
+    return path
+
+
+def test_the_export_is_sealed_so_its_tail_cannot_be_cut_or_rewritten(api, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Checkpoints sign the chain every N events; the export's end record signs the rest. Events
+    after the last checkpoint are hash-chained only, so whoever holds the file could drop or
+    rewrite them and fix up the hashes and the end record: the seal catches both."""
+    path, pem = _export(api, tmp_path, tail=3)
+    key = pem.read_text()
+    good = verifier.verify_file(str(path), key)
+    assert good.ok and good.sealed, good.summary()
+    assert good.signed_through == good.head_position == good.events
+    assert f"sealed with the site key at export through position {good.events}" in good.summary()
+    records = _records(path)
+    events = [r for r in records if r["record"] == "event"]
+    checkpoints = [r for r in records if r["record"] == "checkpoint"]
+    end = records[-1]
+    assert end["record"] == "end" and end["jws"]
+    assert checkpoints[-1]["chain_position"] == events[-4]["chain_position"]  # 3 lots after it
+
+    # 1. cut short: the last event dropped, the end record's count and head made to agree
+    cut = [r for r in records if r is not events[-1]]
+    cut[-1] = {**end, "events": end["events"] - 1, "head_position": end["head_position"] - 1}
+    cut[-1]["head_hash"] = events[-2]["hash"]
+    res = verifier.verify_file(str(_write(tmp_path / "cut.jsonl", cut)), key)
+    assert not res.ok and res.line == len(cut), res.summary()
+    assert "seal does not match the file (events, head_hash, head_position)" in res.reason
+
+    # 2. rewritten: the last event's payload changed, its hash recomputed, the end made to agree
+    last = {**events[-1], "payload": events[-1]["payload"].replace("}", ', "x": 1}', 1)}
+    last["hash"] = verifier.event_hash(last)
+    forged = [last if r is events[-1] else r for r in records[:-1]]
+    forged.append({**end, "head_hash": last["hash"]})
+    res = verifier.verify_file(str(_write(tmp_path / "forged.jsonl", forged)), key)
+    assert not res.ok and "seal does not match the file (head_hash)" in res.reason
+
+    # 3. the seal removed, or another export's seal put in its place
+    bare = [*records[:-1], {k: v for k, v in end.items() if k != "jws"}]
+    res = verifier.verify_file(str(_write(tmp_path / "bare.jsonl", bare)), key)
+    assert not res.ok and "not sealed" in res.reason
+    moved = [{**records[0], "exported_at": "2020-01-01T00:00:00.000000Z"}, *records[1:-1]]
+    moved.append({**end, "exported_at": "2020-01-01T00:00:00.000000Z"})
+    res = verifier.verify_file(str(_write(tmp_path / "moved.jsonl", moved)), key)
+    assert not res.ok and "(exported_at)" in res.reason
+
+    # 4. a v1 export (no seal) still verifies, saying how much only the hash chain covers
+    v1 = [{**records[0], "format": "hazchain-log-export-v1"}, *cut[1:-1]]
+    v1.append({k: v for k, v in cut[-1].items() if k != "jws"})
+    res = verifier.verify_file(str(_write(tmp_path / "v1.jsonl", v1)), key)
+    assert res.ok and not res.sealed, res.summary()
+    n = good.events - 1
+    assert f"signed through position {n - 2} of {n}" in res.summary()
+    assert res.notes == [
+        f"a hazchain-log-export-v1 export, whose end is not sealed: the 2 events after position "
+        f"{n - 2} (the last signed checkpoint) are covered by the hash chain alone, so a file "
+        "cut short or rewritten there would still verify"
+    ]
 
 
 def test_verifier_uses_only_stdlib_and_pyjwt() -> None:
