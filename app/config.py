@@ -34,8 +34,11 @@ class AuthSettings(BaseModel):
 
 
 class LedgerSettings(BaseModel):
-    # A signed checkpoint of each site's chain head is written every N events.
+    # A signed checkpoint of each site's chain head is written every N events, and by the
+    # server's schedule when a site's chain moved since a checkpoint N hours old (0: off), so
+    # a quiet site's latest events are not covered by the hash chain alone for months.
     checkpoint_every: int = 1000
+    checkpoint_hours: int = Field(default=24, ge=0)
 
 
 class MobileSettings(BaseModel):

@@ -104,15 +104,23 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
 
 def _sweep_loop(ctx: AppContext, seconds: float, stop: threading.Event) -> None:
     """The scheduled storage sweep: first run shortly after start, then every `seconds`. Before
-    it, the chains are verified when the last recorded run is older than the interval, so a
-    broken chain is an alert at the same sweep."""
+    it, each site's chain head is signed when it moved since a checkpoint older than
+    `LEDGER__CHECKPOINT_HOURS`, and the chains are verified when the last recorded run is older
+    than `VERIFY_INTERVAL_HOURS`, so a broken chain is an alert at the same sweep."""
     from app.alerts import service as alert_service
-    from app.audit.jobs import verify_if_due
+    from app.audit.jobs import sign_checkpoints_if_due, verify_if_due
 
     log = logging.getLogger("hazchain.sweep")
     delay = min(30.0, seconds)
     every = timedelta(hours=ctx.settings.verify_interval_hours)
+    sign_every = timedelta(hours=ctx.settings.ledger.checkpoint_hours)
     while not stop.wait(delay):
+        if sign_every:
+            try:
+                for cp in sign_checkpoints_if_due(ctx, sign_every):
+                    log.info("checkpoint: site %s at %s", cp.site_id, cp.chain_position)
+            except Exception:  # logged; tried again at the next sweep
+                log.exception("scheduled checkpoints failed")
         if every:
             try:
                 run = verify_if_due(ctx, every)

@@ -40,6 +40,9 @@ SCHEME = "hazchain-chain-v1"
 FORMAT = "hazchain-log-export-v2"
 FORMATS = ("hazchain-log-export-v1", FORMAT)  # v1: the end record is not sealed
 SEAL = "log-export-seal"
+# Checkpoints and the seal are signed statements, not sessions: a reader whose clock is behind
+# the signer's (a regulator's laptop) must not take them for forgeries.
+SIGNED = {"verify_iat": False}
 GENESIS = "0" * 64
 FIELDS = (
     "prev_hash",
@@ -183,7 +186,7 @@ def verify_lines(lines, pem: str | None = None, jwk: dict | None = None) -> Resu
             res.events += 1
         elif kind == "checkpoint":
             try:
-                claims = jwt.decode(rec["jws"], key, algorithms=["EdDSA"])
+                claims = jwt.decode(rec["jws"], key, algorithms=["EdDSA"], options=SIGNED)
             except Exception as exc:
                 res.reason = f"signed checkpoint does not verify with the site key ({exc})"
                 return res
@@ -246,7 +249,7 @@ def _seal_problem(rec: dict, key, header: dict) -> str | None:  # type: ignore[n
     if not rec.get("jws"):
         return "the end record is not sealed (a v2 export's end carries the site's signature)"
     try:
-        claims = jwt.decode(rec["jws"], key, algorithms=["EdDSA"])
+        claims = jwt.decode(rec["jws"], key, algorithms=["EdDSA"], options=SIGNED)
     except Exception as exc:
         return f"the end record's seal does not verify with the site key ({exc})"
     want = {

@@ -20,6 +20,7 @@ from app.audit import service as audit_service
 from app.audit.models import VerificationRun
 from app.context import AppContext
 from app.domain.errors import TooManyRequests
+from app.eventstore.models import ChainCheckpoint
 from app.eventstore.verify import VerifyReport, verify_chains
 from app.identity.permissions import Principal
 
@@ -116,6 +117,14 @@ def _due(ctx: AppContext, every: timedelta) -> bool:
     with ctx.db.session(write=False) as session:
         last = audit_service.last_run_at(session)
     return last is None or ctx.clock.now() - last >= every
+
+
+def sign_checkpoints_if_due(ctx: AppContext, every: timedelta) -> list[ChainCheckpoint]:
+    """The schedule's checkpoints (`audit.service.sign_due_checkpoints`), in a short write of
+    their own. Several app servers may run it at once: a head is signed once (under the
+    chain's lock, an existing checkpoint at that position is kept)."""
+    with ctx.db.session() as session:
+        return audit_service.sign_due_checkpoints(session=session, ctx=ctx, every=every)
 
 
 # The PostgreSQL advisory lock the app servers of one database take to verify (on request or

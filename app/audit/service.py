@@ -6,9 +6,10 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import asdict
-from datetime import datetime
+from datetime import datetime, timedelta
 from uuid import UUID, uuid4
 
+import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from app.audit import schemas
@@ -177,6 +178,37 @@ def sign_checkpoints(
         if cp is not None:
             out.append(schemas.CheckpointRead.model_validate(cp))
     return out
+
+
+def sign_due_checkpoints(
+    *, session: Session, ctx: AppContext, every: timedelta
+) -> list[ChainCheckpoint]:
+    """Sign the head of each site's chain that moved since its last signed checkpoint, when that
+    checkpoint is `every` old or there is none. The event store signs every
+    `LEDGER__CHECKPOINT_EVERY` events; this bounds, on a quiet site too, how long its latest
+    events stay covered by the hash chain alone."""
+    C = ChainCheckpoint
+    last = {
+        row.site_id: row
+        for row in session.exec(
+            select(
+                C.site_id,
+                sa.func.max(C.chain_position).label("position"),
+                sa.func.max(C.created_at).label("at"),
+            ).group_by(C.site_id)
+        )
+    }
+    now = ctx.clock.now()
+    store = EventStore(session, clock=ctx.clock, keys=ctx.keys)
+    signed = []
+    for site_id, position in session.exec(select(ChainHead.site_id, ChainHead.chain_position)):
+        cp = last.get(site_id)
+        if cp is not None and (cp.position >= position or now - cp.at < every):
+            continue
+        checkpoint = store.checkpoint(site_id)
+        if checkpoint is not None:
+            signed.append(checkpoint)
+    return signed
 
 
 def list_checkpoints(
