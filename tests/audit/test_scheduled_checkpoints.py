@@ -7,11 +7,17 @@ clock runs ahead: the chain verification and the offline export verifier still a
 
 from __future__ import annotations
 
+import logging
+import threading
+import time
 from datetime import UTC, datetime, timedelta
+
+import pytest
 
 import reports.verify_export as verifier
 from app.audit import jobs
 from app.core.clock import FrozenClock, SystemClock
+from app.main import _sweep_loop
 from tests.support.client import Api
 
 DAY = timedelta(hours=24)
@@ -60,3 +66,29 @@ def test_a_moved_head_is_signed_once_its_last_checkpoint_is_a_day_old(
     export = api.as_("admin").get("/api/v1/exports/log.jsonl", params={"site_id": a})
     res = verifier.verify_lines(export.text.splitlines())
     assert res.ok and res.checkpoints == 2 and res.sealed, res.summary()
+
+
+def test_the_server_schedule_signs_verifies_and_sweeps(
+    api: Api, backend: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The loop the server runs in a thread (`app.main._sweep_loop`): one pass signs the moved
+    heads, then records a verification run (which checks that checkpoint), then sweeps."""
+    caplog.set_level(logging.INFO, logger="hazchain.sweep")
+    api.as_("operator").generate(api.world.site_a)
+    stop = threading.Event()
+    loop = threading.Thread(target=_sweep_loop, args=(api.ctx, 0.05, stop))
+    loop.start()
+    deadline = time.monotonic() + 30
+    admin = api.as_("admin")
+    while time.monotonic() < deadline and "sweep:" not in caplog.text:
+        time.sleep(0.05)
+    stop.set()
+    loop.join(10)
+    assert not loop.is_alive()
+    (run, *_) = admin.get("/api/v1/audit/verifications").json()
+    assert run["trigger"] == "schedule" and run["result"]["status"] == "ok"
+    signed = {c["site_id"] for c in admin.get("/api/v1/audit/checkpoints").json()}
+    assert str(api.world.site_a) in signed
+    assert run["result"]["checkpoints"] >= 1  # the run checked the checkpoint signed before it
+    steps = list(dict.fromkeys(m.split(":")[0] for m in caplog.messages))  # first of each
+    assert steps[:3] == ["checkpoint", "verify", "sweep"], caplog.messages
