@@ -58,10 +58,14 @@ def verify(
     return report, record
 
 
+# When a verification is under way, ask again in (seconds).
+RUNNING_RETRY_SECONDS = 5
+
+
 def verify_on_request(
     ctx: AppContext, *, trigger: str, actor: Principal
 ) -> tuple[VerifyReport, VerificationRun]:
-    """ "Verify now" from the API or the console: one verification at a time per database, and
+    """Verify now, from the API or the console: one verification at a time per database, and
     none within `verify_cooldown_seconds` of the end of the last (429 with Retry-After: the
     last run is the answer a new one would give, and each run costs seconds of CPU per million
     events). The CLI and the schedule do not ask here."""
@@ -75,9 +79,6 @@ def verify_on_request(
             )
         _refuse_if_recent(ctx, cooldown)  # one ended while we waited for the lock
         return verify_and_record(ctx, trigger=trigger, actor=actor)
-
-
-RUNNING_RETRY_SECONDS = 5
 
 
 def _refuse_if_recent(ctx: AppContext, cooldown: timedelta) -> None:
