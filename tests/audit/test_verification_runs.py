@@ -4,6 +4,7 @@ recomputed on every page; and a run that finds a broken chain is an alert (H02) 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -185,6 +186,7 @@ def test_verify_now_is_refused_while_a_run_is_fresh_or_under_way(api: Api, backe
     )
     page = Web(api, "auditor").post("/audit/verify")
     assert page.status_code == 429 and "刚刚已校验" in page.text and "链完整" in page.text
+    assert re.search(r"已校验 \d+ 条链上的 \d+ 个事件（\d+ 个事件流）", page.text), page.text
     assert len(auditor.get("/api/v1/audit/verifications").json()) == 1  # nothing recorded
 
     jobs.verify_and_record(api.ctx, trigger="cli")  # the machine's operator is not limited
