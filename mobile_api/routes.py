@@ -6,10 +6,11 @@ from __future__ import annotations
 from pathlib import Path
 from uuid import UUID
 
+from anyio import CapacityLimiter, to_thread
+from anyio.lowlevel import RunVar
 from fastapi import APIRouter, FastAPI, Request, status
 from fastapi.responses import FileResponse, Response
 from fastapi.staticfiles import StaticFiles
-from starlette.concurrency import run_in_threadpool
 
 from app.core.errors import error_responses
 from app.core.throttle import client_address
@@ -108,8 +109,8 @@ async def scan(
     list the next actions, each checked by the rules now. `lot_id` / `zone_id`: what the device
     scanned before, so storing that lot in this zone (or this lot in that zone) is checked."""
 
-    # The handheld's hot path, in one trip to the threadpool: session, operator, scan and the
-    # JSON. A sync route takes a second trip for FastAPI to check the answer against its model.
+    # The handheld's hot path, in one trip to a thread: session, operator, scan and the JSON.
+    # A sync route takes a second trip for FastAPI to check the answer against its model.
     def answer() -> str:
         with reading.open() as (session, actor):
             result = mobile_service.scan(
@@ -117,7 +118,22 @@ async def scan(
             )
         return result.model_dump_json()
 
-    return Response(await run_in_threadpool(answer), media_type="application/json")
+    body = await to_thread.run_sync(answer, limiter=_scan_threads(ctx.settings.mobile.scan_threads))
+    return Response(body, media_type="application/json")
+
+
+# The scans' own threads (`MOBILE__SCAN_THREADS`), one pool per event loop, as anyio keeps
+# its default pool.
+_SCAN_THREADS: RunVar[CapacityLimiter] = RunVar("hazchain_scan_threads")
+
+
+def _scan_threads(size: int) -> CapacityLimiter:
+    try:
+        return _SCAN_THREADS.get()
+    except LookupError:
+        limiter = CapacityLimiter(size)
+        _SCAN_THREADS.set(limiter)
+        return limiter
 
 
 @router.post("/actions", response_model=schemas.ItemResult, responses=WRITE_ERRORS)

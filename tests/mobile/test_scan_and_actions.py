@@ -2,8 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+import threading
+import time
 from datetime import timedelta
+from typing import Any
 
+import httpx
+import pytest
+
+from mobile_api import service as mobile_service
 from tests.mobile.conftest import Handheld, generate_item, item, now_iso
 from tests.support.client import Api
 
@@ -33,6 +41,45 @@ def test_scan_lot_lists_next_actions_checked_by_rules(api: Api, pda: Handheld) -
     assert store["allowed"] is False and store["findings"], store
     assert store["zone_code"] == "G1" and "不能入库 G1" in store["reason_zh"]
     assert store["findings"][0]["citation"] and store["findings"][0]["text_zh"]
+
+
+def test_scans_run_on_a_few_threads_of_their_own(
+    api: Api, pda: Handheld, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`MOBILE__SCAN_THREADS` (2 here): a burst of twelve scans at once runs at most two at a
+    time, not one per thread of the pool every sync route shares, and every scan answers."""
+    lot = _labelled(api)
+    s = api.ctx.settings
+    api.ctx.settings = s.model_copy(
+        update={"mobile": s.mobile.model_copy(update={"scan_threads": 2})}
+    )
+    running, most, lock = 0, 0, threading.Lock()
+    scan = mobile_service.scan
+
+    def counted(**kw: Any) -> Any:
+        nonlocal running, most
+        with lock:
+            running += 1
+            most = max(most, running)
+        try:
+            time.sleep(0.05)
+            return scan(**kw)
+        finally:
+            with lock:
+                running -= 1
+
+    monkeypatch.setattr(mobile_service, "scan", counted)
+
+    async def burst() -> list[httpx.Response]:
+        transport = httpx.ASGITransport(app=api.app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://pda") as client:
+            url, auth = f"/mobile/v1/scan/{lot['digital_id']}", pda._auth(pda.token)
+            return await asyncio.gather(*(client.get(url, headers=auth) for _ in range(12)))
+
+    answers = asyncio.run(burst())
+    assert [r.status_code for r in answers] == [200] * 12
+    assert {r.json()["lot"]["lot_id"] for r in answers} == {lot["lot_id"]}
+    assert most == 2
 
 
 def test_scan_zone_with_a_lot_in_context(api: Api, pda: Handheld) -> None:
