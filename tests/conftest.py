@@ -163,22 +163,21 @@ def settings_for(tmp_path: Path):  # type: ignore[no-untyped-def]
     return make
 
 
-@pytest.fixture
-def pg_api(pg_db: tuple[str, World], tmp_path: Path):  # type: ignore[no-untyped-def]
-    """The API on PostgreSQL only (what cannot happen on SQLite: several servers, say)."""
-    from tests.support.client import Api
-
-    url, world = pg_db
-    client = Api.start(url, world, tmp_path)
-    yield client
-    client.close()
-
-
-@pytest.fixture
-def api(db: tuple[str, World], tmp_path: Path):  # type: ignore[no-untyped-def]
+def _serving(db: tuple[str, World], tmp_path: Path):  # type: ignore[no-untyped-def]
     from tests.support.client import Api
 
     url, world = db
     client = Api.start(url, world, tmp_path)
     yield client
     client.close()
+
+
+@pytest.fixture
+def pg_api(pg_db: tuple[str, World], tmp_path: Path):  # type: ignore[no-untyped-def]
+    """The API on PostgreSQL only (what cannot happen on SQLite: several servers, say)."""
+    yield from _serving(pg_db, tmp_path)
+
+
+@pytest.fixture
+def api(db: tuple[str, World], tmp_path: Path):  # type: ignore[no-untyped-def]
+    yield from _serving(db, tmp_path)

@@ -13,12 +13,6 @@ from app.domain.values import CONTAINER_ZH, PHYSICAL_FORM_ZH
 LANGS = ("zh", "en")
 LANG_COOKIE = "hz_lang"
 
-# the audit page's line for an intact chain (the placeholders are filled in the template)
-VERIFIED_SUMMARY = (
-    "{events} events in {chains} chains ({streams} streams) and {checkpoints} signed "
-    "checkpoints verified in {seconds} s"
-)
-
 ZH: dict[str, str] = {
     # layout and navigation
     "Hazardous waste chain of custody": "危险废物全过程追溯",
@@ -374,7 +368,10 @@ ZH: dict[str, str] = {
     "Verified moments ago: the result below stands. Verify again in {n} s.": (
         "刚刚已校验，以下结果有效；{n} 秒后可再次校验。"
     ),
-    VERIFIED_SUMMARY: (
+    (
+        "{events} events in {chains} chains ({streams} streams) and {checkpoints} signed "
+        "checkpoints verified in {seconds} s"
+    ): (
         "已校验 {chains} 条链上的 {events} 个事件（{streams} 个事件流）"
         "和 {checkpoints} 个签名检查点，耗时 {seconds} 秒"
     ),
