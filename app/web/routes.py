@@ -529,7 +529,7 @@ def zones_page(
         site_codes=_site_codes(zone_sites) if not site else {},
         site=site,
         now=ctx.clock.now(),
-        event_id=uuid4(),
+        event_ids={z.zone_id: uuid4() for z in zones},  # one per zone's inspection form
     )
 
 
@@ -555,7 +555,9 @@ def zone_inspect(
     ws.principal.require(Permission.lot_write)  # as the API's inspection route declares
     from app.zones import schemas as zone_schemas
 
-    cmd = zone_schemas.ZoneInspect(event_id=UUID(event_id), items=[], notes=notes or None)
+    cmd = zone_schemas.ZoneInspect(
+        event_id=_uuid(event_id) or uuid4(), items=[], notes=notes or None
+    )
     zone_service.inspect_zone(
         session=session, ctx=ctx, actor=ws.principal, zone_id=zone_id, cmd=cmd
     )

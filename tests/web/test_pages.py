@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 import pytest
+from sqlmodel import select
 
+from app.eventstore.models import StoredEvent
 from tests.manifests.support import setup_parties, stored_lot
 from tests.support.world import PASSWORD
 from tests.web.support import Web
@@ -875,3 +877,30 @@ def test_site_pickers_offer_only_the_sites_in_scope(api) -> None:  # type: ignor
     picker = re.search(r'<select name="site">.*?</select>', auditor, re.S)
     assert picker is not None
     assert str(w.site_a) in picker.group(0) and str(w.site_b) not in picker.group(0)
+
+
+def test_an_inspection_recorded_from_the_zones_page_lands_once_per_form(api) -> None:  # type: ignore[no-untyped-def]
+    """Each zone's form carries its own event id: posting it records one zone.inspected event,
+    posting the same form again (a double click) records nothing more."""
+    operator = Web(api, "operator")
+    html = operator.get("/zones").text
+    forms = re.findall(
+        r'action="/zones/([0-9a-f-]{36})/inspect".*?name="event_id" value="([^"]+)"', html, re.S
+    )
+    assert len(forms) >= 2, html
+    assert len({eid for _, eid in forms}) == len(forms)  # no two zones share an event id
+    zone_id, event_id = forms[0]
+    for _ in range(2):
+        r = operator.post(f"/zones/{zone_id}/inspect", {"event_id": event_id, "notes": "巡检"})
+        assert r.status_code == 303, r.text
+    with api.ctx.db.session() as session:
+        inspected = session.exec(
+            select(StoredEvent.event_id).where(
+                StoredEvent.stream_id == UUID(zone_id), StoredEvent.type == "zone.inspected"
+            )
+        ).all()
+    assert [str(e) for e in inspected] == [event_id]
+    zone = api.as_("admin").get(f"/api/v1/zones/{zone_id}").json()
+    assert zone["last_inspected_at"] is not None
+    bad = operator.post(f"/zones/{zone_id}/inspect", {"event_id": "not-a-uuid"})
+    assert bad.status_code == 422 and "not an id" in bad.text
