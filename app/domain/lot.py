@@ -452,11 +452,29 @@ def repack(
 ) -> ev.LotRepacked:
     _require(
         state,
-        {LotStatus.generated, LotStatus.labelled, LotStatus.stored, LotStatus.rejected},
+        {
+            LotStatus.generated,
+            LotStatus.labelled,
+            LotStatus.stored,
+            LotStatus.allocated,
+            LotStatus.rejected,
+        },
         "repack",
     )
     if not reason.strip():
         raise InvalidInput("a repack needs a reason", field="reason")
+    if (
+        state.status is LotStatus.allocated
+        and weight_kg is not None
+        and weight_kg != state.weight_kg
+    ):
+        # the manifest declared the allocated weight: overpack (套桶) as it is, or release
+        # the lot from its manifest to reweigh it
+        raise InvalidTransition(
+            f"the lot's manifest declares {state.weight_kg} kg: repack it without a new weight,"
+            " or release it from the manifest first",
+            manifest_id=str(state.manifest_id),
+        )
     return ev.LotRepacked(container=container, reason=reason.strip(), weight_kg=weight_kg)
 
 
@@ -484,6 +502,7 @@ def _on_manifest(state: LotState, manifest_id: UUID, allowed: LotStatus, action:
 def load(state: LotState, manifest_id: UUID, vehicle_plate: str | None = None) -> ev.LotLoaded:
     """The loading scan of one lot at the vehicle of its manifest."""
     _on_manifest(state, manifest_id, LotStatus.allocated, "load onto a vehicle")
+    _require_sound(state)
     plate = vehicle_plate.strip().upper() if vehicle_plate and vehicle_plate.strip() else None
     return ev.LotLoaded(manifest_id=manifest_id, vehicle_plate=plate)
 
@@ -513,7 +532,18 @@ def ship(state: LotState, manifest_id: UUID) -> ev.LotShipped:
         raise InvalidTransition(
             "the lot is allocated to a different manifest", manifest_id=str(state.manifest_id)
         )
+    _require_sound(state)
     return ev.LotShipped(manifest_id=manifest_id)
+
+
+def _require_sound(state: LotState) -> None:
+    """A container found damaged or leaking after it joined a manifest is repacked before it
+    leaves (GB 18597 8.2.2: broken or leaking containers are replaced)."""
+    if state.needs_repack:
+        raise InvalidTransition(
+            f"the container is {state.condition.value}: repack it before it is loaded or shipped",
+            condition=state.condition.value,
+        )
 
 
 def receive(

@@ -223,6 +223,25 @@ class TestInspectionAndRepack:
         assert not s.needs_repack and s.weight_kg == Decimal(179)
         assert isinstance(lot.move(s, ZONE_B), ev.LotMoved)
 
+    def test_a_leak_found_on_a_manifest_holds_the_lot_until_it_is_overpacked(self) -> None:
+        allocated = ev.LotAllocated(manifest_id=MANIFEST)
+        leaking = ev.LotInspected(condition=ContainerCondition.leaking, notes="装车前发现渗漏")
+        s = given(GENERATED, LABELLED, STORED, allocated, leaking)
+        with pytest.raises(InvalidTransition, match="leaking: repack it before it is loaded"):
+            lot.load(s, MANIFEST)
+        with pytest.raises(InvalidTransition, match="leaking: repack it before it is loaded"):
+            lot.ship(s, MANIFEST)
+        overpack = Container(type="drum", volume_l=Decimal(360), material="steel", code="套桶-01")
+        # the manifest declared the weight: a new one means releasing the lot first
+        with pytest.raises(InvalidTransition, match=r"declares 180\.500 kg"):
+            lot.repack(s, overpack, "套桶", Decimal(185))
+        repacked = lot.repack(s, overpack, "套桶")
+        s = given(GENERATED, LABELLED, STORED, allocated, leaking, repacked)
+        assert not s.needs_repack and s.status is LotStatus.allocated
+        assert s.weight_kg == Decimal("180.5") and s.container == overpack
+        assert isinstance(lot.load(s, MANIFEST), ev.LotLoaded)
+        assert isinstance(lot.ship(s, MANIFEST), ev.LotShipped)
+
     def test_repack_needs_a_reason(self) -> None:
         with pytest.raises(InvalidInput, match="needs a reason"):
             lot.repack(given(GENERATED), given(GENERATED).container, "  ")

@@ -90,6 +90,41 @@ def test_cancel_before_loading_returns_lots_to_stock(api) -> None:  # type: igno
     assert lot_of(api, lot["lot_id"])["status"] == "stored"
 
 
+def test_a_leak_found_after_submission_holds_the_dispatch_until_overpacked(api) -> None:  # type: ignore[no-untyped-def]
+    p = setup_parties(api)
+    lot = stored_lot(api)
+    m = step(api, "ehs_manager", draft(api, [lot]), "submit")
+    m = step(api, "operator", m, "load", **load_body(p, m))
+    op = api.as_("operator")
+    leaking = op.step(lot_of(api, lot["lot_id"]), "inspect", condition="leaking", notes="桶底渗漏")
+    assert leaking["status"] == "allocated" and leaking["needs_repack"]
+    code = ok(
+        api.as_("transporter").post(
+            f"/api/v1/manifests/{m['manifest_id']}/challenges", {"step": "dispatch"}
+        ),
+        201,
+    )
+    refused = act(api, "operator", m, "dispatch", counterpart_code=code["qr_payload"])
+    assert refused.status_code == 409, refused.text
+    assert "leaking: repack it before it is loaded or shipped" in refused.text
+    assert lot_of(api, lot["lot_id"])["status"] == "allocated"  # nothing half-written
+    # a new weight would contradict the manifest; an overpack as it is goes through
+    drum = {"type": "drum", "volume_l": "360", "material": "steel"}
+    heavier = op.act(leaking, "repack", container=drum, reason="套桶", weight_kg="130")
+    assert heavier.status_code == 409 and "release it from the manifest" in heavier.text
+    op.step(leaking, "repack", container=drum, reason="套桶")
+    m = ok(api.as_("operator").get(f"/api/v1/manifests/{m['manifest_id']}"))
+    code = ok(
+        api.as_("transporter").post(
+            f"/api/v1/manifests/{m['manifest_id']}/challenges", {"step": "dispatch"}
+        ),
+        201,
+    )
+    m = step(api, "operator", m, "dispatch", counterpart_code=code["qr_payload"])
+    assert m["status"] == "in_transit"
+    assert lot_of(api, lot["lot_id"])["status"] == "shipped"
+
+
 def test_partial_rejection_returns_lots_to_inventory(api) -> None:  # type: ignore[no-untyped-def]
     p = setup_parties(api)
     lots = [stored_lot(api) for _ in range(3)]
