@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Query, status
 from fastapi.responses import Response
+from pydantic import AwareDatetime
 
 from app.core.errors import error_responses
 from app.deps import CtxDep, ReadSessionDep, SessionDep
@@ -43,6 +43,9 @@ def generate(
     return lot_service.generate_lot(session=session, ctx=ctx, actor=actor, cmd=cmd)
 
 
+AWARE = "with its UTC offset, e.g. 2026-01-01T00:00:00+08:00"
+
+
 @router.get("", response_model=schemas.LotPage, responses=error_responses(401, 403, 422))
 def list_lots(
     actor: Reader,
@@ -54,8 +57,8 @@ def list_lots(
     category: Annotated[str | None, Query(max_length=8)] = None,
     waste_code: Annotated[str | None, Query(max_length=12)] = None,
     zone_id: UUID | None = None,
-    generated_from: datetime | None = None,
-    generated_to: datetime | None = None,
+    generated_from: Annotated[AwareDatetime | None, Query(description=AWARE)] = None,
+    generated_to: Annotated[AwareDatetime | None, Query(description=AWARE)] = None,
     q: Annotated[str | None, Query(max_length=100)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0)] = 0,

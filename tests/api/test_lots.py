@@ -70,6 +70,15 @@ def test_list_filters_and_pagination(api: Api) -> None:
     assert api.as_("operator_b").get("/api/v1/lots").json()["total"] == 1
     r = op.get("/api/v1/lots", params={"limit": 501})
     assert r.status_code == 422 and r.json()["error"] == "validation_error"
+    # generation-time window: aware timestamps only; a bare date or naive time is a 422, not a 500
+    window = {"generated_from": "2000-01-01T00:00:00+08:00", "generated_to": "2000-12-31T00:00Z"}
+    assert op.get("/api/v1/lots", params=window).json()["total"] == 0
+    since = {"generated_from": "2000-01-01T00:00:00+08:00"}
+    assert op.get("/api/v1/lots", params=since).json()["total"] == 4
+    for naive in ("2026-01-01", "2026-01-01T00:00:00"):
+        r = op.get("/api/v1/lots", params={"generated_from": naive})
+        assert r.status_code == 422, r.text
+        assert r.json()["fields"][0]["loc"] == ["query", "generated_from"]
 
 
 def test_bad_input_is_422_with_the_reason(api: Api) -> None:
