@@ -692,7 +692,13 @@ def apply(
             field="occurred_at",
         )
     answer = _dispatch(session, ctx, actor, item)
-    late = now - item.occurred_at > timedelta(minutes=ctx.settings.mobile.late_after_minutes)
+    # A replay answers as the original did: late by the event's own times, not by now.
+    delay = (
+        existing.recorded_at - existing.occurred_at
+        if existing is not None
+        else now - item.occurred_at
+    )
+    late = delay > timedelta(minutes=ctx.settings.mobile.late_after_minutes)
     status: schemas.ItemStatus = "duplicate" if existing is not None else "accepted"
     if isinstance(answer, zone_schemas.InspectionRead):
         z = answer.zone

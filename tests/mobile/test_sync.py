@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import uuid4
 
@@ -150,6 +150,34 @@ def test_late_items_are_marked(api: Api, pda: Handheld) -> None:
     assert (res["status"], res["late"]) == ("accepted", True)
     ev = op.get(f"/api/v1/lots/{lot['lot_id']}/events").json()[-1]
     assert ev["occurred_at"] < ev["recorded_at"]
+
+
+def test_a_replay_is_late_only_if_the_original_was(api: Api, pda: Handheld) -> None:
+    """`late` is the original answer's: decided by the event's own times, not by the time
+    of the replay. The app clock is frozen in the past, never ahead: tokens carry real times."""
+    from app.core.clock import FrozenClock, SystemClock
+
+    then = datetime.now(UTC) - timedelta(hours=3)
+    api.ctx.clock = FrozenClock(then)
+    try:
+        op = api.as_("operator")
+        lot = op.step(op.generate(), "label")
+        on_time = item("weigh", lot, weight_kg="2", occurred_at=then.isoformat())
+        late = item(
+            "inspect",
+            {**lot, "version": 3},
+            condition="intact",
+            occurred_at=(then - timedelta(days=1)).isoformat(),
+        )
+        first = pda.sync([on_time, late]).json()["results"]
+    finally:
+        api.ctx.clock = SystemClock()
+    assert [(r["status"], r["late"]) for r in first] == [("accepted", False), ("accepted", True)]
+    # three hours later: the same answers, as duplicates, by sync and online
+    again = pda.sync([on_time, late]).json()["results"]
+    assert [(r["status"], r["late"]) for r in again] == [("duplicate", False), ("duplicate", True)]
+    online = pda.post("/mobile/v1/actions", on_time).json()
+    assert (online["status"], online["late"]) == ("duplicate", False)
 
 
 def test_rules_in_a_batch_see_the_batch_s_earlier_items(api: Api, pda: Handheld) -> None:
