@@ -1,22 +1,30 @@
-"""`hazchain` command line: migrate, create-user, seed-demo, verify, rebuild-projections,
-sweep, checkpoint, serve."""
+"""`hazchain` command line: migrate, create-enterprise, create-user, seed-demo, verify,
+rebuild-projections, sweep, checkpoint, serve."""
 
 from __future__ import annotations
 
 import os
 import sys
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 
 import typer
+from pydantic import BaseModel
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from app.config import get_settings
+
+if TYPE_CHECKING:
+    from app.context import AppContext
+    from app.domain.errors import DomainError
 
 cli = typer.Typer(
     help="hazchain — hazardous-waste chain of custody", no_args_is_help=True, add_completion=False
 )
 console = Console()
+err_console = Console(stderr=True, soft_wrap=True)
+M = TypeVar("M", bound=BaseModel)
 
 
 def _ctx():  # type: ignore[no-untyped-def]
@@ -37,6 +45,42 @@ def _progress() -> Progress:
     )
 
 
+def _fail(message: str, code: int = 1) -> NoReturn:
+    """One line on stderr, and the exit status: 2 for bad input, 1 for a refusal."""
+    err_console.print(f"[red]error:[/red] {escape(message)}")
+    raise typer.Exit(code)
+
+
+def _exit_code(exc: DomainError) -> int:
+    from app.domain.errors import InvalidInput, NotFound
+
+    return 2 if isinstance(exc, InvalidInput | NotFound) else 1
+
+
+def _validated(model: type[M], prefix: str = "", **fields: Any) -> M:
+    """The command, or exit 2 naming the options at fault. The values are not repeated: one
+    may be a password."""
+    from pydantic import ValidationError
+
+    try:
+        return model(**fields)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors(include_input=False):
+            field = str(err["loc"][0]) if err["loc"] else ""
+            option = "USERNAME" if field == "username" else f"--{prefix}{field.replace('_', '-')}"
+            problems.append(f"{option}: {err['msg'].removeprefix('Value error, ')}")
+        _fail("; ".join(problems), 2)
+
+
+def _require_schema(ctx: AppContext) -> None:
+    import sqlalchemy as sa
+
+    if not sa.inspect(ctx.db.engine).has_table("enterprise"):
+        url = _safe_url(ctx.settings.effective_database_url)
+        _fail(f"{url} has no schema yet: run `hazchain migrate` first", 1)
+
+
 @cli.command()
 def migrate() -> None:
     """Upgrade the database to the newest schema (alembic upgrade head)."""
@@ -45,6 +89,74 @@ def migrate() -> None:
     settings = get_settings()
     upgrade(settings.effective_database_url)
     console.print(f"migrated: {_safe_url(settings.effective_database_url)} is at head")
+
+
+@cli.command("create-enterprise")
+def create_enterprise(
+    uscc: Annotated[
+        str, typer.Option(help="统一社会信用代码: 18 characters, GB 32100 check character")
+    ],
+    name: Annotated[str, typer.Option(help="the enterprise's registered name")],
+    division_code: Annotated[
+        str, typer.Option(help="GB/T 2260 6-digit division code of its domicile, e.g. 320571")
+    ],
+    kind: Annotated[str, typer.Option(help="plant|handler|carrier|regulator")] = "plant",
+    address: Annotated[str | None, typer.Option()] = None,
+    contact_name: Annotated[str | None, typer.Option()] = None,
+    contact_phone: Annotated[str | None, typer.Option()] = None,
+    site_code: Annotated[
+        str | None, typer.Option(help="also create its first site, with this code (e.g. SZ01)")
+    ] = None,
+    site_name: Annotated[str | None, typer.Option(help="the first site's name")] = None,
+    site_division_code: Annotated[
+        str | None, typer.Option(help="the first site's division code (default: --division-code)")
+    ] = None,
+    site_address: Annotated[str | None, typer.Option(help="the first site's address")] = None,
+) -> None:
+    """Create an enterprise, and optionally its first site (the start of a production
+    installation: create-user needs the enterprise)."""
+    from app.domain.errors import DomainError
+    from app.identity import schemas
+    from app.identity import service as identity_service
+
+    if site_code is None and (site_name or site_division_code or site_address):
+        _fail("--site-name, --site-division-code and --site-address need --site-code", 2)
+    if site_code is not None and not site_name:
+        _fail("--site-code needs --site-name", 2)
+    ctx = _ctx()
+    try:
+        _require_schema(ctx)
+        with ctx.db.session() as session:
+            cmd = _validated(
+                schemas.EnterpriseCreate,
+                name=name.strip(),
+                uscc=uscc,
+                kind=kind.strip().lower(),
+                division_code=division_code.strip(),
+                address=address,
+                contact_name=contact_name,
+                contact_phone=contact_phone,
+            )
+            ent = identity_service.create_enterprise(session=session, ctx=ctx, cmd=cmd)
+            site = None
+            if site_code is not None:
+                site_cmd = _validated(
+                    schemas.SiteCreate,
+                    prefix="site-",
+                    enterprise_id=ent.id,
+                    code=site_code.strip(),
+                    name=(site_name or "").strip(),
+                    division_code=(site_division_code or cmd.division_code).strip(),
+                    address=site_address,
+                )
+                site = identity_service.create_site(session=session, ctx=ctx, cmd=site_cmd)
+    except DomainError as exc:
+        _fail(exc.message, _exit_code(exc))
+    finally:
+        ctx.db.dispose()
+    console.print(f"created enterprise {escape(ent.name)} (USCC {ent.uscc}, {ent.kind})")
+    if site is not None:
+        console.print(f"created site {site.code} {escape(site.name)}; its event chain is open")
 
 
 @cli.command("create-user")
@@ -57,6 +169,12 @@ def create_user(
     password: Annotated[str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True)],
     display_name: Annotated[str | None, typer.Option()] = None,
     all_sites: Annotated[bool, typer.Option(help="scope: every site of the enterprise")] = False,
+    site: Annotated[
+        list[str] | None,
+        typer.Option(
+            metavar="CODE", help="scope: this site of the enterprise, by code (repeatable)"
+        ),
+    ] = None,
 ) -> None:
     """Create a user (e.g. the first admin of a production installation)."""
     from sqlmodel import select
@@ -65,30 +183,60 @@ def create_user(
     from app.domain.values import Role
     from app.identity import schemas
     from app.identity import service as identity_service
-    from app.identity.models import Enterprise
+    from app.identity.models import Enterprise, Site
 
+    roles = ", ".join(r.value for r in Role)
+    try:
+        user_role = Role(role.strip().lower())
+    except ValueError:
+        _fail(f"unknown role {role!r}: choose one of {roles}", 2)
+    codes = list(dict.fromkeys(c.strip() for c in site or []))
+    if codes and all_sites:
+        _fail("--site and --all-sites exclude each other: name sites, or take them all", 2)
+    uscc = enterprise_uscc.strip().upper()
     ctx = _ctx()
     try:
+        _require_schema(ctx)
         with ctx.db.session() as session:
-            ent = session.exec(select(Enterprise).where(Enterprise.uscc == enterprise_uscc)).first()
+            ent = session.exec(select(Enterprise).where(Enterprise.uscc == uscc)).first()
             if ent is None:
-                raise typer.BadParameter(f"no enterprise with USCC {enterprise_uscc}")
-            user = identity_service.create_user(
-                session=session,
-                ctx=ctx,
-                cmd=schemas.UserCreate(
-                    username=username,
-                    display_name=display_name or username,
-                    password=password,
-                    role=Role(role),
-                    enterprise_id=ent.id,
-                    all_sites=all_sites,
-                ),
+                _fail(f"no enterprise with USCC {uscc} (create it with create-enterprise)", 2)
+            in_ent = select(Site).where(Site.enterprise_id == ent.id)
+            found = (
+                {
+                    s.code: s.id
+                    for s in session.exec(in_ent.where(Site.code.in_(codes)))  # type: ignore[attr-defined]
+                }
+                if codes
+                else {}
             )
+            missing = [c for c in codes if c not in found]
+            if missing:
+                known = session.exec(
+                    select(Site.code).where(Site.enterprise_id == ent.id).order_by(Site.code)
+                ).all()
+                _fail(
+                    f"no site {', '.join(missing)} in {ent.name} "
+                    f"(its sites: {', '.join(known) or 'none yet'})",
+                    2,
+                )
+            cmd = _validated(
+                schemas.UserCreate,
+                username=username.strip().lower(),  # sign-in lower-cases it too
+                display_name=display_name or username,
+                password=password,
+                role=user_role,
+                enterprise_id=ent.id,
+                all_sites=all_sites,
+                site_ids=[found[c] for c in codes],
+            )
+            user = identity_service.create_user(session=session, ctx=ctx, cmd=cmd)
     except DomainError as exc:
-        console.print(f"[red]refused:[/red] {exc.message}")
-        raise typer.Exit(1) from exc
-    console.print(f"created user {user.username} ({user.role.value})")
+        _fail(exc.message, _exit_code(exc))
+    finally:
+        ctx.db.dispose()
+    scope = "every site" if all_sites else ", ".join(codes) or "no site"
+    console.print(f"created user {user.username} ({user.role.value}; {scope})")
 
 
 @cli.command("seed-demo")
