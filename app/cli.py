@@ -403,8 +403,15 @@ def verify_export(
     file: Annotated[str, typer.Argument(help="a log export (JSON Lines)")],
     key: Annotated[str | None, typer.Option(help="the site's public key (PEM file)")] = None,
     jwk: Annotated[str | None, typer.Option(help="the site's public key (JWK file)")] = None,
+    accept_unsealed: Annotated[
+        bool,
+        typer.Option(
+            "--accept-unsealed",
+            help="check an unsealed v1 export as far as it goes instead of failing it",
+        ),
+    ] = False,
 ) -> None:
-    """Check a log export offline: every hash, the chain, the signed checkpoints."""
+    """Check a log export offline: every hash, the chain, the signed checkpoints, the seal."""
     import json
     from pathlib import Path
 
@@ -412,7 +419,7 @@ def verify_export(
 
     pem = Path(key).read_text(encoding="utf-8") if key else None
     jwk_data = json.loads(Path(jwk).read_text(encoding="utf-8")) if jwk else None
-    res = verify_file(file, pem, jwk_data)
+    res = verify_file(file, pem, jwk_data, accept_unsealed=accept_unsealed)
     for note in res.notes:
         console.print(f"[yellow]note:[/yellow] {note}")
     if res.ok:

@@ -3,6 +3,7 @@
 
     python verify_export.py EXPORT.jsonl --key site-public-key.pem
     python verify_export.py EXPORT.jsonl --jwk site-key.json
+    python verify_export.py OLD-V1-EXPORT.jsonl --key site-public-key.pem --accept-unsealed
 
 Get the site's public key from the operator independently of the file
 (`GET /api/v1/sites/{site_id}/public-key` gives PEM and JWK). Without --key/--jwk the key
@@ -19,10 +20,17 @@ with absent values as the empty string and `findings` / `payload` the exact JSON
 (given as strings in the export). The chain starts at 64 zeros; positions have no gaps; each
 event's prev_hash is the previous hash; each checkpoint is an EdDSA JWS over
 {site_id, chain_position, hash} that must verify with the site key and name a hash of the
-chain. The end line gives the count, head position and head hash, and (format v2) a JWS of them
-with the site key, made at export: so the whole file is signed, not only the chain up to the
-last checkpoint, and a file cut short or rewritten after it does not verify. A v1 export (no
-seal) still verifies, with a note of how many events only the hash chain covers.
+chain, and whose key_id is the kid its JWS names. The end line gives the count, head position
+and head hash, and a JWS of them with the site key, made at export, that also signs
+header_sha256: the SHA-256 of the header line's exact bytes (without its newline). So the whole
+file is signed, not only the chain up to the last checkpoint: a file cut short or rewritten
+after it, or a header with another site name, code or key, does not verify. A public key in the
+header must be the key given with --key/--jwk.
+
+A v1 export has no seal: nothing signs its header or the events after the last checkpoint, and
+relabelling a v2 file as v1 would switch the seal check off. So it fails unless
+--accept-unsealed is given; then it is checked as far as it goes, with a note of how many
+events only the hash chain covers.
 Exit status 0 when everything verifies, 1 with the first failing line otherwise.
 """
 
@@ -35,10 +43,12 @@ import sys
 from dataclasses import dataclass, field
 
 import jwt
+from jwt.algorithms import OKPAlgorithm
 
 SCHEME = "hazchain-chain-v1"
 FORMAT = "hazchain-log-export-v2"
-FORMATS = ("hazchain-log-export-v1", FORMAT)  # v1: the end record is not sealed
+UNSEALED = "hazchain-log-export-v1"  # the end record is not sealed: only with --accept-unsealed
+FORMATS = (UNSEALED, FORMAT)
 SEAL = "log-export-seal"
 # Checkpoints and the seal are signed statements, not sessions: a reader whose clock is behind
 # the signer's (a regulator's laptop) must not take them for forgeries.
@@ -112,9 +122,50 @@ def _key(header: dict, pem: str | None, jwk: dict | None):  # type: ignore[no-un
     return header["public_key_pem"]
 
 
-def verify_lines(lines, pem: str | None = None, jwk: dict | None = None) -> Result:  # type: ignore[no-untyped-def]
-    """Check an export given as an iterable of text lines."""
+def _key_x(key) -> str:  # type: ignore[no-untyped-def]
+    """An Ed25519 public key (PEM text, JWK or key object) as its JWK `x`: one form to compare."""
+    if isinstance(key, dict):
+        key = jwt.PyJWK(key, algorithm="EdDSA").key
+    elif isinstance(key, str):
+        key = OKPAlgorithm().prepare_key(key)
+    return OKPAlgorithm.to_jwk(key, as_dict=True)["x"]
+
+
+def _header_key_problem(header: dict, key, given: bool) -> str | None:  # type: ignore[no-untyped-def]
+    """Why a public key the header carries is not the key the file is checked with, or None."""
+    which = "the key given with --key/--jwk" if given else "the header's public_key_pem"
+    want = _key_x(key)
+    for name in ("public_key_pem", "public_jwk"):
+        if header.get(name) is None:
+            continue
+        try:
+            x = _key_x(header[name])
+        except Exception as exc:
+            return f"the header's {name} is not a usable Ed25519 public key ({exc})"
+        if x != want:
+            return f"the header's {name} is not {which}: the file names another signer"
+    return None
+
+
+def _header_problem(rec: dict, accept_unsealed: bool) -> str | None:
+    """Why line 1 is not a header this verifier checks, or None."""
+    if rec.get("record") != "header" or rec.get("format") not in FORMATS:
+        return f"not a hazchain log export (expected a {FORMAT} header)"
+    if rec["format"] == UNSEALED and not accept_unsealed:
+        return (
+            "unsealed v1 export: nothing signs its tail or header; ask the site "
+            "for a new export, or pass --accept-unsealed to check what it holds"
+        )
+    return None
+
+
+def verify_lines(  # type: ignore[no-untyped-def]
+    lines, pem: str | None = None, jwk: dict | None = None, *, accept_unsealed: bool = False
+) -> Result:
+    """Check an export given as an iterable of text lines. An unsealed v1 export fails unless
+    `accept_unsealed`."""
     header = None
+    header_sha256 = ""
     key = None
     prev, expected = GENESIS, 1
     hashes: dict[int, str] = {}
@@ -135,11 +186,19 @@ def verify_lines(lines, pem: str | None = None, jwk: dict | None = None) -> Resu
             res.reason = "content after the end record"
             return res
         if n == 1:
-            if kind != "header" or rec.get("format") not in FORMATS:
-                res.reason = f"not a hazchain log export (expected a {FORMAT} header)"
+            problem = _header_problem(rec, accept_unsealed)
+            if problem:
+                res.reason = problem
                 return res
             header = rec
+            # the seal signs the header line's exact bytes, as written, without its newline
+            header_sha256 = hashlib.sha256(raw.rstrip("\r\n").encode("utf-8")).hexdigest()
             res.site_id = rec["site_id"]
+            if rec["format"] == UNSEALED:
+                res.notes.append(
+                    f"an unsealed {UNSEALED} export accepted (--accept-unsealed): no signature "
+                    "covers its header (site name, code, public key)"
+                )
             if pem is None and jwk is None:
                 res.notes.append(
                     "checked with the key embedded in the file: get the site's key from the "
@@ -147,8 +206,12 @@ def verify_lines(lines, pem: str | None = None, jwk: dict | None = None) -> Resu
                 )
             try:
                 key = _key(header, pem, jwk)
+                problem = _header_key_problem(header, key, pem is not None or jwk is not None)
             except Exception as exc:
                 res.reason = f"unusable public key ({exc})"
+                return res
+            if problem:
+                res.reason = problem
                 return res
             continue
         if kind == "event":
@@ -200,6 +263,13 @@ def verify_lines(lines, pem: str | None = None, jwk: dict | None = None) -> Resu
                     "history before it was rewritten"
                 )
                 return res
+            kid = jwt.get_unverified_header(rec["jws"]).get("kid")
+            if rec.get("key_id") != kid:
+                res.reason = (
+                    f"the checkpoint's key_id {rec.get('key_id')!r} is not the key id its "
+                    f"signature names ({kid!r})"
+                )
+                return res
             res.checkpoints += 1
             res.signed_through = max(res.signed_through, pos)
         elif kind == "end":
@@ -212,9 +282,9 @@ def verify_lines(lines, pem: str | None = None, jwk: dict | None = None) -> Resu
                 res.reason = "the end record does not match the events (lines removed or added)"
                 return res
             if header["format"] == FORMAT:
-                problem = _seal_problem(rec, key, header)
+                problem = _seal_problem(rec, key, header, header_sha256, n)
                 if problem:
-                    res.reason = problem
+                    res.line, res.reason = problem
                     return res
                 res.sealed, res.signed_through = True, head
             elif head > res.signed_through:
@@ -243,15 +313,26 @@ def verify_lines(lines, pem: str | None = None, jwk: dict | None = None) -> Resu
     return res
 
 
-def _seal_problem(rec: dict, key, header: dict) -> str | None:  # type: ignore[no-untyped-def]
-    """Why the end record's seal fails, or None: a JWS with the site key over the count, the
-    head and the export time of this very file."""
+def _seal_problem(  # type: ignore[no-untyped-def]
+    rec: dict, key, header: dict, header_sha256: str, line: int
+) -> tuple[int, str] | None:
+    """The line at fault and why the end record's seal fails, or None: a JWS with the site key
+    over the header's SHA-256, the count, the head and the export time of this very file. A
+    header that differs from the sealed one is a problem of line 1, anything else of the end
+    record's `line`."""
     if not rec.get("jws"):
-        return "the end record is not sealed (a v2 export's end carries the site's signature)"
+        return line, "the end record is not sealed (a v2 export's end carries the site's signature)"
     try:
         claims = jwt.decode(rec["jws"], key, algorithms=["EdDSA"], options=SIGNED)
     except Exception as exc:
-        return f"the end record's seal does not verify with the site key ({exc})"
+        return line, f"the end record's seal does not verify with the site key ({exc})"
+    if not claims.get("header_sha256"):
+        return line, "the end record's seal does not sign the header (no header_sha256)"
+    if claims["header_sha256"] != header_sha256:
+        return 1, (
+            "the header differs from the one sealed at export (its SHA-256 is not the seal's "
+            "header_sha256): a header field was changed"
+        )
     want = {
         "typ": SEAL,
         "format": header["format"],
@@ -261,17 +342,22 @@ def _seal_problem(rec: dict, key, header: dict) -> str | None:  # type: ignore[n
         "head_position": rec.get("head_position"),
         "head_hash": rec.get("head_hash"),
     }
-    wrong = [k for k, v in want.items() if claims.get(k) != v]
+    wrong = {k for k, v in want.items() if claims.get(k) != v}
     if rec.get("exported_at") != header.get("exported_at"):
-        wrong.append("exported_at")
+        wrong.add("exported_at")
+    if rec.get("header_sha256") != header_sha256:
+        wrong.add("header_sha256")
     if wrong:
-        return f"the end record's seal does not match the file ({', '.join(sorted(set(wrong)))})"
+        return line, f"the end record's seal does not match the file ({', '.join(sorted(wrong))})"
     return None
 
 
-def verify_file(path: str, pem: str | None = None, jwk: dict | None = None) -> Result:
-    with open(path, encoding="utf-8") as fh:
-        return verify_lines(fh, pem, jwk)
+def verify_file(
+    path: str, pem: str | None = None, jwk: dict | None = None, *, accept_unsealed: bool = False
+) -> Result:
+    # a byte that is not UTF-8 becomes U+FFFD, so its line fails its hash instead of the reader
+    with open(path, encoding="utf-8", errors="replace") as fh:
+        return verify_lines(fh, pem, jwk, accept_unsealed=accept_unsealed)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -279,10 +365,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("file")
     ap.add_argument("--key", help="the site's public key, PEM file")
     ap.add_argument("--jwk", help="the site's public key, JWK JSON file")
+    ap.add_argument(
+        "--accept-unsealed",
+        action="store_true",
+        help=f"check an unsealed {UNSEALED} export as far as it goes instead of failing it",
+    )
     args = ap.parse_args(argv)
     pem = open(args.key, encoding="utf-8").read() if args.key else None  # noqa: SIM115
     jwk = json.load(open(args.jwk, encoding="utf-8")) if args.jwk else None  # noqa: SIM115
-    res = verify_file(args.file, pem, jwk)
+    res = verify_file(args.file, pem, jwk, accept_unsealed=args.accept_unsealed)
     for note in res.notes:
         sys.stdout.write(f"note: {note}\n")
     sys.stdout.write(res.summary() + "\n")

@@ -3,6 +3,7 @@ declaration, and the log as JSON Lines. Maps projections onto the DTOs of `repor
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Iterator
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -263,49 +264,48 @@ def log_lines(
 ) -> Iterator[str]:
     """The site's whole chain as JSON Lines: header, events (hash material exactly as stored:
     `findings` / `payload` are the stored JSON text), signed checkpoints, and the end record
-    sealed with the site's key (its count and head hash signed at export: a file cut short or
-    rewritten after the last checkpoint no longer verifies)."""
+    sealed with the site's key (its count, head hash and the SHA-256 of the header line signed
+    at export: a file cut short or rewritten after the last checkpoint, or a header changed, no
+    longer verifies)."""
     site = session.get(Site, site_id)
     if site is None:
         raise NotFound("site not found", site_id=str(site_id))
     pub = ctx.keys.public_key(site_id)
     exported_at = hashing.ts(ctx.clock.now())
-    yield (
-        canonical_json(
-            {
-                "record": "header",
-                "format": LOG_EXPORT_FORMAT,
-                "site_id": str(site_id),
-                "site_code": site.code,
-                "site_name": site.name,
-                "exported_at": exported_at,
-                "hash_scheme": hashing.SCHEME,
-                "hash_fields": [
-                    "scheme",
-                    "prev_hash",
-                    "site_id",
-                    "chain_position",
-                    "event_id",
-                    "stream_type",
-                    "stream_id",
-                    "version",
-                    "type",
-                    "schema_version",
-                    "occurred_at",
-                    "recorded_at",
-                    "actor_id",
-                    "device_id",
-                    "rule_set_version",
-                    "findings",
-                    "payload",
-                ],
-                "public_key_pem": public_pem(pub),
-                "public_jwk": public_jwk(pub),
-                "verify": "python verify_export.py FILE --key site.pem (or hazchain verify-export)",
-            }
-        )
-        + "\n"
+    header = canonical_json(
+        {
+            "record": "header",
+            "format": LOG_EXPORT_FORMAT,
+            "site_id": str(site_id),
+            "site_code": site.code,
+            "site_name": site.name,
+            "exported_at": exported_at,
+            "hash_scheme": hashing.SCHEME,
+            "hash_fields": [
+                "scheme",
+                "prev_hash",
+                "site_id",
+                "chain_position",
+                "event_id",
+                "stream_type",
+                "stream_id",
+                "version",
+                "type",
+                "schema_version",
+                "occurred_at",
+                "recorded_at",
+                "actor_id",
+                "device_id",
+                "rule_set_version",
+                "findings",
+                "payload",
+            ],
+            "public_key_pem": public_pem(pub),
+            "public_jwk": public_jwk(pub),
+            "verify": "python verify_export.py FILE --key site.pem (or hazchain verify-export)",
+        }
     )
+    yield header + "\n"
     conn = session.connection()
     last, count, head = 0, 0, hashing.GENESIS_HASH
     while True:
@@ -365,7 +365,15 @@ def log_lines(
             )
             + "\n"
         )
-    end = {"events": count, "head_position": last, "head_hash": head, "exported_at": exported_at}
+    end = {
+        "events": count,
+        "head_position": last,
+        "head_hash": head,
+        "exported_at": exported_at,
+        # the header line's exact bytes (without its newline): the seal signs the site's name,
+        # code and public key as written
+        "header_sha256": hashlib.sha256(header.encode("utf-8")).hexdigest(),
+    }
     seal = ctx.keys.sign(
         site_id,
         {

@@ -169,8 +169,19 @@ def _records(path: Path) -> list[dict]:  # type: ignore[type-arg]
 
 
 def _write(path: Path, records: list[dict]) -> Path:  # type: ignore[type-arg]
-    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), "utf-8")
+    """The records as the server writes them, so a line left alone keeps its exact bytes."""
+    text = "".join(
+        json.dumps(r, sort_keys=True, separators=(",", ":"), ensure_ascii=False) + "\n"
+        for r in records
+    )
+    path.write_text(text, "utf-8")
     return path
+
+
+def _run(*args: str) -> subprocess.CompletedProcess[str]:
+    """The standalone verifier, run as a file."""
+    script = str(ROOT / "reports" / "verify_export.py")
+    return subprocess.run([sys.executable, script, *args], capture_output=True, text=True)
 
 
 def test_the_export_is_sealed_so_its_tail_cannot_be_cut_or_rewritten(api, tmp_path) -> None:  # type: ignore[no-untyped-def]
@@ -206,27 +217,117 @@ def test_the_export_is_sealed_so_its_tail_cannot_be_cut_or_rewritten(api, tmp_pa
     res = verifier.verify_file(str(_write(tmp_path / "forged.jsonl", forged)), key)
     assert not res.ok and "seal does not match the file (head_hash)" in res.reason
 
-    # 3. the seal removed, or another export's seal put in its place
+    # 3. the seal removed, or the export time moved: in the end line, or in both lines
     bare = [*records[:-1], {k: v for k, v in end.items() if k != "jws"}]
     res = verifier.verify_file(str(_write(tmp_path / "bare.jsonl", bare)), key)
     assert not res.ok and "not sealed" in res.reason
-    moved = [{**records[0], "exported_at": "2020-01-01T00:00:00.000000Z"}, *records[1:-1]]
-    moved.append({**end, "exported_at": "2020-01-01T00:00:00.000000Z"})
+    moved = [*records[:-1], {**end, "exported_at": "2020-01-01T00:00:00.000000Z"}]
     res = verifier.verify_file(str(_write(tmp_path / "moved.jsonl", moved)), key)
-    assert not res.ok and "(exported_at)" in res.reason
+    assert not res.ok and res.line == len(moved) and "(exported_at)" in res.reason
+    moved[0] = {**records[0], "exported_at": "2020-01-01T00:00:00.000000Z"}
+    res = verifier.verify_file(str(_write(tmp_path / "moved.jsonl", moved)), key)
+    assert not res.ok and res.line == 1 and "header differs" in res.reason, res.summary()
 
-    # 4. a v1 export (no seal) still verifies, saying how much only the hash chain covers
+    # 4. an unsealed v1 export (the cut file, its seal dropped) fails unless accepted: then it
+    # is checked, saying how much only the hash chain covers
     v1 = [{**records[0], "format": "hazchain-log-export-v1"}, *cut[1:-1]]
     v1.append({k: v for k, v in cut[-1].items() if k != "jws"})
-    res = verifier.verify_file(str(_write(tmp_path / "v1.jsonl", v1)), key)
+    _write(tmp_path / "v1.jsonl", v1)
+    res = verifier.verify_file(str(tmp_path / "v1.jsonl"), key)
+    assert not res.ok and res.line == 1 and "unsealed v1 export" in res.reason, res.summary()
+    res = verifier.verify_file(str(tmp_path / "v1.jsonl"), key, accept_unsealed=True)
     assert res.ok and not res.sealed, res.summary()
     n = good.events - 1
     assert f"signed through position {n - 2} of {n}" in res.summary()
     assert res.notes == [
+        "an unsealed hazchain-log-export-v1 export accepted (--accept-unsealed): no signature "
+        "covers its header (site name, code, public key)",
         f"a hazchain-log-export-v1 export, whose end is not sealed: the 2 events after position "
         f"{n - 2} (the last signed checkpoint) are covered by the hash chain alone, so a file "
-        "cut short or rewritten there would still verify"
+        "cut short or rewritten there would still verify",
     ]
+
+
+def test_a_v2_export_relabelled_v1_fails_unless_unsealed_is_accepted(api, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """One byte of the header (v2 -> v1) used to switch the seal check off, and with it the
+    protection of the tail; now an unsealed file fails unless the reader asks for it."""
+    path, pem = _export(api, tmp_path, tail=3)
+    raw = path.read_bytes()
+    assert raw.count(b'"format":"hazchain-log-export-v2"') == 1
+    relabelled = tmp_path / "relabelled.jsonl"
+    relabelled.write_bytes(raw.replace(b"export-v2", b"export-v1", 1))
+    res = verifier.verify_file(str(relabelled), pem.read_text())
+    assert not res.ok and res.line == 1, res.summary()
+    assert "unsealed v1 export: nothing signs its tail or header" in res.reason
+    assert "--accept-unsealed" in res.reason
+    accepted = verifier.verify_file(str(relabelled), pem.read_text(), accept_unsealed=True)
+    assert accepted.ok and not accepted.sealed, accepted.summary()
+    assert accepted.signed_through == accepted.head_position - 3
+    assert any("covered by the hash chain alone" in note for note in accepted.notes)
+    # the standalone script and the CLI: exit 1 naming line 1; exit 0 with the notes when asked
+    run = _run(str(relabelled), "--key", str(pem))
+    assert run.returncode == 1 and run.stdout.startswith("FAILED at line 1: unsealed v1"), run
+    run = _run(str(relabelled), "--key", str(pem), "--accept-unsealed")
+    assert run.returncode == 0 and "note: an unsealed hazchain-log-export-v1" in run.stdout, run
+    assert run.stdout.splitlines()[-1].startswith("ok: ")
+    cli = [sys.executable, "-m", "app.cli", "verify-export", str(relabelled), "--key", str(pem)]
+    run = subprocess.run(cli, capture_output=True, text=True, cwd=ROOT)
+    assert run.returncode == 1 and "line 1" in run.stdout, run
+    run = subprocess.run([*cli, "--accept-unsealed"], capture_output=True, text=True, cwd=ROOT)
+    said = " ".join(run.stdout.split())  # the console wraps its lines
+    assert run.returncode == 0 and "ok: " in said and "hash chain alone" in said, run
+
+
+def test_the_seal_covers_the_header_and_the_keys_it_names(api, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The seal signs the header line's SHA-256; a key in the header must be the one the file is
+    checked with; a checkpoint's key_id must be the kid its JWS was signed under."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from app.core.keys import public_jwk, public_pem
+
+    path, pem = _export(api, tmp_path)
+    key = pem.read_text()
+    lines = path.read_bytes().split(b"\n")
+    # 1. one byte of the site name (苏 -> 苎: still UTF-8) or one byte that is not UTF-8
+    name = "苏州厂区".encode()
+    assert lines[0].count(name) == 1
+    for byte in (b"\x8e", b"\xff"):
+        bad = tmp_path / "header.jsonl"
+        bad.write_bytes(
+            b"\n".join([lines[0].replace(name, name[:2] + byte + name[3:]), *lines[1:]])
+        )
+        res = verifier.verify_file(str(bad), key)
+        assert not res.ok and res.line == 1, res.summary()
+        assert "header differs from the one sealed at export" in res.reason
+    run = _run(str(bad), "--key", str(pem))
+    assert run.returncode == 1 and run.stdout.startswith("FAILED at line 1: the header"), run
+
+    # 2. another key in the header than the one given (--key / --jwk), or than its own PEM
+    records = _records(path)
+    other = Ed25519PrivateKey.generate().public_key()
+    swapped = [{**records[0], "public_key_pem": public_pem(other)}, *records[1:]]
+    _write(tmp_path / "swapped.jsonl", swapped)
+    res = verifier.verify_file(str(tmp_path / "swapped.jsonl"), key)
+    assert not res.ok and res.line == 1, res.summary()
+    assert res.reason.startswith("the header's public_key_pem is not the key given")
+    jwk = ok(api.as_("auditor").get(f"/api/v1/sites/{api.world.site_a}/public-key"))["jwk"]
+    res = verifier.verify_file(str(tmp_path / "swapped.jsonl"), jwk=jwk)
+    assert not res.ok and res.line == 1 and "public_key_pem is not the key given" in res.reason
+    res = verifier.verify_file(str(path), public_pem(other))
+    assert not res.ok and res.line == 1 and "names another signer" in res.reason
+    mixed = [{**records[0], "public_jwk": public_jwk(other)}, *records[1:]]
+    res = verifier.verify_file(str(_write(tmp_path / "mixed.jsonl", mixed)))
+    assert not res.ok and res.line == 1, res.summary()
+    assert "public_jwk is not the header's public_key_pem" in res.reason
+
+    # 3. a checkpoint's key_id edited outside its JWS
+    i = next(n for n, r in enumerate(records) if r["record"] == "checkpoint")
+    edited = [*records[:i], {**records[i], "key_id": "0" * 16}, *records[i + 1 :]]
+    res = verifier.verify_file(str(_write(tmp_path / "kid.jsonl", edited)), key)
+    assert not res.ok and res.line == i + 1, res.summary()
+    assert "key_id '0000000000000000' is not the key id its signature names" in res.reason
+    # the untouched records written back the same way still verify
+    assert verifier.verify_file(str(_write(tmp_path / "same.jsonl", records)), key).ok
 
 
 def test_verifier_uses_only_stdlib_and_pyjwt() -> None:
