@@ -18,6 +18,7 @@ import sqlalchemy as sa
 
 from app.audit import service as audit_service
 from app.audit.models import VerificationRun
+from app.audit.schemas import VerifyRead
 from app.context import AppContext
 from app.domain.errors import TooManyRequests
 from app.eventstore.models import ChainCheckpoint
@@ -79,6 +80,21 @@ def verify_on_request(
             )
         _refuse_if_recent(ctx, cooldown)  # one ended while we waited for the lock
         return verify_and_record(ctx, trigger=trigger, actor=actor)
+
+
+def verify_in_scope(ctx: AppContext, *, actor: Principal) -> VerifyRead:
+    """`GET /api/v1/audit/verify`: recompute the chains of the caller's sites and answer,
+    without recording a run. It shares the one-at-a-time rule (429 while another verification
+    runs), so callers cannot stack verifications on the server; being unrecorded, it has no
+    cool-down."""
+    with _one_verifier(ctx) as mine:
+        if not mine:
+            raise TooManyRequests(
+                "a verification is running now: ask again when it ends",
+                retry_after=RUNNING_RETRY_SECONDS,
+            )
+        with ctx.db.session(write=False) as session:
+            return audit_service.verify(session=session, ctx=ctx, actor=actor)
 
 
 def _refuse_if_recent(ctx: AppContext, cooldown: timedelta) -> None:

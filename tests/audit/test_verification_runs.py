@@ -197,6 +197,10 @@ def test_verify_now_is_refused_while_a_run_is_fresh_or_under_way(api: Api, backe
         assert "running" in busy.json()["detail"]
         page = Web(api, "auditor").post("/audit/verify")
         assert page.status_code == 429 and "另一次校验正在进行" in page.text
+        unrecorded = auditor.get("/api/v1/audit/verify")  # one at a time, recorded or not
+        assert unrecorded.status_code == 429 and unrecorded.headers["Retry-After"] == "5"
+    again = auditor.get("/api/v1/audit/verify")  # unrecorded: no cool-down
+    assert again.status_code == 200 and again.json()["status"] == "ok", again.text
     done = auditor.post("/api/v1/audit/verifications")
     assert done.status_code == 201, done.text
     runs = auditor.get("/api/v1/audit/verifications").json()
