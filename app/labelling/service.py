@@ -29,9 +29,9 @@ from app.identity.models import Enterprise, Site
 from app.identity.permissions import Principal
 from app.labelling.models import DigitalIdSequence
 from app.projections.lots import LotRow, ZoneInventoryRow, state_of
-from app.projections.zones import ZoneRow
+from app.projections.zones import FacilityRow, ZoneRow
 from labels import codes
-from labels.data import AllowedWaste, LabelData, ZoneInfo, ZoneSignData
+from labels.data import AllowedWaste, FacilitySignData, LabelData, ZoneInfo, ZoneSignData
 from labels.ids import (
     DigitalIdError,
     SequenceExhaustedError,
@@ -42,7 +42,7 @@ from labels.ids import (
     normalise_waste_code,
     parse_lot_id,
 )
-from labels.render import render_labels, render_zone_sign
+from labels.render import render_facility_sign, render_labels, render_zone_sign
 
 #: Generation dates on IDs and labels are calendar dates in China (UTC+8, no DST).
 #: Most lots one batch PDF may hold.
@@ -309,3 +309,33 @@ def zone_sign_pdf(
         empty_text="（当前无贮存 empty）",
     )
     return Rendered(render_zone_sign(data), PDF, f"zone-sign-{zone.code}.pdf")
+
+
+def facility_sign_pdf(
+    *,
+    session: Session,
+    ctx: AppContext,
+    actor: Principal,
+    facility_id: UUID,
+    page_size: str = "A4",
+) -> Rendered:
+    """The facility sign (危险废物贮存设施, HJ 1276): the unit, the facility's code, and whom to
+    call — the site's contact, else the enterprise's. Every facility a plant registers here
+    stores waste (贮存库, 贮存场, 贮存池, 罐区, 贮存点)."""
+    facility = session.get(FacilityRow, facility_id)
+    if facility is None:
+        raise NotFound("facility not found", facility_id=str(facility_id))
+    actor.require_site(facility.site_id)
+    site = session.get(Site, facility.site_id)
+    assert site is not None
+    ent = session.get(Enterprise, site.enterprise_id)
+    assert ent is not None
+    data = FacilitySignData(
+        facility_type="贮存",
+        unit_name=ent.name,
+        facility_code=f"{site.code}-{facility.code} {facility.name}",
+        responsible_person=site.contact_name or ent.contact_name or "",
+        phone=site.contact_phone or ent.contact_phone or "",
+        page_size=page_size,
+    )
+    return Rendered(render_facility_sign(data), PDF, f"facility-sign-{facility.code}.pdf")

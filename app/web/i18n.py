@@ -135,6 +135,7 @@ ZH: dict[str, str] = {
     "every": "每",
     "days": "天",
     "Zone sign": "区域标志",
+    "Facility sign": "设施标志",
     "Facilities": "贮存设施",
     "Anti-seepage audit": "防渗审查",
     "Allowed categories": "允许类别",

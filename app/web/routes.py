@@ -564,6 +564,16 @@ def zone_inspect(
     return RedirectResponse("/zones", status_code=303)
 
 
+@router.get("/facilities/{facility_id}/sign.pdf")
+def facility_sign(facility_id: UUID, ws: WebUser, session: ReadSessionDep, ctx: CtxDep) -> Response:
+    allow(ws, "zones")
+    return inline(
+        labelling_service.facility_sign_pdf(
+            session=session, ctx=ctx, actor=ws.principal, facility_id=facility_id
+        )
+    )
+
+
 @router.get("/zones/{zone_id}/sign.pdf")
 def zone_sign(zone_id: UUID, ws: WebUser, session: ReadSessionDep, ctx: CtxDep) -> Response:
     allow(ws, "zones")

@@ -58,6 +58,23 @@ def get_facility(
     return zone_service.get_facility(session=session, ctx=ctx, actor=actor, facility_id=facility_id)
 
 
+@facility_router.get(
+    "/{facility_id}/sign.pdf",
+    response_class=Response,
+    responses=file_responses("application/pdf", 401, 403, 404, 422),
+)
+def facility_sign_pdf(
+    facility_id: UUID, actor: Reader, session: ReadSessionDep, ctx: CtxDep, size: SignSize = "A4"
+) -> Response:
+    """The facility sign (危险废物贮存设施): the unit, the facility's code and name, and the
+    site's contact person and phone (else the enterprise's)."""
+    return inline(
+        labelling_service.facility_sign_pdf(
+            session=session, ctx=ctx, actor=actor, facility_id=facility_id, page_size=size
+        )
+    )
+
+
 @facility_router.patch(
     "/{facility_id}", response_model=schemas.FacilityRead, responses=WRITE_ERRORS
 )

@@ -187,6 +187,40 @@ def test_zone_sign(api: Api) -> None:
     assert api.as_("handler").get(f"/api/v1/zones/{a1}/sign.pdf").status_code == 403
 
 
+def test_facility_sign(api: Api) -> None:
+    r = api.as_("ehs_manager").post(
+        "/api/v1/facilities",
+        {
+            "event_id": str(uuid4()),
+            "site_id": str(api.world.site_a),
+            "code": "WH1",
+            "name": "1号危废库",
+            "type": "storage_warehouse",
+        },
+    )
+    assert r.status_code == 201, r.text
+    facility_id = r.json()["facility_id"]
+    op = api.as_("operator")
+    sign = op.get(f"/api/v1/facilities/{facility_id}/sign.pdf", params={"size": "A5"})
+    assert sign.status_code == 200, sign.text
+    assert sign.headers["content-disposition"] == 'inline; filename="facility-sign-WH1.pdf"'
+    text = _text(_pages(sign.content)[0])
+    # the unit, the facility, and the site's contact (not the enterprise's)
+    for value in (
+        "危险废物贮存设施",
+        "测试化工有限公司",
+        "SZ01-WH1 1号危废库",
+        "王敏",
+        "0512-62880000",
+    ):
+        assert value in text, (value, text)
+    assert (
+        api.as_("operator_b").get(f"/api/v1/facilities/{facility_id}/sign.pdf").status_code == 404
+    )
+    assert api.as_("handler").get(f"/api/v1/facilities/{facility_id}/sign.pdf").status_code == 403
+    assert op.get(f"/api/v1/facilities/{uuid4()}/sign.pdf").status_code == 404
+
+
 # ---------------------------------------------------------------- reprint
 
 

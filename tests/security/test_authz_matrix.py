@@ -69,6 +69,7 @@ ROUTES: list[tuple[str, str, str]] = [
     ("POST", "/api/v1/facilities", "zone:admin"),
     ("GET", "/api/v1/facilities", "zone:read"),
     ("GET", "/api/v1/facilities/{facility_id}", "zone:read"),
+    ("GET", "/api/v1/facilities/{facility_id}/sign.pdf", "zone:read"),
     ("PATCH", "/api/v1/facilities/{facility_id}", "zone:admin"),
     ("GET", "/api/v1/rules", "user"),
     ("POST", "/api/v1/checks", "lot:read"),
