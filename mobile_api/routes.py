@@ -150,7 +150,10 @@ def sync(
     batch: schemas.SyncRequest, actor: DeviceWriter, session: SessionDep, ctx: CtxDep
 ) -> schemas.SyncResult:
     """The offline queue, in order: one answer per item (accepted, duplicate, conflict,
-    rejected, blocked). Idempotent: resend the whole batch as often as needed."""
+    rejected, blocked), with its `index` in the batch. Idempotent: resend the whole batch as
+    often as needed. Each item is checked on its own: a malformed one is answered `rejected`
+    (`validation_error`, its `fields`) and the rest go on; 422 for the batch itself only (no
+    items, too many)."""
     return sync_service.sync_batch(session=session, ctx=ctx, actor=actor, items=batch.items)
 
 

@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import Annotated, Literal
 from uuid import UUID
 
-from pydantic import AwareDatetime, Field, model_validator
+from pydantic import AwareDatetime, Field, SkipValidation, model_validator
 
 from app.core.schemas import Schema
 from app.domain.lot import GenerateLot, LotStatus
@@ -275,14 +275,27 @@ MobileAction = Annotated[
 ItemStatus = Literal["accepted", "duplicate", "conflict", "rejected", "blocked"]
 
 
+class FieldError(Schema):
+    """One offending field, as in the `fields` of a 422 answer."""
+
+    loc: list[str | int]
+    msg: str
+    type: str
+
+
 class ItemResult(Schema):
     """The answer to one action. `accepted`: recorded now; `duplicate`: recorded before (the
     original result); `conflict`: the lot moved on (`current` is its state now); `rejected`:
-    refused (`error`, `findings`); `blocked`: not tried because an item it needs failed."""
+    refused (`error`, `findings`; a malformed sync item: `validation_error` and `fields`);
+    `blocked`: not tried because an item it needs failed."""
 
-    event_id: UUID
+    event_id: UUID | str | None = Field(
+        description="the item's event id; for a sync item whose event_id is not a UUID, what "
+        "was sent (as text), or null when it was missing"
+    )
     action: str
     status: ItemStatus
+    index: int | None = Field(default=None, description="sync: the item's place in the batch")
     late: bool = Field(default=False, description="recorded long after it happened")
     lot: LotBrief | None = None
     zone: ZoneBrief | None = None
@@ -293,12 +306,21 @@ class ItemResult(Schema):
     detail: str | None = None
     detail_zh: str | None = None
     findings: list[FindingRead] = []
+    fields: list[FieldError] = Field(
+        default=[], description="a malformed sync item: the offending fields and why"
+    )
     current: LotBrief | None = None
     blocked_by: UUID | None = None
 
 
 class SyncRequest(Schema):
-    items: list[MobileAction] = Field(min_length=1, description="in the order they happened")
+    # Items are documented as actions but checked one by one (`mobile_api.sync`): a malformed
+    # item is answered `rejected` with its fields, and the rest of the batch goes on.
+    items: list[SkipValidation[MobileAction]] = Field(
+        min_length=1,
+        description="in the order they happened; each item is checked on its own: a malformed "
+        "one is answered `rejected` (`validation_error`, `fields`) and the others go on",
+    )
 
 
 class SyncResult(Schema):

@@ -11,18 +11,25 @@ answer is
   result is returned (a batch sent three times gives one set of events);
 - `conflict`: the lot moved on since the device saw it (a stale `expected_version`); `current`
   is the lot as it is now;
-- `rejected`: refused, with the error and the rule findings in plain words;
+- `rejected`: refused, with the error and the rule findings in plain words; an item that is
+  not a valid action at all (a field missing or malformed) is answered `rejected` with
+  `validation_error` and its `fields`, and the rest of the batch goes on;
 - `blocked`: not tried, because an earlier item it needs (one on the same lot, or one named in
   `depends_on`) was not applied; `blocked_by` names that item.
+
+Every answer carries the item's `index` in the batch.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid5
 
 import sqlalchemy as sa
+from pydantic import BaseModel, TypeAdapter, ValidationError
+from pydantic_core import ErrorDetails
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session
 
@@ -31,6 +38,7 @@ from app.core.db import keep_rows
 from app.domain.errors import ConcurrencyConflict, Conflict, DomainError, RuleViolation
 from app.eventstore.store import DeferredWritesLost, EventStore
 from app.identity.permissions import Principal
+from app.lots.service import LOT_NAMESPACE
 from app.projections.base import deferred_flush
 from mobile_api import schemas
 from mobile_api import service as mobile_service
@@ -79,6 +87,201 @@ def _rejected(item: schemas.MobileAction, exc: DomainError) -> schemas.ItemResul
     )
 
 
+# ---------------------------------------------------------------- malformed items
+
+ACTION: TypeAdapter[schemas.MobileAction] = TypeAdapter(schemas.MobileAction)
+
+# The fields of the actions, in the handheld's words.
+FIELD_ZH = {
+    "action": "操作类型",
+    "event_id": "操作编号",
+    "occurred_at": "发生时间",
+    "depends_on": "前置操作",
+    "lot_id": "废物编号",
+    "expected_version": "版本号",
+    "override_reason": "强制执行理由",
+    "zone_id": "区域",
+    "zone_code": "区域码",
+    "scanned_code": "扫描码",
+    "site_id": "厂区",
+    "kind": "废物种类",
+    "name": "废物名称",
+    "waste_code": "废物代码",
+    "general_class": "一般固废类别",
+    "general_category": "一般固废代码",
+    "hazard_characteristics": "危险特性",
+    "physical_form": "形态",
+    "container": "容器",
+    "type": "容器类型",
+    "volume_l": "容积",
+    "weight_kg": "重量",
+    "main_components": "主要成分",
+    "harmful_components": "有害成分",
+    "precautions": "注意事项",
+    "source": "来源",
+    "remarks": "备注",
+    "properties": "特性",
+    "headspace_mm": "顶部空间",
+    "organic_matter_pct": "有机质含量",
+    "soluble_salts_pct": "可溶盐含量",
+    "identification_report": "鉴别报告编号",
+    "collected_unsorted": "混合收集",
+    "label_size_mm": "标签尺寸",
+    "copies": "份数",
+    "scale_id": "秤编号",
+    "condition": "容器状况",
+    "notes": "备注",
+    "reason": "原因",
+    "items": "巡检项",
+    "manifest_id": "联单",
+    "manifest_number": "联单号",
+    "vehicle_plate": "车牌号",
+    "outcome": "接收结果",
+    "received_weight_kg": "接收称重",
+    "accepted_weight_kg": "接收量",
+    "mismatches": "不符项",
+}
+_NUMBER = "不是有效的数字"
+# pydantic's error types, in plain words ({...}: the error's own context)
+REASON_ZH = {
+    "missing": "未填写",
+    "string_too_long": "太长（最多 {max_length} 个字符）",
+    "string_too_short": "太短（至少 {min_length} 个字符）",
+    "too_long": "太多（最多 {max_length} 项）",
+    "too_short": "太少（至少 {min_length} 项）",
+    "decimal_parsing": _NUMBER,
+    "decimal_type": _NUMBER,
+    "float_parsing": _NUMBER,
+    "float_type": _NUMBER,
+    "int_parsing": _NUMBER,
+    "int_type": _NUMBER,
+    "int_from_float": "须为整数",
+    "finite_number": _NUMBER,
+    "greater_than_equal": "不能小于 {ge}",
+    "greater_than": "须大于 {gt}",
+    "less_than_equal": "不能大于 {le}",
+    "less_than": "须小于 {lt}",
+    "decimal_max_places": "小数最多 {decimal_places} 位",
+    "decimal_max_digits": "位数太多",
+    "decimal_whole_digits": "位数太多",
+    "uuid_parsing": "格式不对",
+    "uuid_type": "格式不对",
+    "datetime_parsing": "格式不对",
+    "datetime_type": "格式不对",
+    "datetime_from_date_parsing": "格式不对",
+    "timezone_aware": "须带时区",
+    "enum": "不是可选的值",
+    "literal_error": "不是可选的值",
+    "union_tag_invalid": "不认识（{tag}）",
+    "union_tag_not_found": "未填写",
+    "extra_forbidden": "不是此操作的字段",
+    "bool_parsing": "须为是或否",
+    "bool_type": "须为是或否",
+    "string_type": "须为文字",
+}
+
+
+@dataclass(frozen=True)
+class _Malformed:
+    """An item that is not a valid action: answered `rejected` as it stands, and counted as
+    failed for the items after it (by its event id and lot, where those can be read)."""
+
+    result: schemas.ItemResult
+    event_id: UUID | None
+    lot_id: UUID | None
+
+
+Entry = schemas.MobileAction | _Malformed
+
+
+def _uuid(value: object) -> UUID | None:
+    if isinstance(value, UUID):
+        return value
+    try:
+        return UUID(value) if isinstance(value, str) else None
+    except ValueError:
+        return None
+
+
+def _field_zh(loc: Sequence[str | int]) -> str:
+    """The most specific field of `loc` the handheld has a name for."""
+    for part in reversed(loc):
+        if isinstance(part, str) and part in FIELD_ZH:
+            return FIELD_ZH[part]
+    return ".".join(str(p) for p in loc) or "操作"
+
+
+def _reason_zh(error: ErrorDetails) -> str:
+    if error["type"] == "value_error":  # a model's own check: its words
+        return f"有误（{error['msg'].removeprefix('Value error, ')}）"
+    template = REASON_ZH.get(error["type"], "格式不对")
+    try:
+        return template.format(**(error.get("ctx") or {}))
+    except (KeyError, IndexError):
+        return template.split("（")[0]
+
+
+def _malformed(index: int, raw: object, exc: ValidationError) -> _Malformed:
+    """The answer to an item that is not a valid action: `validation_error`, with its fields
+    as a 422 answer would name them and the reasons in plain words."""
+    data: dict[str, Any] = raw if isinstance(raw, dict) else {}
+    action = data.get("action")
+    sent = data.get("event_id")
+    event_id = _uuid(sent)
+    lot_id = _uuid(data.get("lot_id"))
+    if lot_id is None and action == "generate" and event_id is not None:
+        lot_id = uuid5(LOT_NAMESPACE, str(event_id))  # as `mobile_service.lot_key`
+    errors = exc.errors(include_url=False, include_input=False)
+    fields: list[schemas.FieldError] = []
+    en: list[str] = []
+    zh: list[str] = []
+    for e in errors:
+        loc = list(e["loc"])
+        if loc and loc[0] == action:  # the union's tag: the action named by the item itself
+            loc = loc[1:]
+        where: list[str | int] = ["body", "items", index, *e["loc"]]  # as a 422 names it
+        fields.append(schemas.FieldError(loc=where, msg=e["msg"], type=e["type"]))
+        en.append(f"{'.'.join(str(p) for p in loc) or 'item'}: {e['msg']}")
+        if not isinstance(raw, dict):
+            zh.append("不是一条操作（格式不对）")
+        elif loc == ["action"] or e["type"].startswith("union_tag"):
+            zh.append(f"操作类型{_reason_zh(e)}")
+        else:
+            zh.append(f"{_field_zh(loc)}{_reason_zh(e)}")
+    zh = list(dict.fromkeys(zh))
+    more = f"（另有 {len(zh) - 3} 项）" if len(zh) > 3 else ""
+    return _Malformed(
+        result=schemas.ItemResult(
+            event_id=event_id if event_id is not None or sent is None else str(sent),
+            action=action if isinstance(action, str) else "",
+            status="rejected",
+            error="validation_error",
+            detail=f"invalid item: {'; '.join(en[:5])}",
+            detail_zh=f"{ERROR_ZH['validation_error']}：{'；'.join(zh[:3])}{more}",
+            fields=fields,
+        ),
+        event_id=event_id,
+        lot_id=lot_id,
+    )
+
+
+def parse_items(items: Sequence[object]) -> list[Entry]:
+    """Each item of a batch checked on its own: the action, or the answer to a malformed one."""
+    out: list[Entry] = []
+    for index, raw in enumerate(items):
+        if isinstance(raw, BaseModel):  # already an action (a caller in Python)
+            out.append(raw)  # type: ignore[arg-type]
+            continue
+        try:
+            out.append(ACTION.validate_python(raw))
+        except ValidationError as exc:
+            out.append(_malformed(index, raw, exc))
+    return out
+
+
+# ---------------------------------------------------------------- applying a batch
+
+
 class _Unbatchable(Exception):
     """An item failed after it had written something: only a savepoint of its own can undo
     that, so the batch is applied again item by item."""
@@ -89,9 +292,10 @@ def sync_batch(
     session: Session,
     ctx: AppContext,
     actor: Principal,
-    items: list[schemas.MobileAction],
+    items: Sequence[object],
 ) -> schemas.SyncResult:
     """Apply a batch of queued actions in order; answer per item (see the module docstring).
+    `items`: as sent (each is checked here, on its own) or actions already.
 
     First as one unit, inside one savepoint: the site's chain is locked, the batch's event
     ids, streams and lots are read in three queries, every item is decided and appended in
@@ -108,18 +312,20 @@ def sync_batch(
             field="items",
             max_batch=limit,
         )
+    entries = parse_items(items)
+    actions = [e for e in entries if not isinstance(e, _Malformed)]
     keep_rows(session)  # consecutive steps on a lot find its rows in the identity map
     store = EventStore(session, clock=ctx.clock, keys=ctx.keys)
     try:
         with session.begin_nested():
             site_id = next(iter(actor.site_ids)) if len(actor.site_ids) == 1 else None
-            lots = list(dict.fromkeys(k for k in map(mobile_service.lot_key, items) if k))
-            store.prefetch([i.event_id for i in items], site_id=site_id, stream_ids=lots)
+            lots = list(dict.fromkeys(k for k in map(mobile_service.lot_key, actions) if k))
+            store.prefetch([i.event_id for i in actions], site_id=site_id, stream_ids=lots)
             mobile_service.preload_lots(session, lots)
             with (
                 _WriteWatch(session) as watch,
                 deferred_flush(session),
-                store.deferred_writes(len(items)),
+                store.deferred_writes(len(actions)),
             ):
 
                 def unsaved(item: schemas.MobileAction) -> schemas.ItemResult:
@@ -138,7 +344,7 @@ def sync_batch(
                             raise _Unbatchable from None
                         raise
 
-                results = _apply_all(session, items, unsaved)
+                results = _apply_all(session, entries, unsaved)
                 session.flush()
     except (_Unbatchable, DeferredWritesLost, DBAPIError, Conflict):
         # Conflict: the final write met a concurrent writer (the items' own are answered)
@@ -147,10 +353,11 @@ def sync_batch(
             with session.begin_nested():
                 return mobile_service.apply(session=session, ctx=ctx, actor=actor, item=item)
 
-        store.prefetch([i.event_id for i in items])  # the lookup above was rolled back too
-        results = _apply_all(session, items, saved)
+        store.prefetch([i.event_id for i in actions])  # the lookup above was rolled back too
+        results = _apply_all(session, entries, saved)
     counts = {s: 0 for s in ("accepted", "duplicate", "conflict", "rejected", "blocked")}
-    for r in results:
+    for index, r in enumerate(results):
+        r.index = index
         counts[r.status] += 1
     return schemas.SyncResult(results=results, **counts)
 
@@ -186,47 +393,60 @@ _WRITES = {"INSERT", "UPDATE", "DELETE"}
 
 def _apply_all(
     session: Session,
-    items: list[schemas.MobileAction],
+    items: list[Entry],
     attempt: Callable[[schemas.MobileAction], schemas.ItemResult],
 ) -> list[schemas.ItemResult]:
-    """Each item in order through `attempt`; a refused item blocks the later ones that need
-    it (the same lot, or named in `depends_on`)."""
-    failed_lots: dict[UUID, UUID] = {}  # lot id -> event id of the item that failed on it
-    failed_events: set[UUID] = set()
+    """Each item in order through `attempt`; a refused item (or a malformed one) blocks the
+    later ones that need it (the same lot, or named in `depends_on`)."""
+    failed_lots: dict[UUID, int] = {}  # lot id -> index of the first item that failed on it
+    failed_events: dict[UUID, int] = {}  # event id -> index of the item that failed
     results: list[schemas.ItemResult] = []
-    for item in items:
-        lot_id = mobile_service.lot_key(item)
-        blocker = next((e for e in item.depends_on if e in failed_events), None)
-        if blocker is None and lot_id is not None:
-            blocker = failed_lots.get(lot_id)
-        if blocker is not None:
-            result = schemas.ItemResult(
-                event_id=item.event_id,
-                action=item.action,
-                status="blocked",
-                blocked_by=blocker,
-                error="blocked",
-                detail=f"not tried: it needs item {blocker}, which was not applied",
-                detail_zh="前一步未成功，此步未执行",
-            )
+    for index, item in enumerate(items):
+        if isinstance(item, _Malformed):
+            event_id, lot_id = item.event_id, item.lot_id
+            result = item.result.model_copy(deep=True)
         else:
-            try:
-                result = attempt(item)
-            except ConcurrencyConflict as exc:
-                result = schemas.ItemResult(
-                    event_id=item.event_id,
-                    action=item.action,
-                    status="conflict",
-                    error=exc.code,
-                    detail=exc.message,
-                    detail_zh=ERROR_ZH["concurrency_conflict"],
-                    current=mobile_service.current_lot(session, lot_id),
-                )
-            except DomainError as exc:
-                result = _rejected(item, exc)
+            event_id, lot_id = item.event_id, mobile_service.lot_key(item)
+            blocker = next((failed_events[e] for e in item.depends_on if e in failed_events), None)
+            if blocker is None and lot_id is not None:
+                blocker = failed_lots.get(lot_id)
+            if blocker is not None:
+                result = _blocked(item, blocker, results[blocker].event_id)
+            else:
+                try:
+                    result = attempt(item)
+                except ConcurrencyConflict as exc:
+                    result = schemas.ItemResult(
+                        event_id=item.event_id,
+                        action=item.action,
+                        status="conflict",
+                        error=exc.code,
+                        detail=exc.message,
+                        detail_zh=ERROR_ZH["concurrency_conflict"],
+                        current=mobile_service.current_lot(session, lot_id),
+                    )
+                except DomainError as exc:
+                    result = _rejected(item, exc)
         if result.status not in OK:
-            failed_events.add(item.event_id)
+            if event_id is not None:
+                failed_events.setdefault(event_id, index)
             if lot_id is not None:
-                failed_lots.setdefault(lot_id, item.event_id)
+                failed_lots.setdefault(lot_id, index)
         results.append(result)
     return results
+
+
+def _blocked(
+    item: schemas.MobileAction, index: int, blocker: UUID | str | None
+) -> schemas.ItemResult:
+    """Not tried: the item at `index` of the batch, which it needs, was not applied."""
+    by = blocker if isinstance(blocker, UUID) else None
+    return schemas.ItemResult(
+        event_id=item.event_id,
+        action=item.action,
+        status="blocked",
+        blocked_by=by,
+        error="blocked",
+        detail=f"not tried: it needs item {by or f'#{index} of the batch'}, which was not applied",
+        detail_zh="前一步未成功，此步未执行",
+    )

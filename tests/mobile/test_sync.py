@@ -118,6 +118,103 @@ def test_mixed_batch_good_bad_and_dependent_items(api: Api, pda: Handheld) -> No
     ]
 
 
+def test_a_malformed_item_is_answered_alone(api: Api, pda: Handheld) -> None:
+    """Each item is checked on its own: a malformed one is answered `rejected` with its fields
+    in plain words, the good ones land once, and the items that need it are blocked."""
+    op = api.as_("operator")
+    a = op.step(op.generate(), "label")
+    b = op.step(op.generate(), "label")
+    c = op.step(op.generate(), "label")
+    too_long = generate_item(waste_code="900-039-49-0001")  # longer than a waste code may be
+    items: list[Any] = [
+        item("weigh", a, weight_kg="11"),  # 0 ok
+        # 1: a partial receipt with no accepted amount: not a decimal
+        item(
+            "receive", b, received_weight_kg="10", outcome="partly_accepted", accepted_weight_kg=""
+        ),
+        too_long,  # 2
+        generate_item(),  # 3 ok: needs nothing
+        item("inspect", {**b, "version": 3}, condition="intact"),  # 4: same lot as 1: blocked
+        "not an action",  # 5: not even an object
+        {**item("inspect", {**a, "version": 3}, condition="intact"), "event_id": "PDA-7"},  # 6
+        item("inspect", {**a, "version": 4}, condition="intact"),  # 7: same lot as 6: blocked
+        item("weigh", c, weight_kg="3", depends_on=[too_long["event_id"]]),  # 8: needs 2
+    ]
+    r = pda.sync(items)
+    assert r.status_code == 200, r.text
+    body = r.json()
+    res = body["results"]
+    assert [x["status"] for x in res] == [
+        "accepted",
+        "rejected",
+        "rejected",
+        "accepted",
+        "blocked",
+        "rejected",
+        "rejected",
+        "blocked",
+        "blocked",
+    ]
+    assert [x["index"] for x in res] == list(range(9))
+    assert [x["event_id"] for x in res] == [
+        *(i["event_id"] for i in items[:5]),
+        None,
+        "PDA-7",
+        items[7]["event_id"],
+        items[8]["event_id"],
+    ]
+    assert (body["accepted"], body["rejected"], body["blocked"]) == (2, 4, 3)
+    # the field and the reason, as a 422 would name them and in the handheld's words
+    assert res[1]["error"] == "validation_error" and res[1]["action"] == "receive"
+    assert [f["loc"] for f in res[1]["fields"]] == [
+        ["body", "items", 1, "receive", "accepted_weight_kg"]
+    ]
+    assert "accepted_weight_kg" in res[1]["detail"]
+    assert res[1]["detail_zh"] == "输入有误：接收量不是有效的数字"
+    assert res[2]["fields"][0]["type"] == "string_too_long"
+    assert res[2]["detail_zh"] == "输入有误：废物代码太长（最多 12 个字符）"
+    assert res[5]["action"] == "" and "不是一条操作" in res[5]["detail_zh"]
+    assert res[6]["fields"][0]["loc"][-1] == "event_id"
+    assert res[6]["detail_zh"] == "输入有误：操作编号格式不对"
+    assert (res[4]["blocked_by"], res[7]["blocked_by"]) == (items[1]["event_id"], None)
+    assert "#6" in res[7]["detail"]
+    assert res[8]["blocked_by"] == too_long["event_id"]
+    # the good items are in the log once; the others left no trace
+    events = {
+        lot: [e["event_id"] for e in op.get(f"/api/v1/lots/{lot}/events").json()]
+        for lot in (a["lot_id"], b["lot_id"], c["lot_id"], res[3]["lot"]["lot_id"])
+    }
+    assert events[a["lot_id"]][2:] == [items[0]["event_id"]]
+    assert len(events[b["lot_id"]]) == len(events[c["lot_id"]]) == 2
+    assert events[res[3]["lot"]["lot_id"]] == [items[3]["event_id"]]
+    # resent: the same answers (the good ones as duplicates), nothing written twice
+    again = pda.sync(items).json()["results"]
+    assert [x["status"] for x in again] == [
+        "duplicate" if x["status"] == "accepted" else x["status"] for x in res
+    ]
+    keys = ("event_id", "index", "error", "detail", "detail_zh", "fields", "blocked_by")
+    assert [{k: x[k] for k in keys} for x in again if x["status"] != "duplicate"] == [
+        {k: x[k] for k in keys} for x in res if x["status"] != "accepted"
+    ]
+    assert len(op.get(f"/api/v1/lots/{a['lot_id']}/events").json()) == 3
+
+
+def test_the_batch_itself_is_still_checked_whole(api: Api, pda: Handheld) -> None:
+    """A 422 for the envelope only; the documented body still lists the actions."""
+    for body in ({"items": []}, {"items": {}}, {"items": [generate_item()], "extra": 1}, []):
+        r = pda.post("/mobile/v1/sync", body)
+        assert r.status_code == 422, r.text
+        assert r.json()["error"] == "validation_error"
+    schema = api.client.get("/openapi.json").json()
+    request = schema["paths"]["/mobile/v1/sync"]["post"]["requestBody"]
+    ref = request["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[-1]
+    items = schema["components"]["schemas"][ref]["properties"]["items"]["items"]
+    assert items["discriminator"]["propertyName"] == "action"
+    assert {"#/components/schemas/ReceiveItem", "#/components/schemas/GenerateItem"} <= {
+        x["$ref"] for x in items["oneOf"]
+    }
+
+
 def test_rejected_generate_consumes_no_digital_id(api: Api, pda: Handheld) -> None:
     bad = generate_item(waste_code="900-040-49")  # R02: not a listed code
     ok = generate_item()
