@@ -103,6 +103,13 @@ def test_unlabelled_lots_repacks_and_full_zones(api: Api) -> None:
     at(api, 1.06)
     kinds = {a["kind"] for a in open_alerts(api) if a["zone_id"] == a2}
     assert {"zone_capacity", "needs_repack"} <= kinds  # 125.5 kg of 130 kg: 97 %
+    # the lots behind each: the lot's alert names it, the zone's lists the zone's lots
+    repack = next(a for a in open_alerts(api) if a["kind"] == "needs_repack")
+    assert repack["lot_ids"] == [lot["lot_id"]] and repack["lots_url"] is None
+    full = next(a for a in open_alerts(api) if a["kind"] == "zone_capacity")
+    assert full["lots_url"] == f"/api/v1/lots?zone_id={a2}"
+    behind = mgr.get(full["lots_url"]).json()["items"]
+    assert [x["lot_id"] for x in behind] == [lot["lot_id"]]
 
 
 def test_alerts_are_scoped_by_site_and_role(api: Api) -> None:
