@@ -1605,7 +1605,7 @@ def alerts(*, session: Session, ctx: AppContext, actor: Principal) -> list[schem
                         manifest_id=row.manifest_id,
                         number=row.number,
                         rule_id="R50",
-                        severity="block" if today > tdata.add_working_days(due, 0) else "warn",
+                        severity="block",  # raised only once the deadline has passed
                         message_zh=f"联单 {row.number} 接收后超过5个工作日未确认（应于 {due} 前）",
                         message_en=f"manifest {row.number}: receipt not confirmed within 5 "
                         f"working days (due {due})",
