@@ -9,9 +9,42 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
+from decimal import Decimal
 
 from app.domain import events as ev
 from app.domain.errors import InvalidInput
+
+# HJ 1259-2022 §4.2.1: the class thresholds in tonnes of hazardous waste a year.
+KEY_T = 100
+SIMPLIFIED_T = 10
+
+
+def classify(
+    annual_t: Decimal,
+    *,
+    own_facility: bool = False,
+    licence: bool = False,
+    key_t: Decimal | int = KEY_T,
+    simplified_t: Decimal | int = SIMPLIFIED_T,
+) -> tuple[str, list[str]]:
+    """The HJ 1259 §4.2 management class and why. `annual_t` is the annual quantity of §4.2.3:
+    the largest of the last three years' generation (the caller picks the years). Key
+    supervision on ≥ `key_t`, an own utilisation/disposal facility or an operating licence;
+    simplified on ≥ `simplified_t`; registration below."""
+    t = annual_t.quantize(Decimal("0.001"))
+    reasons = []
+    if annual_t >= key_t:
+        reasons.append(f"年产生量 {t} t ≥ {key_t} t")
+    if own_facility:
+        reasons.append("自建利用/处置设施")
+    if licence:
+        reasons.append("持有危险废物经营许可证")
+    if reasons:
+        return "key", reasons
+    if annual_t >= simplified_t:
+        return "simplified", [f"{simplified_t} t ≤ 年产生量 {t} t < {key_t} t"]
+    return "registration", [f"年产生量 {t} t < {simplified_t} t"]
+
 
 CYCLE = {"key": "monthly", "simplified": "quarterly", "registration": "yearly"}
 CLASS_ZH = {"key": "重点监管单位", "simplified": "简化管理单位", "registration": "登记管理单位"}

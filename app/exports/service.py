@@ -22,6 +22,7 @@ from app.domain.declarations import (
     CYCLE,
     DeclarationFiled,
     check_cycle,
+    classify,
     parse_period,
     recent_periods,
 )
@@ -766,11 +767,8 @@ def management_class(session: Session, site: Site, today: date) -> tuple[str, De
         ).scalar_one()
         best = max(best, Decimal(kg) / 1000)
     best = best.quantize(Decimal("0.001"))
-    if best >= 100 or site.licensed_operator:
-        return "key", best
-    if best >= 10:
-        return "simplified", best
-    return "registration", best
+    klass, _ = classify(best, licence=site.licensed_operator)
+    return klass, best
 
 
 DECLARATIONS = uuid5(UUID(int=0), "hazchain-declarations")

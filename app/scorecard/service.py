@@ -364,6 +364,19 @@ def facts_for(*, session: Session, site_id: UUID, year: int) -> Facts:
         .where(ScorecardEvidenceRow.site_id == site_id, ScorecardEvidenceRow.year == year)
         .group_by(ScorecardEvidenceRow.criterion)
     ).all()
+    earlier = sa.func.substr(w.month, 1, 4)
+    prior = {
+        int(y): Decimal(kg or 0) / 1000
+        for y, kg in session.execute(
+            sa.select(earlier, sa.func.sum(w.generated_kg))  # type: ignore[arg-type]
+            .where(
+                w.site_id == site_id,
+                w.kind == "hazardous",
+                w.month.between(f"{year - 2}-01", f"{year - 1}-12"),  # type: ignore[attr-defined]
+            )
+            .group_by(earlier)
+        )
+    }
     return Facts(
         year=year,
         waste=waste,
@@ -375,6 +388,7 @@ def facts_for(*, session: Session, site_id: UUID, year: int) -> Facts:
         open_blocking_findings=tuple(sorted(blocks)),
         facilities=facilities,
         evidence={c: int(n) for c, n in ev_rows},
+        prior_hazardous_t=prior,
     )
 
 

@@ -133,3 +133,21 @@ def test_management_class() -> None:
     assert cls("10000") == "simplified"
     assert cls("100000") == "key"
     assert cls("1", own_disposal_facility=True) == "key"
+    assert cls("1", holds_operating_licence=True) == "key"
+
+
+def test_management_class_takes_the_largest_of_the_last_three_years() -> None:
+    """HJ 1259 §4.2.3: 8 t this year, but 120 t two years ago: still key supervision."""
+    w = WasteFigures("hazardous", "HW49", "900-039-49", "", 1, D("8000"))
+
+    def card(prior: dict[int, Decimal]) -> dict[str, object]:
+        facts = Facts(2026, waste=(w,), prior_hazardous_t=prior)
+        return evaluate(DEF, facts, PeriodInputs()).management_class
+
+    key = card({2024: D("120"), 2025: D("40")})
+    assert (key["class"], key["annual_t"], key["annual_t_year"]) == ("key", D("120.000"), 2024)
+    assert key["hazardous_t"] == D("8.000")  # this year's own figure is still shown
+    assert key["reasons"] == ["年产生量 120.000 t ≥ 100 t（2024 年，近三年最大）"]
+    simplified = card({2025: D("12.5")})
+    assert (simplified["class"], simplified["annual_t_year"]) == ("simplified", 2025)
+    assert card({})["class"] == "registration"  # no history: this year's 8 t

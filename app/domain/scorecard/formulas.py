@@ -17,6 +17,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 from uuid import UUID
 
+from app.domain.declarations import classify
 from app.domain.scorecard.definition import Criterion, Definition, Inconsistency
 from app.domain.scorecard.inputs import PeriodInputs, Route
 
@@ -90,6 +91,9 @@ class Facts:
     open_blocking_findings: tuple[str, ...] = ()  # alert keys open at period end
     facilities: tuple[tuple[str, bool | None], ...] = ()  # (code, surface_antiseepage)
     evidence: dict[str, int] = field(default_factory=dict)  # criterion -> files attached
+    # hazardous waste generated (t) in the two years before, for HJ 1259 §4.2.3's annual
+    # quantity (the largest of the last three years)
+    prior_hazardous_t: dict[int, Decimal] = field(default_factory=dict)
 
 
 def category_of(waste_code: str) -> str:
@@ -648,33 +652,30 @@ def data_timeliness(c: Criterion, x: Ctx) -> Outcome:
 
 
 def management_class(x: Ctx) -> dict[str, Any]:
+    """HJ 1259 §4.2, as the exports' declarations class it: the annual quantity is the
+    largest of this year's and the two years before (§4.2.3)."""
     t = sum((w.generated_kg for w in x.rows("hazardous")), ZERO) / THOUSAND
-    key_t, simple_t = x.d.hj1259["key_t"], x.d.hj1259["simplified_t"]
-    reasons = []
-    if t >= key_t:
-        reasons.append(f"年产生量 {q(t, '0.001')} t ≥ {key_t} t")
-    if x.inputs.own_disposal_facility:
-        reasons.append("自建利用/处置设施")
-    if x.inputs.holds_operating_licence:
-        reasons.append("持有危险废物经营许可证")
-    if reasons:
-        cls, zh = "key", "危险废物环境重点监管单位"
-    elif t >= simple_t:
-        cls, zh, reasons = (
-            "simplified",
-            "简化管理单位",
-            [f"{simple_t} t ≤ 年产生量 {q(t, '0.001')} t < {key_t} t"],
-        )
-    else:
-        cls, zh, reasons = (
-            "registration",
-            "登记管理单位",
-            [f"年产生量 {q(t, '0.001')} t < {simple_t} t"],
-        )
+    years = {x.facts.year: t, **x.facts.prior_hazardous_t}
+    top = max(years, key=lambda y: (years[y], y))
+    cls, reasons = classify(
+        years[top],
+        own_facility=bool(x.inputs.own_disposal_facility),
+        licence=bool(x.inputs.holds_operating_licence),
+        key_t=x.d.hj1259["key_t"],
+        simplified_t=x.d.hj1259["simplified_t"],
+    )
+    if top != x.facts.year:
+        reasons = [f"{r}（{top} 年，近三年最大）" if "年产生量" in r else r for r in reasons]
     return {
         "class": cls,
-        "name_zh": zh,
+        "name_zh": {
+            "key": "危险废物环境重点监管单位",
+            "simplified": "简化管理单位",
+            "registration": "登记管理单位",
+        }[cls],
         "hazardous_t": q(t, "0.001"),
+        "annual_t": q(years[top], "0.001"),
+        "annual_t_year": top,
         "reasons": reasons,
         "basis": "HJ 1259-2022 §4.2",
     }
