@@ -40,7 +40,6 @@ AGE_BUCKETS: list[tuple[int, int | None]] = [
     (330, 365),
     (365, None),
 ]
-NEAR_LIMIT_DAYS = 330  # a month before the one-year limit
 IN_STORAGE = (LotStatus.stored.value, LotStatus.allocated.value)
 OPEN_MANIFEST = ("draft", "submitted", "loaded", "in_transit", "received", "disposed")
 
@@ -67,13 +66,19 @@ def _sites(actor: Principal, site_id: UUID | None) -> list[UUID]:
 
 
 def storage_summary(
-    *, session: Session, actor: Principal, now: datetime, site_id: UUID | None = None
+    *,
+    session: Session,
+    actor: Principal,
+    now: datetime,
+    warn_days: int,
+    limit_days: int,
+    site_id: UUID | None = None,
 ) -> StorageSummary:
     """Lots and weight in storage on site (stored or allocated, not yet shipped), and how many
-    are within a month of the one-year limit or past it."""
+    are past the rule set's warning day (R32's `duration_warn_days`) or its one-year limit."""
     t = LotRow.__table__  # type: ignore[attr-defined]
-    near = now - timedelta(days=NEAR_LIMIT_DAYS)
-    over = now - timedelta(days=365)
+    near = now - timedelta(days=warn_days)
+    over = now - timedelta(days=limit_days)
     q = sa.select(
         sa.func.count(),
         sa.func.coalesce(sa.func.sum(t.c.weight_kg), 0),

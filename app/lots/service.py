@@ -470,6 +470,7 @@ def list_lots(
     zone_id: UUID | None = None,
     generated_from: datetime | None = None,
     generated_to: datetime | None = None,
+    stored_to: datetime | None = None,
     q: str | None = None,
     limit: int = 50,
     offset: int = 0,
@@ -491,12 +492,15 @@ def list_lots(
         conds.append(LotRow.generated_at >= generated_from)  # type: ignore[arg-type]
     if generated_to is not None:
         conds.append(LotRow.generated_at < generated_to)  # type: ignore[arg-type]
+    if stored_to is not None:  # in storage since before (the storage age the limits count)
+        conds.append(LotRow.stored_at <= stored_to)  # type: ignore[arg-type,operator]
     if q:
         like = f"%{q.strip()}%"
         conds.append(
             sa.or_(
                 LotRow.name.like(like),  # type: ignore[attr-defined]
                 LotRow.digital_id.like(like),
+                LotRow.waste_code.like(like),  # type: ignore[attr-defined]
             )
         )  # type: ignore[union-attr]
     where = sa.and_(*conds)

@@ -197,7 +197,10 @@ def dashboard_page(
     site_id = _uuid(site)
     now = ctx.clock.now()
     t = Translator(language(request))
-    summary = dashboard.storage_summary(session=session, actor=actor, now=now, site_id=site_id)
+    days = _storage_days(ctx)
+    summary = dashboard.storage_summary(
+        session=session, actor=actor, now=now, site_id=site_id, **days
+    )
     ages = dashboard.age_histogram(session=session, actor=actor, now=now, site_id=site_id)
     months = dashboard.monthly_trend(session=session, actor=actor, now=now, site_id=site_id)
     counts = dashboard.manifest_counts(session=session, actor=actor)
@@ -257,6 +260,7 @@ def dashboard_page(
         sites=sites,
         site=site_id,
         summary=summary,
+        days=days,
         open_manifests=open_manifests,
         overdue=overdue,
         open_findings=total_alerts,
@@ -291,9 +295,10 @@ def lots_page(
 ) -> Response:
     allow(ws, "lots")
     statuses = [LotStatus(status)] if status in LotStatus.__members__ else None
-    generated_to = None
-    if min_age and min_age.isdigit():
-        generated_to = ctx.clock.now() - timedelta(days=int(min_age))
+    stored_to = None
+    if min_age and min_age.isdigit():  # days in storage, as the age column shows
+        stored_to = ctx.clock.now() - timedelta(days=int(min_age))
+        statuses = statuses or [LotStatus.stored, LotStatus.allocated]
     result = lot_service.list_lots(
         session=session,
         ctx=ctx,
@@ -302,7 +307,7 @@ def lots_page(
         status=statuses,
         category=category or None,
         zone_id=_uuid(zone),
-        generated_to=generated_to,
+        stored_to=stored_to,
         q=q or None,
         limit=PAGE,
         offset=offset,
@@ -334,6 +339,7 @@ def lots_page(
         statuses=list(LotStatus),
         f=params,
         base_query=query,
+        days=_storage_days(ctx),
         now=ctx.clock.now(),
         page_size=PAGE,
     )
@@ -531,6 +537,15 @@ def zones_page(
         now=ctx.clock.now(),
         event_ids={z.zone_id: uuid4() for z in zones},  # one per zone's inspection form
     )
+
+
+def _storage_days(ctx: Any) -> dict[str, int]:
+    """The rule set's storage-age marks (R32): the warning day and the limit."""
+    data = rule_service.rule_data(ctx)
+    return {
+        "warn_days": int(data.param("storage", "duration_warn_days")),
+        "limit_days": int(data.param("storage", "duration_limit_days")),
+    }
 
 
 def _category_names(ctx: Any) -> dict[str, str]:

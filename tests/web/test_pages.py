@@ -904,3 +904,31 @@ def test_an_inspection_recorded_from_the_zones_page_lands_once_per_form(api) -> 
     assert zone["last_inspected_at"] is not None
     bad = operator.post(f"/zones/{zone_id}/inspect", {"event_id": "not-a-uuid"})
     assert bad.status_code == 422 and "not an id" in bad.text
+
+
+def test_the_near_limit_tile_and_the_age_filter_count_days_in_storage(api) -> None:  # type: ignore[no-untyped-def]
+    """Both follow the rule set's R32 marks (warning day 300, limit 365) and the storage date:
+    a lot generated long ago but stored last week is not near the limit."""
+    op = api.as_("operator")
+    a1 = str(api.world.zones["A1"])
+    now = datetime.now(UTC)
+
+    def lot(generated_days: int, stored_days: int, name: str) -> dict:  # type: ignore[type-arg]
+        x = op.generate(name=name, occurred_at=(now - timedelta(days=generated_days)).isoformat())
+        x = op.step(x, "label", occurred_at=(now - timedelta(days=generated_days - 1)).isoformat())
+        at = (now - timedelta(days=stored_days)).isoformat()
+        return op.step(x, "store", zone_id=a1, occurred_at=at)
+
+    old = lot(320, 310, "废活性炭-旧")
+    lot(320, 7, "废活性炭-新入库")
+    web = Web(api, "operator")
+    dash = web.get("/dashboard").text
+    assert 'href="/lots?min_age=300"' in dash
+    tile = re.search(r'href="/lots\?min_age=300"><b>(\d+)</b>', dash)
+    assert tile and tile.group(1) == "1"
+    listed = web.get("/lots?min_age=300").text
+    assert "废活性炭-旧" in listed and "废活性炭-新入库" not in listed
+    assert old["digital_id"] in listed
+    assert re.search(r'<span class="warn">310</span>', listed)
+    # the search box also finds lots by waste code
+    assert "废活性炭-新入库" in web.get("/lots?q=900-039-49").text
