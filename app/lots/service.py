@@ -474,6 +474,7 @@ def list_lots(
     q: str | None = None,
     limit: int = 50,
     offset: int = 0,
+    longest_stored_first: bool = False,
 ) -> schemas.LotPage:
     conds: list[sa.ColumnElement[bool]] = [LotRow.site_id.in_(actor.site_ids)]  # type: ignore[attr-defined]
     if site_id is not None:
@@ -509,7 +510,13 @@ def list_lots(
         session.exec(
             select(LotRow)
             .where(where)
-            .order_by(LotRow.generated_at.desc(), LotRow.lot_id)  # type: ignore[attr-defined]
+            .order_by(
+                *(
+                    (LotRow.stored_at.asc(), LotRow.lot_id)  # type: ignore[union-attr]
+                    if longest_stored_first
+                    else (LotRow.generated_at.desc(), LotRow.lot_id)  # type: ignore[attr-defined]
+                )
+            )
             .limit(limit)
             .offset(offset)
         )

@@ -295,6 +295,7 @@ ZH: dict[str, str] = {
     "Approval": "跨省转移批准",
     "none": "无",
     "No lots in storage at this site.": "该厂区没有在库批次。",
+    "Showing the lots longest in storage": "按贮存时间最久优先显示",
     "All checks pass.": "全部检查通过。",
     "Pick lots and a handler, then check.": "选择批次和接受单位后检查。",
     "Blocking": "阻止",

@@ -81,18 +81,22 @@ def manifests_page(
 # ---------------------------------------------------------------- the wizard
 
 
+WIZARD_LOTS = 500  # the longest-stored lots the wizard offers
+
+
 def _wizard_options(session: Session, ctx: Any, ws: WebSession, site_id: UUID) -> dict[str, Any]:
-    lots = lot_service.list_lots(
+    stored = lot_service.list_lots(
         session=session,
         ctx=ctx,
         actor=ws.principal,
         site_id=site_id,
         status=[LotStatus.stored],
         kind=WasteKind.hazardous,
-        limit=500,
-    ).items
+        limit=WIZARD_LOTS,
+        longest_stored_first=True,  # nearest the storage limit: what is shipped first
+    )
     by_code: dict[str, list[Any]] = defaultdict(list)
-    for lot in lots:
+    for lot in stored.items:
         by_code[lot.waste_code or ""].append(lot)
     enterprises = identity_service.list_enterprises(session=session)
     today = ctx.clock.now().date()
@@ -101,6 +105,8 @@ def _wizard_options(session: Session, ctx: Any, ws: WebSession, site_id: UUID) -
     )
     return {
         "by_code": dict(sorted(by_code.items())),
+        "lots_shown": len(stored.items),
+        "lots_stored": stored.total,
         "handlers": [e for e in enterprises if e.kind == "handler"],
         "carriers": [e for e in enterprises if e.kind == "carrier"],
         "licences": licences,

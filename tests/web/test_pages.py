@@ -932,3 +932,23 @@ def test_the_near_limit_tile_and_the_age_filter_count_days_in_storage(api) -> No
     assert re.search(r'<span class="warn">310</span>', listed)
     # the search box also finds lots by waste code
     assert "废活性炭-新入库" in web.get("/lots?q=900-039-49").text
+
+
+def test_the_wizard_offers_the_lots_longest_in_storage_first(api, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from app.web import routes_manifests
+
+    setup_parties(api)
+    op = api.as_("operator")
+    a1 = str(api.world.zones["A1"])
+    now = datetime.now(UTC)
+    ids = []
+    for days in (5, 200, 40):  # stored 5, 200 and 40 days ago
+        x = op.generate(occurred_at=(now - timedelta(days=days + 1)).isoformat())
+        x = op.step(x, "label", occurred_at=(now - timedelta(days=days + 1)).isoformat())
+        x = op.step(x, "store", zone_id=a1, occurred_at=(now - timedelta(days=days)).isoformat())
+        ids.append(x["lot_id"])
+    monkeypatch.setattr(routes_manifests, "WIZARD_LOTS", 2)
+    page = Web(api, "ehs_manager").get(f"/manifests/new?site={api.world.site_a}").text
+    offered = re.findall(r'id="lot-([0-9a-f-]{36})"', page)
+    assert offered == [ids[1], ids[2]]  # 200 days, then 40; the newest waits for a later page
+    assert re.search(r'id="lots-shown">按贮存时间最久优先显示: 2 / 3<', page)
