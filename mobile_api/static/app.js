@@ -4,7 +4,9 @@
  * the queue is then sent to POST /mobile/v1/sync whenever the network is there (at once, when the
  * browser says it is back online, and every few seconds). The server answers per item, and an
  * item leaves the queue only with a final answer, so nothing is lost or done twice: a resent
- * item is a duplicate of itself. Plain JavaScript, no dependencies, no CDN.
+ * item is a duplicate of itself. Each queued item records the operator who did it, and only
+ * that operator's sign-in sends it: a handheld passed from hand to hand never sends one
+ * operator's work under another's name. Plain JavaScript, no dependencies, no CDN.
  */
 (function () {
   "use strict";
@@ -46,6 +48,8 @@
     zone: null, // the zone scanned (ZoneBrief)
     actions: null, // server's next actions for the lot, or null when offline
     syncing: false,
+    syncError: null, // {text, eventId}: a batch the server refused as it stands (see refused())
+    batchSize: Infinity, // halved when the server finds a batch too large (413)
   };
 
   // ------------------------------------------------------------------ network
@@ -70,7 +74,7 @@
     let data = null;
     try { data = await r.json(); } catch { data = null; }
     if (r.status === 401 && state.session && !token) {
-      message("bad", "登录已失效或设备已停用，请重新登录（待同步的操作会保留）");
+      message("bad", "登录已失效或设备已停用，请重新登录（你的待同步操作会保留，重新登录后自动同步）");
       signOut(false);
     }
     if (r.status >= 500) throw new Offline(`HTTP ${r.status}`);
@@ -87,49 +91,156 @@
 
   const queue = () => load(KEY.queue, []);
   function setQueue(q) { save(KEY.queue, q); renderQueue(); }
+
+  // Whose a queued item is: the operator signed in when it was done. Items queued before the
+  // page recorded operators have none; the next operator to sign in sends them, as before.
+  const me = () => state.session?.user?.user_id || null;
+  const ownerOf = (x) => x.queued_by?.user_id || null;
+  const isMine = (x) => !!state.session && (!ownerOf(x) || ownerOf(x) === me());
+  const ownerName = (x) => x.queued_by?.username || "";
+  // What goes to the server: the action as the API knows it, without the page's own notes.
+  const wire = (x) => { const { queued_by: _, ...item } = x; return item; };
+
+  // The signed-in operator's items, in order. One on a lot where another operator's queued
+  // item comes first waits for it: its expected version counts on that item.
+  function sendable(q) {
+    const held = new Set();
+    return q.filter((x) => {
+      if (!isMine(x) || (x.lot_id && held.has(x.lot_id))) {
+        if (x.lot_id) held.add(x.lot_id);
+        return false;
+      }
+      return true;
+    });
+  }
+
   function renderQueue() {
-    const n = queue().length;
-    $("queue-count").textContent = String(n);
-    $("queue").classList.toggle("pending", n > 0);
+    const q = queue();
+    const mine = state.session ? q.filter(isMine) : q;
+    $("queue-count").textContent = String(mine.length);
+    $("queue").classList.toggle("pending", mine.length > 0);
+    // Other operators' items stay on the device until they sign in: say so.
+    const others = new Map();
+    for (const x of q) {
+      if (state.session && isMine(x)) continue;
+      const name = ownerName(x);
+      others.set(name, (others.get(name) || 0) + 1);
+    }
+    const note = $("queue-note");
+    note.hidden = !others.size;
+    note.textContent = [...others].map(([name, n]) => (name
+      ? `${n} 条操作等待 ${name} 登录后同步` : `${n} 条早先的操作等待下一位登录的操作员同步`)).join("；");
+    renderQueuePanel();
+  }
+
+  function renderQueuePanel() {
+    const p = $("queue-panel");
+    if (p.hidden) return;
+    const q = queue();
+    const ready = new Set(sendable(q).map((x) => x.event_id));
+    const err = state.syncError;
+    const rows = q.map((x) => {
+      const when = new Date(x.occurred_at).toLocaleString("zh-CN", { hour12: false });
+      const who = ownerName(x) || "（未记录操作员）";
+      const wait = !isMine(x) ? `等待 ${who} 登录后同步` : ready.has(x.event_id) ? "" : "等其他操作员的操作先同步";
+      const bad = err && err.eventId === x.event_id;
+      return `<li class="${bad ? "bad" : ""}"><div class="what">${esc(ACTION_ZH[x.action] || x.action)}${esc(describe(x))}
+        <small>${esc(when)} · ${esc(who)}${wait ? ` · ${esc(wait)}` : ""}</small>
+        ${bad ? `<div class="why">服务器拒收此条：${esc(err.text)}</div>` : ""}</div>
+        ${isMine(x) ? `<button class="small" type="button" data-discard="${esc(x.event_id)}">删除</button>` : ""}</li>`;
+    });
+    p.innerHTML = `<h3>待同步的操作（${q.length} 条）</h3>
+      ${err && !err.eventId ? `<div class="why">${esc(err.text)}</div>` : ""}
+      ${q.length ? `<ol class="qlist">${rows.join("")}</ol>` : "<p>没有待同步的操作</p>"}
+      ${ready.size ? `<button class="big primary" type="button" data-sync>立即同步</button>` : ""}
+      <button class="small" type="button" data-close>关闭</button>`;
+  }
+
+  function toggleQueuePanel(open) {
+    const p = $("queue-panel");
+    p.hidden = open === undefined ? !p.hidden : !open;
+    renderQueuePanel();
+  }
+
+  // The operator deletes a queued item of their own (one the server keeps refusing, say).
+  function discard(eventId) {
+    const x = queue().find((i) => i.event_id === eventId);
+    if (!x || !isMine(x)) return;
+    const what = `${ACTION_ZH[x.action] || x.action}${describe(x)}`;
+    if (!window.confirm(`删除这条待同步的操作？\n${what}\n删除后它不会上传，也不会被记录。`)) return;
+    setQueue(queue().filter((i) => i.event_id !== eventId));
+    state.syncError = null;
+    message("info", `已删除待同步的操作：${esc(what)}`);
+    // the lot in hand was advanced by the deleted step: ask the server again
+    flush(true).then(refresh).catch(() => {});
   }
 
   function enqueue(item) {
     item.event_id = uuid4();
     item.occurred_at = new Date().toISOString();
+    const user = state.session?.user;
+    if (user) item.queued_by = { user_id: user.user_id, username: user.username };
     setQueue([...queue(), item]);
     return item;
   }
 
-  async function flush() {
-    if (state.syncing || !state.session) return;
-    let q = queue();
-    if (!q.length) return;
+  // Send the signed-in operator's queued items. After the server refused a batch as it stands,
+  // only the operator's own tap (or deleting an item) sends again: `force`.
+  async function flush(force) {
+    if (state.syncing || !state.session || (state.syncError && force !== true)) return;
+    state.syncError = null;
+    let q = sendable(queue());
+    if (!q.length) { renderQueue(); return; }
     state.syncing = true;
     try {
       while (q.length) {
-        const batch = q.slice(0, state.session.max_batch || 200);
-        const r = await call("POST", "/sync", { items: batch });
-        if (r.status !== 200) {
-          if (r.status !== 401) message("bad", `同步失败：${esc(r.data?.detail || r.status)}`);
-          return;
+        const batch = q.slice(0, Math.min(state.batchSize, state.session.max_batch || 200));
+        const r = await call("POST", "/sync", { items: batch.map(wire) });
+        if (r.status === 413 && batch.length > 1) {
+          state.batchSize = Math.max(1, Math.floor(batch.length / 2));
+          continue;
         }
+        if (r.status !== 200) { refused(r, batch); return; }
         setOnline(true);
         const done = new Set();
-        r.data.results.forEach((res, i) => { done.add(batch[i].event_id); report(batch[i], res); });
-        q = queue().filter((x) => !done.has(x.event_id));
-        setQueue(q);
+        (r.data.results || []).forEach((res, i) => { done.add(batch[i].event_id); report(batch[i], res); });
+        if (!done.size) return;
+        setQueue(queue().filter((x) => !done.has(x.event_id)));
+        q = sendable(queue());
       }
       await refresh();
     } catch (e) {
       if (e instanceof Offline) setOnline(false); else throw e;
     } finally {
       state.syncing = false;
+      renderQueue();
     }
+  }
+
+  // The whole batch came back refused. 401: signed out already, the items stay for their
+  // operator. 409, 429: try again later (413 halves the batch in flush()). Anything else would
+  // be refused again as it stands: stop sending, say why, and open the queue list, where the
+  // operator sees the item the server named (if it did) and may delete it.
+  function refused(r, batch) {
+    if (r.status === 401) return;
+    const detail = r.data?.detail || `HTTP ${r.status}`;
+    if (r.status === 409 || r.status === 429) {
+      message("bad", `同步暂未完成，稍后自动重试（${esc(detail)}）`);
+      return;
+    }
+    const loc = (r.data?.fields || []).map((f) => f.loc || []).find((l) => l[0] === "body" && l[1] === "items");
+    const suspect = loc && Number.isInteger(loc[2]) && batch[loc[2]] ? batch[loc[2]] : batch.length === 1 ? batch[0] : null;
+    const why = { 403: "无权执行", 404: "找不到", 413: "内容太大", 422: "内容有误" }[r.status] || "被拒收";
+    const text = `${why}（${r.status}：${detail}）`;
+    state.syncError = { text, eventId: suspect ? suspect.event_id : null };
+    const named = suspect ? `有问题的是「${ACTION_ZH[suspect.action] || suspect.action}${describe(suspect)}」，` : "";
+    message("bad", `✗ 同步被服务器拒绝：${esc(text)}。${esc(named)}请查看待同步列表，可删除有问题的操作后再同步`);
+    toggleQueuePanel(true);
   }
 
   function report(item, res) {
     const name = ACTION_ZH[item.action] || item.action;
-    const what = describe(item);
+    const what = esc(describe(item));
     if (res.status === "accepted" || res.status === "duplicate") {
       if (res.lot) remember(res.lot);
       if (res.lot && state.lot && res.lot.lot_id === state.lot.lot_id && !pendingFor(res.lot.lot_id)) {
@@ -152,7 +263,7 @@
   }
 
   function describe(item) {
-    if (item.action === "weigh") return ` ${item.weight_kg} kg`;
+    if (item.action === "weigh") return item.weight_kg ? ` ${item.weight_kg} kg` : "";
     if (item.action === "store" || item.action === "move") return ` → ${item.zone_code || ""}`;
     if (item.action === "inspect") return `（${CONDITION_ZH[item.condition]}）`;
     if (item.action === "generate") return `「${item.name}」`;
@@ -307,7 +418,7 @@
     state.lot = next;
     state.actions = null;
     remember(next);
-    message("info", `已加入待同步：${ACTION_ZH[action]}${describe(item)}`);
+    message("info", `已加入待同步：${ACTION_ZH[action]}${esc(describe(item))}`);
     closeInput();
     render();
     flush();
@@ -339,7 +450,7 @@
       return openInput(`<h3>重新包装</h3>
         <div class="row"><label>新容器 <select id="f-ctype">${options(CONTAINER_ZH, "drum")}</select></label>
         <label>容积 L <input id="f-vol" type="number" inputmode="decimal" min="0" required value="200"></label></div>
-        <label>原因 <input id="f-reason" required value="容器破损，更换"></label>
+        <label>原因 <input id="f-reason" required maxlength="300" value="容器破损，更换"></label>
         <button class="big primary" type="submit">确定</button>`, () => {
         queueLotAction("repack", {
           container: { type: $("f-ctype").value, volume_l: $("f-vol").value }, reason: $("f-reason").value,
@@ -355,8 +466,14 @@
         <label>结果 <select id="f-outcome">${options(OUTCOME_ZH, "accepted")}</select></label>
         <label>接收量 kg（部分接收时）<input id="f-acc" type="number" inputmode="decimal" step="0.001" min="0"></label>
         <div class="choices">不符项：${checks}</div>
+        <p class="msg" id="f-error" role="alert"></p>
         <button class="big primary" type="submit">确定</button>`, () => {
         const outcome = $("f-outcome").value;
+        if (outcome === "partly_accepted" && !$("f-acc").value.trim()) {
+          $("f-error").textContent = "部分接收：请填写接收量";
+          $("f-acc").focus();
+          return;
+        }
         const body = {
           received_weight_kg: $("f-recv").value, outcome,
           mismatches: [...document.querySelectorAll("input[name=mm]:checked")].map((c) => c.value),
@@ -371,8 +488,8 @@
 
   function onGenerate() {
     openInput(`<h3>产生登记</h3>
-      <label>废物名称 <input id="g-name" required value=""></label>
-      <label>废物代码 <input id="g-code" required placeholder="如 900-039-49"></label>
+      <label>废物名称 <input id="g-name" required maxlength="200" value=""></label>
+      <label>废物代码 <input id="g-code" required maxlength="12" placeholder="如 900-039-49"></label>
       <div class="row"><label>形态 <select id="g-form">${options(FORM_ZH, "solid")}</select></label>
       <label>容器 <select id="g-ctype">${options(CONTAINER_ZH, "drum")}</select></label></div>
       <div class="row"><label>容积 L <input id="g-vol" type="number" inputmode="decimal" min="0" value="200" required></label>
@@ -479,6 +596,8 @@
     $("work").hidden = !signedIn;
     $("who").textContent = signedIn
       ? `${state.session.site.code} · ${state.session.user.username} · ${state.session.device.name}` : "";
+    state.syncError = null;
+    renderQueue();
     if (signedIn) { render(); focusScan(); } else {
       const t = localStorage.getItem(KEY.device);
       if (t) $("device-token").value = t;
@@ -504,6 +623,14 @@
     } catch (e) {
       $("signin-msg").textContent = "无法连接服务器，请在有网络的地方登录";
     }
+  }
+
+  // Signing out keeps the operator's queued items on the device: they go when the operator
+  // signs in again, never under the next one's name. Say so first.
+  function askSignOut() {
+    const n = queue().filter(isMine).length;
+    if (n && !window.confirm(`你还有 ${n} 条操作未同步。\n它们会保留在本机，你下次登录后自动同步（其他人登录不会代你上传）。\n确定退出登录？`)) return;
+    signOut(false);
   }
 
   function signOut(clearDevice) {
@@ -546,8 +673,17 @@
   });
   $("btn-generate").addEventListener("click", onGenerate);
   $("btn-clear").addEventListener("click", () => { state.lot = state.zone = state.actions = null; render(); focusScan(); });
-  $("btn-signout").addEventListener("click", () => signOut(false));
-  $("queue").addEventListener("click", () => { flush(); focusScan(); });
+  $("btn-signout").addEventListener("click", askSignOut);
+  $("queue").addEventListener("click", () => {
+    toggleQueuePanel();
+    if (!$("queue-panel").hidden) flush(true);
+  });
+  $("queue-panel").addEventListener("click", (ev) => {
+    const d = ev.target.closest("[data-discard]");
+    if (d) discard(d.dataset.discard);
+    if (ev.target.closest("[data-sync]")) flush(true);
+    if (ev.target.closest("[data-close]")) { toggleQueuePanel(false); focusScan(); }
+  });
   // Keyboard-wedge scanners type into whatever has focus: keep it on the scan field.
   document.addEventListener("click", (ev) => {
     if (!ev.target.closest("input, select, textarea")) setTimeout(focusScan, 0);
@@ -569,5 +705,5 @@
   flush();
 
   // For tests and support: the queue as it stands.
-  window.hazchain = { queue, flush, state };
+  window.hazchain = { queue, flush, state, render };
 })();

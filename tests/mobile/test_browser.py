@@ -1,7 +1,9 @@
 """The handheld page in a real browser (Playwright driving Debian's chromium).
 
 Sign in on /m, scan a lot, scan a zone, go offline, do three actions (they queue in the
-browser), come back online, and find each of them in the log exactly once.
+browser), come back online, and find each of them in the log exactly once. A handheld passed
+from one operator to the next sends each one's queued actions under their own name only; a
+refused item or batch never wedges the queue.
 
 Skips only where chromium (or the playwright package) is absent and `CI` is not set; in CI a
 missing browser fails the test. Playwright never downloads a browser here: it launches
@@ -10,6 +12,7 @@ missing browser fails the test. Playwright never downloads a browser here: it la
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import threading
@@ -102,21 +105,29 @@ def _enrol(api: Api, name: str) -> dict[str, Any]:
     return r.json()  # type: ignore[no-any-return]
 
 
-def _signed_in(browser: Any, base: str, device_token: str) -> tuple[Any, Any]:
-    """A phone-sized page on `/m` with the device token entered and the operator signed in."""
-    from playwright.sync_api import expect
-
-    context = browser.new_context(
-        viewport={"width": 360, "height": 760}, locale="zh-CN", device_scale_factor=1
+def _signed_in(
+    browser: Any, base: str, device_token: str, username: str = "operator", **context: Any
+) -> tuple[Any, Any]:
+    """A phone-sized page on `/m` with the device token entered and `username` signed in."""
+    ctx = browser.new_context(
+        viewport={"width": 360, "height": 760}, locale="zh-CN", device_scale_factor=1, **context
     )
-    page = context.new_page()
+    page = ctx.new_page()
     page.goto(f"{base}/m")
     page.fill("#device-token", device_token)
-    page.fill("#username", "operator")
+    _sign_in(page, username)
+    return ctx, page
+
+
+def _sign_in(page: Any, username: str) -> None:
+    """Sign `username` in on the page's sign-in form (the device token is entered already)."""
+    from playwright.sync_api import expect
+
+    page.fill("#username", username)
     page.fill("#password", PASSWORD)
     page.click("#signin-form button[type=submit]")
     expect(page.locator("#work")).to_be_visible()
-    return context, page
+    expect(page.locator("#who")).to_contain_text(f" · {username} · ")
 
 
 def _scan(page: Any, code: str) -> None:
@@ -256,3 +267,202 @@ def test_loading_a_manifest_lot_offline(server: tuple[str, Api], tmp_path: Path)
     assert state["lots"][0]["scanned_at"] is not None
     events = api.as_("admin").get(f"/api/v1/lots/{lot['lot_id']}/events").json()
     assert [e["type"] for e in events].count("lot.loaded") == 1
+
+
+def test_queued_actions_go_only_under_the_operator_who_did_them(
+    server: tuple[str, Api], tmp_path: Path
+) -> None:
+    """The operator queues a step offline and signs out; the manager signs in on the same
+    handheld: the operator's step stays queued (and says whose it is) while the manager's own
+    go at once. The operator signs in again: the step goes, under the operator's name."""
+    from playwright.sync_api import expect, sync_playwright
+
+    shots = DOCS_SCREENSHOTS if os.environ.get("HAZCHAIN_SCREENSHOTS") == "1" else tmp_path
+    base, api = server
+    op = api.as_("operator")
+    lot = op.step(op.generate(name="废矿物油桶"), "label")
+    fresh = op.generate(name="废活性炭")  # generated, not labelled yet
+    device = _enrol(api, "PDA-09")
+    users = api.world.users
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        try:
+            context, page = _signed_in(browser, base, device["device_token"])
+            _scan(page, lot["digital_id"])
+            expect(page.locator("#lot-card")).to_contain_text("废矿物油桶")
+            _scan(page, "A1")
+            store = page.locator("button[data-action=store]")
+            expect(store).to_be_enabled()
+            context.set_offline(True)
+            store.click()
+            expect(page.locator("#queue-count")).to_have_text("1")
+            queued = page.evaluate("window.hazchain.queue()")
+            assert queued[0]["queued_by"] == {
+                "user_id": str(users["operator"]),
+                "username": "operator",
+            }
+            # signing out with a step still queued asks first, and keeps it
+            asked: list[str] = []
+            page.once("dialog", lambda d: (asked.append(d.message), d.accept()))
+            page.click("#btn-signout")
+            expect(page.locator("#signin")).to_be_visible()
+            assert "1 条操作未同步" in asked[0] and "下次登录后自动同步" in asked[0]
+            note = page.locator("#queue-note")
+            expect(note).to_have_text("1 条操作等待 operator 登录后同步")
+
+            # the manager signs in, online: the operator's step is not theirs to send
+            context.set_offline(False)
+            _sign_in(page, "ehs_manager")
+            page.evaluate("window.hazchain.flush()")
+            expect(note).to_have_text("1 条操作等待 operator 登录后同步")
+            expect(page.locator("#queue-count")).to_have_text("0")
+            # ... while the manager's own step goes at once
+            _scan(page, fresh["digital_id"])
+            page.click("button[data-action=label]")
+            expect(page.locator("#messages")).to_contain_text("已记录：贴标", timeout=15000)
+            page.click("#queue")
+            panel = page.locator("#queue-panel")
+            expect(panel).to_contain_text("等待 operator 登录后同步")
+            expect(panel.locator("[data-discard]")).to_have_count(0)  # not the manager's
+            shots.mkdir(parents=True, exist_ok=True)
+            if api.ctx.db.dialect == "sqlite":
+                page.screenshot(path=str(shots / "m-queue-others.png"), full_page=True)
+            assert len(op.get(f"/api/v1/lots/{lot['lot_id']}/events").json()) == 2
+            page.click("#btn-signout")  # nothing of their own queued: no question asked
+            expect(page.locator("#signin")).to_be_visible()
+
+            # the operator again: the step goes now
+            _sign_in(page, "operator")
+            expect(page.locator("#queue-count")).to_have_text("0", timeout=15000)
+            expect(page.locator("#messages")).to_contain_text("已记录：入库")
+            expect(note).to_be_hidden()
+        finally:
+            browser.close()
+
+    events = op.get(f"/api/v1/lots/{lot['lot_id']}/events").json()
+    assert [e["type"] for e in events] == ["lot.generated", "lot.labelled", "lot.stored"]
+    assert events[2]["event_id"] == queued[0]["event_id"]
+    assert events[2]["actor_id"] == str(users["operator"])
+    assert events[2]["device_id"] == device["device_id"]
+    labelled = op.get(f"/api/v1/lots/{fresh['lot_id']}/events").json()[-1]
+    assert (labelled["type"], labelled["actor_id"]) == ("lot.labelled", str(users["ehs_manager"]))
+
+
+def test_a_refused_item_or_batch_never_wedges_the_queue(
+    server: tuple[str, Api], tmp_path: Path
+) -> None:
+    """The page refuses what the server would (an empty partial receipt, a long waste code);
+    an item the server answers `rejected` leaves the queue with the reason in plain words; a
+    whole batch refused as it stands stops the sending, names the item, and the operator
+    deletes it: the queue moves again."""
+    from playwright.sync_api import expect, sync_playwright
+
+    from tests.mobile.conftest import item
+
+    shots = DOCS_SCREENSHOTS if os.environ.get("HAZCHAIN_SCREENSHOTS") == "1" else tmp_path
+    base, api = server
+    op = api.as_("operator")
+    lot = op.step(op.generate(name="废矿物油桶"), "label")
+    other = op.step(op.generate(name="废活性炭"), "label")
+    device = _enrol(api, "PDA-10")
+    by = {"user_id": str(api.world.users["operator"]), "username": "operator"}
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        try:
+            # no service worker: the test answers the page's sync requests itself below
+            context, page = _signed_in(
+                browser, base, device["device_token"], service_workers="block"
+            )
+            page.click("#btn-generate")
+            expect(page.locator("#g-code")).to_have_attribute("maxlength", "12")
+            page.click("#input-form [data-cancel]")
+            # a lot in transit, as the page knows it offline: receive it in part, no amount
+            context.set_offline(True)
+            page.evaluate(
+                """(id) => { const h = window.hazchain;
+                h.state.lot = { lot_id: id, digital_id: null, status: "shipped", version: 6,
+                  name: "废酸", weight_kg: "10", container: { type: "drum", volume_l: "200" },
+                  condition: "intact", needs_repack: false, hazard_characteristics: [] };
+                h.state.actions = null; h.render(); }""",
+                lot["lot_id"],
+            )
+            page.click("button[data-action=receive]")
+            page.fill("#f-recv", "10")
+            page.select_option("#f-outcome", "partly_accepted")
+            page.click("#input-form button[type=submit]")
+            expect(page.locator("#f-error")).to_have_text("部分接收：请填写接收量")
+            assert page.evaluate("window.hazchain.queue()") == []
+            page.click("#input-form [data-cancel]")
+            page.click("#btn-clear")
+
+            # queued by an older page: a weight left empty (the server answers it alone)
+            bad = {**item("weigh", lot, weight_kg=""), "queued_by": by}
+            good = {**item("inspect", other, condition="intact"), "queued_by": by}
+            context.set_offline(False)
+            page.evaluate(
+                "(q) => { localStorage.setItem('hz.queue', JSON.stringify(q)); "
+                "return window.hazchain.flush(); }",
+                [bad, good],
+            )
+            expect(page.locator("#queue-count")).to_have_text("0")
+            messages = page.locator("#messages")
+            expect(messages).to_contain_text("✗ 称重未执行：输入有误：重量不是有效的数字")
+            expect(messages).to_contain_text("已记录：检查")
+
+            # a server that refuses the whole batch as it stands (as one did for one bad item)
+            calls: list[str] = []
+
+            def refuse(route: Any) -> None:
+                calls.append(route.request.post_data or "")
+                route.fulfill(
+                    status=422,
+                    content_type="application/json",
+                    body=json.dumps(
+                        {
+                            "error": "validation_error",
+                            "detail": "invalid request: items.0.weigh.weight_kg: bad",
+                            "fields": [
+                                {
+                                    "loc": ["body", "items", 0, "weigh", "weight_kg"],
+                                    "msg": "bad",
+                                    "type": "decimal_parsing",
+                                }
+                            ],
+                        }
+                    ),
+                )
+
+            page.route("**/mobile/v1/sync", refuse)
+            _scan(page, lot["digital_id"])
+            expect(page.locator("#lot-card")).to_contain_text("已贴标")
+            page.click("button[data-action=weigh]")
+            page.fill("#f-weight", "5")
+            page.click("#input-form button[type=submit]")
+            expect(messages).to_contain_text("同步被服务器拒绝")
+            panel = page.locator("#queue-panel")
+            expect(panel).to_be_visible()
+            expect(panel.locator("li.bad")).to_contain_text("称重 5 kg")
+            expect(panel.locator("li.bad")).to_contain_text("服务器拒收此条")
+            # it is not sent again by itself (the timer, coming back online) ...
+            page.evaluate("window.hazchain.flush()")
+            assert len(calls) == 1
+            if api.ctx.db.dialect == "sqlite":
+                shots.mkdir(parents=True, exist_ok=True)
+                page.screenshot(path=str(shots / "m-refused.png"), full_page=True)
+            # ... the operator deletes it, and the queue moves again
+            page.unroute("**/mobile/v1/sync")
+            page.once("dialog", lambda d: d.accept())
+            panel.locator("[data-discard]").click()
+            expect(page.locator("#queue-count")).to_have_text("0")
+            expect(messages).to_contain_text("已删除待同步的操作：称重 5 kg")
+            expect(page.locator("#lot-card")).to_contain_text("已贴标")
+            page.click("button[data-action=weigh]")
+            page.fill("#f-weight", "6")
+            page.click("#input-form button[type=submit]")
+            expect(messages).to_contain_text("已记录：称重 6 kg", timeout=15000)
+        finally:
+            browser.close()
+
+    events = op.get(f"/api/v1/lots/{lot['lot_id']}/events").json()
+    assert [e["type"] for e in events] == ["lot.generated", "lot.labelled", "lot.weighed"]
+    assert op.get(f"/api/v1/lots/{lot['lot_id']}").json()["weight_kg"] == "6.000"
