@@ -9,15 +9,22 @@ log re-serialises them canonically, byte for byte, so every hash still verifies.
 Import goes into an empty database migrated to the same revision (`hazchain migrate` first), in
 one transaction: it either restores everything or nothing. PostgreSQL sequences are moved past
 the restored keys. It works across backends (SQLite to PostgreSQL and back).
+
+Files the database points to but does not hold — the scorecard's evidence, kept on disk by
+their SHA-256 — follow the rows (version 2): `{"f": sha256, "b": base64}`, checked against
+their digest when restored. Version 1 dumps (no files) still restore.
 """
 
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
+import os
 from collections.abc import Iterator
 from datetime import date, datetime
 from decimal import Decimal
+from pathlib import Path
 from typing import IO, Any
 from uuid import UUID
 
@@ -28,7 +35,8 @@ from app import tables  # noqa: F401 - every table registered
 from app.core.db import CanonicalJSON, metadata
 
 FORMAT = "hazchain-dump"
-VERSION = 1
+VERSION = 2
+READS = (1, 2)
 BATCH = 1000
 
 
@@ -78,13 +86,35 @@ def _decoder(column: sa.Column[Any]) -> Any:
     return lambda v: v
 
 
-def export_db(conn: Connection, out: IO[str]) -> dict[str, int]:
-    """Write every table to `out`; the row count per table."""
+def _file_path(files: Path, digest: str) -> Path:
+    return files / digest[:2] / digest  # as the scorecard's evidence store lays them out
+
+
+def _evidence_digests(conn: Connection, files: Path | None) -> list[str]:
+    """The evidence files the rows point to and the store holds (a missing one is reported by
+    the download as it is today; the dump cannot make it up)."""
+    if files is None:
+        return []
+    table = next(t for t in _tables() if t.name == "rm_scorecard_evidence")
+    digests = conn.execute(sa.select(table.c.sha256).distinct().order_by(table.c.sha256))
+    return [d for (d,) in digests if _file_path(files, d).is_file()]
+
+
+def export_db(conn: Connection, out: IO[str], files: Path | None = None) -> dict[str, int]:
+    """Write every table to `out`, then the evidence files under `files`; the row count per
+    table."""
     counts = {
         t.name: int(conn.execute(sa.select(sa.func.count()).select_from(t)).scalar_one())
         for t in _tables()
     }
-    header = {"format": FORMAT, "version": VERSION, "revision": _revision(conn), "tables": counts}
+    digests = _evidence_digests(conn, files)
+    header = {
+        "format": FORMAT,
+        "version": VERSION,
+        "revision": _revision(conn),
+        "tables": counts,
+        "files": len(digests),
+    }
     out.write(json.dumps(header, ensure_ascii=False) + "\n")
     for table in _tables():
         order = list(table.primary_key.columns) or list(table.columns)
@@ -92,7 +122,24 @@ def export_db(conn: Connection, out: IO[str]) -> dict[str, int]:
         for row in result.mappings():
             line = {"t": table.name, "r": {k: _encode(v) for k, v in row.items()}}
             out.write(json.dumps(line, ensure_ascii=False, separators=(",", ":")) + "\n")
+    for digest in digests:
+        assert files is not None
+        data = base64.b64encode(_file_path(files, digest).read_bytes()).decode()
+        out.write(json.dumps({"f": digest, "b": data}, separators=(",", ":")) + "\n")
     return counts
+
+
+def _restore_file(files: Path | None, line: dict[str, Any]) -> None:
+    digest, data = str(line["f"]), base64.b64decode(line["b"])
+    if hashlib.sha256(data).hexdigest() != digest:
+        raise RestoreError(f"the dump's file {digest} does not match its SHA-256")
+    if files is None:
+        raise RestoreError("the dump holds evidence files: give a directory to restore them to")
+    path = _file_path(files, digest)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".restoring")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)  # content-addressed: a file already there is the same file
 
 
 def _lines(src: IO[str]) -> Iterator[dict[str, Any]]:
@@ -101,11 +148,12 @@ def _lines(src: IO[str]) -> Iterator[dict[str, Any]]:
             yield json.loads(raw)
 
 
-def import_db(conn: Connection, src: IO[str]) -> dict[str, int]:
-    """Restore a dump into an empty database at the same revision; the rows per table."""
+def import_db(conn: Connection, src: IO[str], files: Path | None = None) -> dict[str, int]:
+    """Restore a dump into an empty database at the same revision, and its evidence files
+    under `files`; the rows per table."""
     lines = _lines(src)
     header = next(lines, None)
-    if not header or header.get("format") != FORMAT or header.get("version") != VERSION:
+    if not header or header.get("format") != FORMAT or header.get("version") not in READS:
         raise RestoreError("not a hazchain dump (export-db writes one)")
     here = _revision(conn)
     if here is None:
@@ -132,7 +180,12 @@ def import_db(conn: Connection, src: IO[str]) -> dict[str, int]:
             counts[current] = counts.get(current, 0) + len(pending)
             pending.clear()
 
+    restored = 0
     for line in lines:
+        if "f" in line:
+            _restore_file(files, line)
+            restored += 1
+            continue
         name = line["t"]
         if name not in by_name:
             raise RestoreError(f"unknown table {name} in the dump")
@@ -143,8 +196,11 @@ def import_db(conn: Connection, src: IO[str]) -> dict[str, int]:
         pending.append({k: (None if v is None else dec[k](v)) for k, v in line["r"].items()})
     flush()
     expected = {k: v for k, v in header["tables"].items() if v}
-    if counts != expected:
-        raise RestoreError(f"the dump is incomplete: expected {expected}, read {counts}")
+    if counts != expected or restored != header.get("files", 0):
+        raise RestoreError(
+            f"the dump is incomplete: expected {expected} and {header.get('files', 0)} files, "
+            f"read {counts} and {restored} files"
+        )
     if conn.dialect.name == "postgresql":
         _reset_sequences(conn)
     return counts

@@ -367,12 +367,16 @@ def export_db(
 ) -> None:
     """A logical dump of every table, restorable with import-db (SQLite or PostgreSQL)."""
     from app.backup import export_db as dump
+    from app.scorecard.service import evidence_dir
 
     ctx = _ctx()
     # one snapshot: a dump taken while the plant works holds the tables as of one moment
     with ctx.db.session(write=False) as session, open(file, "w", encoding="utf-8") as out:
-        counts = dump(session.connection(), out)
-    console.print(f"exported {sum(counts.values())} rows of {len(counts)} tables to {file}")
+        counts = dump(session.connection(), out, files=evidence_dir(ctx))
+    console.print(
+        f"exported {sum(counts.values())} rows of {len(counts)} tables and the evidence files "
+        f"to {file}"
+    )
 
 
 @cli.command("import-db")
@@ -383,11 +387,12 @@ def import_db(
     from app.backup import RestoreError
     from app.backup import import_db as restore
     from app.eventstore.verify import verify_chains
+    from app.scorecard.service import evidence_dir
 
     ctx = _ctx()
     try:
         with ctx.db.engine.begin() as conn, open(file, encoding="utf-8") as src:
-            counts = restore(conn, src)
+            counts = restore(conn, src, files=evidence_dir(ctx))
     except RestoreError as exc:
         console.print(f"[red]{exc}[/red]")
         raise typer.Exit(1) from exc

@@ -4,7 +4,9 @@ PostgreSQL), and the chains verify afterwards; a non-empty target is refused."""
 
 from __future__ import annotations
 
+import base64
 import io
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from uuid import uuid4
@@ -17,6 +19,7 @@ from app.backup import RestoreError, export_db, import_db
 from app.core.db import make_engine
 from app.eventstore.verify import verify_chains
 from app.migrate import upgrade
+from app.scorecard.service import evidence_dir
 from tests.conftest import _PG_PROBLEM, _pg_admin_engine, _pg_url_for
 from tests.support.client import Api
 from tests.support.world import JWT_SECRET, SIGNING_SEED
@@ -30,6 +33,21 @@ def _activity(api: Api) -> None:
     op = api.as_("operator")
     op.step(op.step(op.generate(), "label"), "weigh", weight_kg="9.5")
     assert api.as_("admin").post("/api/v1/audit/checkpoints", {}).status_code == 201
+    r = api.as_("ehs_manager").client.post(  # evidence: a row here, its file on disk
+        "/api/v1/scorecard/evidence",
+        data={
+            "event_id": str(uuid4()),
+            "site_id": str(api.world.site_a),
+            "year": "2026",
+            "criterion": "s_compliance",
+        },
+        files={"file": ("营业执照.pdf", EVIDENCE, "application/pdf")},
+        headers={"Authorization": f"Bearer {api.token('ehs_manager')}"},
+    )
+    assert r.status_code == 201, r.text
+
+
+EVIDENCE = b"%PDF-1.4 licence scan"
 
 
 @pytest.fixture
@@ -72,15 +90,17 @@ def _counts(url: str) -> dict[str, int]:
 
 def _export(api: Api, dump: io.StringIO) -> dict[str, int]:
     with api.ctx.db.session(write=False) as session:  # as `hazchain export-db` reads
-        return export_db(session.connection(), dump)
+        return export_db(session.connection(), dump, files=evidence_dir(api.ctx))
 
 
-def _import(target: str, dump: io.StringIO, exported: dict[str, int]) -> None:
+def _import(
+    target: str, dump: io.StringIO, exported: dict[str, int], files: Path | None = None
+) -> None:
     """Restore `dump` into `target`: every exported row, no more."""
     dump.seek(0)
     eng = sa.create_engine(target)
     with eng.begin() as conn:
-        imported = import_db(conn, dump)
+        imported = import_db(conn, dump, files=files)
     eng.dispose()
     assert imported == {k: v for k, v in exported.items() if v}
     assert _counts(target) == exported
@@ -90,9 +110,19 @@ def _round_trip(api: Api, target: str, tmp_path: Path) -> None:
     dump = io.StringIO()
     exported = _export(api, dump)
     assert exported["stored_event"] > 10
-    _import(target, dump, exported)
+    _import(target, dump, exported, files=tmp_path / "restored" / "evidence")
     restored = Api.start(target, api.world, tmp_path / "restored")
     try:
+        # the evidence comes back with its rows: the download works on the restored site
+        (evidence,) = (
+            restored.as_("ehs_manager")
+            .get(
+                "/api/v1/scorecard/inputs", params={"year": 2026, "site_id": str(api.world.site_a)}
+            )
+            .json()["evidence"]
+        )
+        got = restored.as_("ehs_manager").get(evidence["download_url"])
+        assert got.status_code == 200 and got.content == EVIDENCE
         with restored.ctx.db.engine.connect() as conn:
             report = verify_chains(conn, restored.ctx.keys.public_key)
         assert report.ok and report.events == exported["stored_event"], report.summary()
@@ -135,7 +165,7 @@ def test_a_dump_taken_while_the_plant_works_restores_whole(
     dump = Busy()
     exported = _export(api, dump)
     assert _counts(api.url)["stored_event"] == exported["stored_event"] + 1
-    _import(empty_target, dump, exported)
+    _import(empty_target, dump, exported, files=tmp_path / "evidence")
     restored = make_engine(empty_target)
     with restored.connect() as conn:
         report = verify_chains(conn, api.ctx.keys.public_key)
@@ -158,12 +188,33 @@ def test_sqlite_to_postgresql_through_the_cli(sqlite_api: Api, tmp_path: Path) -
         "VAR_DIR": str(tmp_path),
     }
     runner = CliRunner()
-    r = runner.invoke(cli, ["export-db", str(file)], env={**env, "DATABASE_URL": api.url})
+    source = {**env, "DATABASE_URL": api.url, "VAR_DIR": str(api.ctx.settings.var_dir)}
+    r = runner.invoke(cli, ["export-db", str(file)], env=source)
     assert r.exit_code == 0, r.output
     for target in _empty("postgresql", tmp_path):
         r = runner.invoke(cli, ["import-db", str(file)], env={**env, "DATABASE_URL": target})
         assert r.exit_code == 0, r.output
         assert "chains: ok" in r.output, r.output
         assert _counts(target) == _counts(api.url)
+        restored = list((tmp_path / "evidence").rglob("*"))
+        assert [p.read_bytes() for p in restored if p.is_file()] == [EVIDENCE]
         r = runner.invoke(cli, ["import-db", str(file)], env={**env, "DATABASE_URL": target})
         assert r.exit_code == 1 and "not empty" in r.output
+
+
+def test_a_dumped_file_that_does_not_match_its_digest_is_refused(
+    api: Api, empty_target: str, tmp_path: Path
+) -> None:
+    _activity(api)
+    dump = io.StringIO()
+    exported = _export(api, dump)
+    lines = dump.getvalue().splitlines()
+    assert json.loads(lines[0])["files"] == 1 and json.loads(lines[-1])["f"]
+    forged = {**json.loads(lines[-1]), "b": base64.b64encode(b"%PDF-1.4 forged").decode()}
+    bad = io.StringIO("\n".join([*lines[:-1], json.dumps(forged)]) + "\n")
+    with pytest.raises(RestoreError, match="does not match its SHA-256"):
+        _import(empty_target, bad, exported, files=tmp_path / "evidence")
+    assert _counts(empty_target)["stored_event"] == 0  # one transaction: nothing restored
+    cut = io.StringIO("\n".join(lines[:-1]) + "\n")  # the file line lost
+    with pytest.raises(RestoreError, match=r"expected .* and 1 files"):
+        _import(empty_target, cut, exported, files=tmp_path / "evidence")
