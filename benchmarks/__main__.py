@@ -17,6 +17,8 @@ def main(argv: list[str]) -> None:
         "labels",
         "mobile",
         "ledger",
+        "scorecard",
+        "web",
     ]
     print(f"<!-- python -m benchmarks {' '.join(argv)} — {time.strftime('%Y-%m-%d %H:%M')} -->\n")
     if "eventstore" in names:
