@@ -26,8 +26,9 @@ def _age_findings(
     warn_at = int(s.data.param("storage", "duration_warn_days"))
     limit = int(s.data.param("storage", "duration_limit_days"))
     age = age_days(s, since)
-    due = (since + timedelta(days=limit)).date()  # type: ignore[operator]
-    if age >= limit:
+    deadline = since + timedelta(days=limit)  # type: ignore[operator]
+    due = deadline.date()
+    if s.now > deadline:  # "not more than one year": past it, not at it
         yield r.finding(
             s,
             f"已贮存 {age} 天，超过一年贮存期限（{due} 到期）",

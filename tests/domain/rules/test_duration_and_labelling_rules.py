@@ -26,12 +26,14 @@ STRICT_PROVINCE = SiteProfile(site_id=SITE, province_code="33")  # profile: bloc
         (OPERATOR, 299.9, "R32", []),
         (OPERATOR, 300, "R32", [Severity.warn]),  # warn from day 300
         (OPERATOR, 364.9, "R32", [Severity.warn]),
-        (OPERATOR, 365, "R32", [Severity.block]),  # at the limit
-        (GENERATOR, 365, "R32", []),  # R32 is for licence holders
+        (OPERATOR, 365, "R32", [Severity.warn]),  # at the limit: not past it yet
+        (OPERATOR, 365.001, "R32", [Severity.block]),  # past it (> 365 d)
+        (GENERATOR, 366, "R32", []),  # R32 is for licence holders
         (GENERATOR, 300, "R33", [Severity.warn]),
-        (GENERATOR, 365, "R33", [Severity.warn]),  # generators: warn by default
-        (STRICT_PROVINCE, 365, "R33", [Severity.block]),  # a province profile may block
-        (OPERATOR, 365, "R33", []),
+        (GENERATOR, 366, "R33", [Severity.warn]),  # generators: warn by default
+        (STRICT_PROVINCE, 365, "R33", [Severity.warn]),
+        (STRICT_PROVINCE, 365.001, "R33", [Severity.block]),  # a province profile may block
+        (OPERATOR, 366, "R33", []),
     ],
 )
 def test_one_year_limit(
