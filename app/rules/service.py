@@ -165,6 +165,22 @@ def zone_contents(session: Session, zone_id: UUID, exclude: LotState | None = No
     return ZoneContents(mixes=tuple(mixes), max_liquid_container_l=Decimal(largest or 0))
 
 
+def facility_stock(session: Session, facility_id: UUID, exclude: LotState | None) -> Decimal:
+    """Weight in every zone of a facility, without `exclude` (a lot moving within it)."""
+    inv, zone = ZoneInventoryRow, ZoneRow
+    kg = session.execute(
+        sa.select(sa.func.coalesce(sa.func.sum(inv.weight_kg), 0))
+        .join(zone, zone.zone_id == inv.zone_id)  # type: ignore[arg-type]
+        .where(zone.facility_id == facility_id)  # type: ignore[arg-type]
+    ).scalar_one()
+    total = Decimal(kg)
+    if exclude is not None and exclude.zone_id is not None:
+        held = session.get(ZoneRow, exclude.zone_id)
+        if held is not None and held.facility_id == facility_id:
+            total -= exclude.weight_kg
+    return total
+
+
 def storage_situation(
     session: Session,
     ctx: AppContext,
@@ -177,6 +193,9 @@ def storage_situation(
     if row is None or row.site_id != lot.site_id:
         raise InvalidInput("no such zone at this lot's site", field="zone_id", zone_id=str(zone_id))
     z = zone_state_of(row)
+    contents = zone_contents(session, zone_id, exclude=lot)
+    if row.facility_id is not None:
+        contents = replace(contents, facility_kg=facility_stock(session, row.facility_id, lot))
     return Situation(
         step=Step.storage_in,
         lot=lot,
@@ -185,7 +204,7 @@ def storage_situation(
         catalogue=ctx.catalogue,
         data=rule_data(ctx),
         zone=zone_view(session, z),
-        contents=zone_contents(session, zone_id, exclude=lot),
+        contents=contents,
         scanned_code=scanned_code,
     )
 

@@ -104,6 +104,14 @@ def test_a_fourth_tonne_onto_a_storage_spot_is_refused(api: Api) -> None:
     assert op.get(f"/api/v1/zones/{p1}").json()["weight_kg"] == "3000.000"
     f = refused(op.act(labelled(api, **solid, weight_kg="0.5"), "store", zone_id=p1), "R29")
     assert f["values"]["total_kg"] == "3000.500" and f["citation"]["clause"] == "8.3.5"
+    # the 3 t are the spot's, however its zones divide it: a second zone does not add room
+    p2 = zone(api, "P2", facility_id=spot["facility_id"], containment_l="1000")
+    f = refused(op.act(labelled(api, **solid, weight_kg="0.5"), "store", zone_id=p2), "R29")
+    assert f["values"]["stock_kg"] == "3000.000" and "SP1" in f["message_zh"]
+    # a lot moving between the spot's zones is not counted twice
+    first = op.get("/api/v1/lots", params={"zone_id": p1}).json()["items"][0]
+    moved = op.step(first, "move", zone_id=p2)
+    assert moved["zone_id"] == p2
 
 
 def test_override_by_the_ehs_manager_is_logged_and_by_an_operator_is_403(api: Api) -> None:

@@ -137,6 +137,9 @@ class Mix:
 class ZoneContents:
     mixes: tuple[Mix, ...] = ()
     max_liquid_container_l: Decimal = Decimal(0)
+    # what the zone's whole facility holds (every zone of it), without this lot: a 贮存点's
+    # 3 t limit (R29) is the spot's, however its zones divide it
+    facility_kg: Decimal | None = None
 
     @property
     def lot_count(self) -> int:

@@ -421,15 +421,17 @@ def r29(s: Situation, r: Rule) -> Iterator[Finding]:
     if s.zone is None or s.zone.facility_type != SPOT:
         return
     limit = s.data.dec("storage", "spot_limit_kg")
-    have = s.contents.weight_kg if s.contents else Decimal(0)
+    have = Decimal(0)
+    if s.contents is not None:
+        have = s.contents.weight_kg if s.contents.facility_kg is None else s.contents.facility_kg
+    spot = s.zone.facility.code if s.zone.facility is not None else s.zone.code
     total = have + s.the_lot.weight_kg
     if total > limit:
         yield r.finding(
             s,
-            f"贮存点 {s.zone.code} 现存 {have} kg，加入本批 {s.the_lot.weight_kg} kg 后 "
+            f"贮存点 {spot} 现存 {have} kg，加入本批 {s.the_lot.weight_kg} kg 后 "
             f"{total} kg，超过 {limit} kg",
-            f"storage spot {s.zone.code} holds {have} kg; with this lot "
-            f"{total} kg exceeds {limit} kg",
+            f"storage spot {spot} holds {have} kg; with this lot {total} kg exceeds {limit} kg",
             stock_kg=have,
             lot_kg=s.the_lot.weight_kg,
             total_kg=total,
