@@ -1,16 +1,20 @@
 """Render labels and signs to PDF bytes with reportlab (pure: DTOs in, bytes out).
 
 * ``render_label(data)`` - one HJ 1276 危险废物 label; the page is the label (100/150/200 mm
-  square by container volume, see ``labels.layout``); > 450 L containers give two pages (one per
-  opposite side).
+  square, see below); > 450 L containers give two pages (one per opposite side).
 * ``render_labels(items, mode="roll" | "a4")`` - a batch: one label per page for label printers,
   or N-up on A4 with cut marks.
+* ``label_fit(data)`` - the size a label gets and the fields it had to cut (normally none).
 * ``render_zone_sign(data)`` / ``render_facility_sign(data)`` - A4 or A5 signs.
 
-Text height: HJ 1276 gives a minimum text height per size (3/5/6 mm).  We size fonts so that the
-*ink* of a full CJK character (0.87 em in the embedded WenQuanYi Micro Hei) is at least that
-height, and never print anything smaller: long values wrap, then shrink towards the minimum, then
-are cut with an ellipsis.
+Size and text height: HJ 1276 gives, by container volume, a *minimum* label size and a minimum
+text height (<= 50 L: 100 mm, 3 mm; <= 450 L: 150 mm, 5 mm; above: 200 mm, 6 mm; see
+``labels.layout``).  We size fonts so that the *ink* of a full CJK character (0.87 em in the
+embedded WenQuanYi Micro Hei) is at least that height and never print anything smaller.  Every
+field is required, so a label is printed on the smallest size allowed for the volume on which all
+fields fit uncut (long values wrap; a tighter layout is tried before a larger size).  Only if
+even 200 mm cannot hold them are the least important fields cut with an ellipsis, and
+``label_fit`` says which.
 
 The QR code and the Code 128 barcode are each drawn as one vector path (no reportlab barcode
 widget) and both carry exactly the bare digital ID.  The CJK font is embedded (subset) in every
@@ -27,7 +31,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import ParamSpec
+from typing import NamedTuple, ParamSpec
 
 from reportlab import rl_config
 from reportlab.lib.pagesizes import A4, A5
@@ -37,12 +41,21 @@ from reportlab.pdfgen.canvas import Canvas
 
 from labels.codes import code128_path_code, qr_path_code
 from labels.data import HAZARD_CODES, FacilitySignData, LabelData, ZoneSignData
-from labels.layout import BORDER_MARGIN_MM, BORDER_WIDTH_MM, MM, LabelSize, size_for_volume
+from labels.layout import (
+    BORDER_MARGIN_MM,
+    BORDER_WIDTH_MM,
+    MM,
+    SIZE_TABLE,
+    LabelSize,
+    size_for_volume,
+)
 from labels.pictograms import PICTOGRAM_CAPTIONS, draw_pictogram
 
 __all__ = [
     "CJK_INK_RATIO",
     "FONT_NAME",
+    "LabelFit",
+    "label_fit",
     "label_pages",
     "render_facility_sign",
     "render_label",
@@ -250,6 +263,21 @@ def _draw_code128(
 
 
 # --------------------------------------------------------------------------- the label
+#
+# Measuring is separate from drawing: ``_frame`` computes where everything but the field text
+# goes, ``_fit_on`` lays the fields out in it and ``_draw_label`` only paints the resulting
+# ``_Plan``.  The size choice (``label_fit``) and the page drawn therefore use the same numbers.
+
+KEEP = 100  # priority of the fields cut only when nothing else can give a line
+TITLE = "危险废物"
+ID_CAPTION = "数字识别码："
+LEAD = 1.12  # line lead of the frame's text (pictogram captions, ID band) and of roomy fields
+QR_MIN = 24 * MM  # smallest QR side: 0.73 mm modules (version 2: 25 modules + 2 x 4 quiet)
+#: A compact style may not make the pictograms both a third smaller and under a tenth of the side.
+PICTOGRAM_KEEP, PICTOGRAM_MIN = 2 / 3, 0.1
+HAZARD_CAPTION = "危险特性"
+FIELD_SCALES = (1.25, 1.12, 1.0)  # field text over the base text height, largest first
+RIGHT_SHARE = 0.34  # pictogram + QR column's share of the inner width (roomy styles)
 
 
 def _fmt_weight(kg: float | None) -> str:
@@ -258,67 +286,104 @@ def _fmt_weight(kg: float | None) -> str:
     return f"{kg:.3f}".rstrip("0").rstrip(".") + " kg"
 
 
-@dataclass
-class _Para:
+@dataclass(frozen=True)
+class _Field:
+    key: str  # the LabelData attribute, reported by ``label_fit`` when cut
     caption: str
     value: str
-    priority: int  # lower = cut first when space runs out
-    lines: list[str]
+    priority: int  # lower = cut first when space runs out; KEEP = last resort
 
 
-def _field_paras(d: LabelData) -> list[tuple[str, str, int] | tuple[tuple[str, str], ...]]:
-    """Fields in print order; a tuple of pairs may share one line if both fit."""
+def _fields(d: LabelData) -> list[_Field | tuple[_Field, _Field]]:
+    """Fields in print order; a pair shares one line if both fit."""
     return [
-        ("废物名称", d.waste_name, 9),
-        (("废物类别", d.category), ("废物代码", d.waste_code)),
-        ("废物形态", d.form, 8),
-        ("主要成分", d.main_components, 5),
-        ("有害成分", d.harmful_components, 6),
-        ("注意事项", d.precautions, 4),
-        ("产生/收集单位", d.unit_name, 7),
-        (("联系人", d.contact_person), ("联系方式", d.phone)),
-        (("产生日期", f"{d.generation_date:%Y-%m-%d}"), ("废物重量", _fmt_weight(d.weight_kg))),
-        ("备注", d.remarks, 3),
+        _Field("waste_name", "废物名称", d.waste_name, KEEP),
+        (
+            _Field("category", "废物类别", d.category, KEEP),
+            _Field("waste_code", "废物代码", d.waste_code, KEEP),
+        ),
+        _Field("form", "废物形态", d.form, 8),
+        _Field("main_components", "主要成分", d.main_components, 5),
+        _Field("harmful_components", "有害成分", d.harmful_components, 6),
+        _Field("precautions", "注意事项", d.precautions, 4),
+        _Field("unit_name", "产生/收集单位", d.unit_name, KEEP),
+        (
+            _Field("contact_person", "联系人", d.contact_person, 7),
+            _Field("phone", "联系方式", d.phone, 7),
+        ),
+        (
+            _Field("generation_date", "产生日期", f"{d.generation_date:%Y-%m-%d}", 8),
+            _Field("weight_kg", "废物重量", _fmt_weight(d.weight_kg), 8),
+        ),
+        _Field("remarks", "备注", d.remarks, 3),
     ]
 
 
+@dataclass
+class _Para:
+    """One field (or a pair sharing its line) as wrapped lines; ``_cut_to`` may drop lines."""
+
+    keys: tuple[str, ...]
+    caption: str  # "废物名称：" printed before the first line; "" for a pair
+    indent: float  # x offset of continuation lines
+    priority: int
+    lines: list[str]
+
+
+def _para(field: _Field, size: float, width: float) -> _Para:
+    head = f"{field.caption}："
+    head_w = _width(head, size)
+    indent = head_w if head_w <= width * 0.45 else 0.0  # long captions: wrap to the margin
+    lines = _wrap(field.value, size, width - head_w, width - indent)
+    return _Para((field.key,), head, indent, field.priority, lines)
+
+
 def _layout_fields(d: LabelData, size: float, width: float) -> list[_Para]:
-    sep = "："
+    """Every field wrapped (never cut) at ``size`` in a column ``width`` wide."""
     paras: list[_Para] = []
-    for item in _field_paras(d):
-        if isinstance(item[0], tuple):
-            pairs = [f"{cap}{sep}{val}" for cap, val in item]  # type: ignore[misc]
-            joined = "  ".join(pairs)
-            if _width(joined, size) <= width:
-                paras.append(_Para("", joined, 10, [joined]))
-            else:
-                for text in pairs:
-                    paras.append(_Para("", text, 10, [_fit_line(text, size, width)]))
+    for item in _fields(d):
+        if not isinstance(item, tuple):
+            paras.append(_para(item, size, width))
             continue
-        cap, val, prio = item  # type: ignore[misc]
-        head = f"{cap}{sep}"
-        indent = _width(head, size)
-        if indent > width * 0.45:
-            indent = 0.0
-        body = _wrap(val or "", size, width - _width(head, size), width - indent)
-        paras.append(_Para(head, val, prio, body))
+        joined = "  ".join(f"{f.caption}：{f.value}" for f in item)
+        if _width(joined, size) <= width:
+            keys = tuple(f.key for f in item)
+            paras.append(_Para(keys, "", 0.0, min(f.priority for f in item), [joined]))
+        else:  # one line each, wrapped like any field: a long name or phone is not cut
+            paras.extend(_para(f, size, width) for f in item)
     return paras
 
 
-def _cut_to(paras: list[_Para], max_lines: int, size: float, width: float) -> None:
-    """Drop wrapped lines (lowest priority, longest first) until ``max_lines``; add ellipses."""
-    while sum(len(p.lines) for p in paras) > max_lines:
-        cands = [p for p in paras if len(p.lines) > 1]
-        if not cands:
-            break
-        victim = max(cands, key=lambda p: (len(p.lines), -p.priority))
-        victim.lines.pop()
-        last_w = (
-            width
-            if len(victim.lines) > 1 or not victim.caption
-            else width - _width(victim.caption, size)
-        )
-        victim.lines[-1] = _ellipsize(victim.lines[-1], size, last_w)
+def _n_lines(paras: Sequence[_Para]) -> int:
+    return sum(len(p.lines) for p in paras)
+
+
+def _cut_to(paras: list[_Para], max_lines: int, size: float, width: float) -> tuple[str, ...]:
+    """Drop wrapped lines until ``max_lines`` remain and return the keys of the fields cut.
+
+    Lowest priority first, each down to its first line; the KEEP fields (name, category and
+    code, unit) only once no other field has a line to give.  A shortened field ends in an
+    ellipsis.  Should even one line per field be too many, the last fields are left out (and
+    reported too) rather than drawn over the codes.
+    """
+    excess = _n_lines(paras) - max_lines
+    shortened: list[_Para] = []
+    for pool in ([p for p in paras if p.priority < KEEP], paras):
+        for p in sorted(pool, key=lambda p: p.priority):  # stable: print order among equals
+            drop = min(excess, len(p.lines) - 1)
+            if drop > 0:
+                del p.lines[-drop:]
+                excess -= drop
+                shortened.append(p)
+    dropped: list[_Para] = []
+    while excess > 0 and paras:
+        dropped.append(paras.pop())
+        excess -= len(dropped[-1].lines)
+    for p in shortened:
+        last_w = width - p.indent if len(p.lines) > 1 else width - _width(p.caption, size)
+        p.lines[-1] = _ellipsize(p.lines[-1], size, last_w)
+    cut = [p for p in shortened if all(p is not q for q in dropped)] + dropped[::-1]
+    return tuple(k for p in cut for k in p.keys)
 
 
 def _max_lines(height: float, size: float, lead: float) -> int:
@@ -327,154 +392,300 @@ def _max_lines(height: float, size: float, lead: float) -> int:
 
 
 @dataclass(frozen=True)
-class _Geo:
+class _Style:
+    """A field layout; ``_STYLES`` runs from the roomiest to the most compact."""
+
+    lead: float  # field line lead
+    narrow: bool  # right column just wide enough for a QR_MIN code and the captions
+
+
+#: Tried in order on one size before stepping up to the next: a tighter lead (still >= 1.05,
+#: 0.18 em between the ink of two CJK lines), then the narrow right column (QR modules still
+#: >= 0.73 mm; refused where it would shrink the pictograms by more than a third and below a
+#: tenth of the label side: 4 or 5 pictograms on 150 mm would drop from 12-20 mm to 6-9 mm).
+_STYLES = (_Style(LEAD, False), _Style(1.05, False), _Style(1.05, True))
+
+
+@dataclass(frozen=True)
+class _Frame:
+    """Geometry of one label with its lower-left corner at (0, 0), in points."""
+
     side: float
-    pad: float
-    min_font: float  # em size giving the minimum ink height
+    x0: float  # the inner box: left = bottom = x0, width = height = w
+    w: float
+    f: float  # em size of the base text (its CJK ink is the base text height)
+    title_size: float
+    english_beside: bool  # "HAZARDOUS / WASTE" stacked beside the title, else a line below
+    title_bottom: float  # y of the rule under the title band
+    id_one_line: bool  # "数字识别码：<ID>" under the bars, else the caption above them
+    bar_h: float
+    mid_bottom: float  # the band between the title rule and the barcode
+    mid_top: float
+    rx: float  # right column: hazard pictograms over the QR code
+    rw: float
+    qr: float
+    pictogram: float  # side of each hazard pictogram
+    pictogram_cols: int
+    lw: float  # field column (left), from x0
 
 
-def _geo(sz: LabelSize) -> _Geo:
+def _pictogram_grid(
+    hazards: Sequence[str], rw: float, height: float, f: float
+) -> tuple[float, int]:
+    """Largest pictogram side (and columns) for ``hazards`` captioned in a ``rw`` x ``height``
+    box; a column is added only while the captions still fit side by side."""
+    if not hazards:
+        return 0.0, 1
+    line_h = f * LEAD
+    best = (0.0, 1)
+    cap_w = max(_width(PICTOGRAM_CAPTIONS[h], f) for h in hazards) + f * 0.4
+    for cols in (1, 2, 3):
+        if cols > 1 and rw / cols < cap_w:
+            break
+        rows = math.ceil(len(hazards) / cols)
+        s = min(rw / cols * 0.92, height / rows - line_h)
+        if s > best[0]:
+            best = (s, cols)
+    return min(best[0], rw * 0.7), best[1]
+
+
+def _frame(sz: LabelSize, text_mm: float, narrow: bool, d: LabelData) -> _Frame:
+    """Place the title band, the ID band and the columns for base text ``text_mm`` high."""
     k = sz.side_mm / 100.0
     pad = (BORDER_MARGIN_MM + BORDER_WIDTH_MM + 1.5 * k) * MM
-    return _Geo(sz.side_pt, pad, sz.min_text_pt / CJK_INK_RATIO)
+    w = sz.side_pt - 2 * pad
+    f = text_mm * MM / CJK_INK_RATIO
+    ft = f * 2.3
+    side = (w - _width(TITLE, ft)) / 2 - f * 0.5
+    beside = max(_width("HAZARDOUS", f), _width("WASTE", f)) <= side and 2 * f * 1.1 <= ft * 1.05
+    top = pad + w
+    title_bottom = top - ft * 1.12 if beside else top - ft * 1.05 - f * 1.12
+    one_line = _width(ID_CAPTION, f) + _width(d.digital_id, f) <= w
+    bar_h = max(7.0 * MM * k, 7 * MM)
+    ids_h = f * LEAD + bar_h + f * 0.25 + (0.0 if one_line else f * LEAD)
+    mid_bottom = pad + ids_h + f * 0.15
+    mid_top = title_bottom - f * 0.35
+    hz = [h for h in HAZARD_CODES if h in d.hazards]
+    rw = w * RIGHT_SHARE
+    if narrow:  # as narrow as the smallest QR and the captions allow
+        caps = [_width(HAZARD_CAPTION, f)] + [_width(PICTOGRAM_CAPTIONS[h], f) for h in hz]
+        rw = min(rw, max(QR_MIN, max(caps) + f * 0.4))
+    qr = min(rw, max(QR_MIN, w * 0.24), (mid_top - mid_bottom) * 0.5)
+    p_h = mid_top - f * LEAD - (mid_bottom + qr) - f * 0.3
+    pictogram, cols = _pictogram_grid(hz, rw, p_h, f)
+    return _Frame(
+        side=sz.side_pt,
+        x0=pad,
+        w=w,
+        f=f,
+        title_size=ft,
+        english_beside=beside,
+        title_bottom=title_bottom,
+        id_one_line=one_line,
+        bar_h=bar_h,
+        mid_bottom=mid_bottom,
+        mid_top=mid_top,
+        rx=pad + w - rw,
+        rw=rw,
+        qr=qr,
+        pictogram=pictogram,
+        pictogram_cols=cols,
+        lw=w - rw - 1.5 * MM,
+    )
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """Everything ``_draw_label`` needs: the size, the frame and the laid-out fields."""
+
+    size: LabelSize
+    frame: _Frame
+    font: float  # field text em size
+    lead: float
+    paras: tuple[_Para, ...]
+    cut: tuple[str, ...]  # LabelData fields shortened with an ellipsis (empty: all complete)
+
+
+def _text_heights(sz: LabelSize, vol: LabelSize) -> list[float]:
+    """Base text heights to try on ``sz`` for a container of band ``vol``: from the size's own
+    minimum down to the volume's (the legal one) in 1 mm steps, so a label stepped up from
+    100 mm first tries the look of a native one."""
+    heights = [sz.min_text_mm]
+    while heights[-1] - 1.0 >= vol.min_text_mm:
+        heights.append(heights[-1] - 1.0)
+    if heights[-1] > vol.min_text_mm:
+        heights.append(vol.min_text_mm)
+    return heights
+
+
+def _styles(d: LabelData, sz: LabelSize, text_mm: float) -> Iterator[tuple[_Style, _Frame]]:
+    """The styles worth trying on ``sz`` at ``text_mm``, roomiest first, with their frames:
+    the narrow column only where it is narrower and keeps the pictograms large enough.
+    Lazy: most labels fit in the first style, and frames cost text measurements."""
+    roomy = _frame(sz, text_mm, False, d)
+    yield from ((st, roomy) for st in _STYLES if not st.narrow)
+    narrow = _frame(sz, text_mm, True, d)
+    small = min(PICTOGRAM_KEEP * roomy.pictogram, PICTOGRAM_MIN * narrow.side)
+    if narrow.lw > roomy.lw and narrow.pictogram >= small:
+        yield from ((st, narrow) for st in _STYLES if st.narrow)
+
+
+def _fit_on(d: LabelData, sz: LabelSize, vol: LabelSize) -> _Plan | None:
+    """The first layout on ``sz`` that holds every field uncut, or None: largest text first,
+    roomiest style first, never below the minimum text height of the container's band."""
+    layouts: dict[tuple[float, float], list[_Para]] = {}  # the lead styles share a frame
+    for text_mm in _text_heights(sz, vol):
+        for style, fr in _styles(d, sz, text_mm):
+            for scale in FIELD_SCALES:
+                fs = fr.f * scale
+                paras = layouts.get((fs, fr.lw))
+                if paras is None:
+                    paras = layouts[fs, fr.lw] = _layout_fields(d, fs, fr.lw)
+                if _n_lines(paras) <= _max_lines(fr.mid_top - fr.mid_bottom, fs, style.lead):
+                    return _Plan(sz, fr, fs, style.lead, tuple(paras), ())
+    return None
+
+
+def _plan(d: LabelData) -> _Plan:
+    """The smallest size allowed for the volume on which every field fits; failing that the
+    largest size at the minimum text height in the most compact style, with fields cut."""
+    _font()  # measuring needs the font's metrics, with or without a canvas
+    vol = size_for_volume(d.container_litres)
+    sizes = [s for s in SIZE_TABLE if s.side_mm >= vol.side_mm]
+    for sz in sizes:
+        plan = _fit_on(d, sz, vol)
+        if plan is not None:
+            return plan
+    style, fr = list(_styles(d, sizes[-1], vol.min_text_mm))[-1]
+    paras = _layout_fields(d, fr.f, fr.lw)
+    cut = _cut_to(paras, _max_lines(fr.mid_top - fr.mid_bottom, fr.f, style.lead), fr.f, fr.lw)
+    return _Plan(sizes[-1], fr, fr.f, style.lead, tuple(paras), cut)
+
+
+class LabelFit(NamedTuple):
+    """The label size chosen for a container, the fields that had to be cut, and how many
+    labels the container gets (by volume: ``size.copies`` is the size row's, not the lot's)."""
+
+    size: LabelSize
+    cut: tuple[str, ...]  # LabelData attribute names, e.g. ("precautions",); () = all complete
+    copies: int
+
+
+def label_fit(d: LabelData) -> LabelFit:
+    """Which size ``render_label`` will print ``d`` on, and what it cannot print in full.
+
+    The size is the smallest HJ 1276 size allowed for the container volume on which every
+    field fits at (or above) the volume's minimum text height; ``cut`` is empty unless even
+    200 mm cannot hold the text, so that callers can warn that the label is incomplete.
+    """
+    plan = _plan(d)
+    return LabelFit(plan.size, plan.cut, label_pages(d))
 
 
 QrDrawer = Callable[[Canvas, str, float, float, float], None]
 
 
-def _draw_label(
-    c: Canvas, d: LabelData, sz: LabelSize, ox: float, oy: float, qr_drawer: QrDrawer = _draw_qr
-) -> None:
-    g = _geo(sz)
-    S = g.side
-    f = g.min_font
-    lead = 1.12
-    # background and border
+def _draw_title(c: Canvas, fr: _Frame) -> None:
+    """Orange ground, border and the 危险废物 / HAZARDOUS WASTE band with its rule."""
     c.setFillColorRGB(*ORANGE)
-    c.rect(ox, oy, S, S, stroke=0, fill=1)
+    c.rect(0, 0, fr.side, fr.side, stroke=0, fill=1)
     c.setStrokeColorRGB(*BLACK)
     c.setLineWidth(BORDER_WIDTH_MM * MM)
     inset = (BORDER_MARGIN_MM + BORDER_WIDTH_MM / 2) * MM
-    c.rect(ox + inset, oy + inset, S - 2 * inset, S - 2 * inset, stroke=1, fill=0)
-    x0, y0 = ox + g.pad, oy + g.pad
-    W = S - 2 * g.pad
-    top = y0 + W
+    c.rect(inset, inset, fr.side - 2 * inset, fr.side - 2 * inset, stroke=1, fill=0)
+    x0, w, f, ft = fr.x0, fr.w, fr.f, fr.title_size
+    top = x0 + w
     c.setFillColorRGB(*BLACK)
-
-    # title band
-    ft = f * 2.3
-    title = "危险废物"
-    _bold(c, x0 + W / 2, top - ft * 0.86, title, ft, center=True)
+    _bold(c, x0 + w / 2, top - ft * 0.86, TITLE, ft, center=True)
     c.setFont(FONT_NAME, f)
-    side = (W - _width(title, ft)) / 2 - f * 0.5
-    if max(_width("HAZARDOUS", f), _width("WASTE", f)) <= side and 2 * f * 1.1 <= ft * 1.05:
-        # English stacked beside the title: saves a text line for the fields
-        ex = x0 + W - side
+    if fr.english_beside:  # saves a text line for the fields
+        ex = x0 + w / 2 + _width(TITLE, ft) / 2 + f * 0.5
         c.drawString(ex, top - ft * 0.5 + f * 0.1, "HAZARDOUS")
         c.drawString(ex, top - ft * 0.5 - f * 1.0, "WASTE")
-        y_title_bottom = top - ft * 1.12
     else:
-        c.drawCentredString(x0 + W / 2, top - ft * 1.05 - f * 0.86, "HAZARDOUS WASTE")
-        y_title_bottom = top - ft * 1.05 - f * 1.12
+        c.drawCentredString(x0 + w / 2, top - ft * 1.05 - f * 0.86, "HAZARDOUS WASTE")
     c.setLineWidth(0.4 * MM)
-    c.line(x0, y_title_bottom, x0 + W, y_title_bottom)
+    c.line(x0, fr.title_bottom, x0 + w, fr.title_bottom)
 
-    # bottom band: [caption] + barcode + ID text
-    did = d.digital_id
-    line_h = f * lead
-    id_w = _width(did, f)
-    cap = "数字识别码："
-    one_line = _width(cap, f) + id_w <= W
-    y = y0
-    text_y = y + f * 0.2
-    if one_line:
-        c.setFont(FONT_NAME, f)
-        c.drawString(x0 + (W - _width(cap, f) - id_w) / 2, text_y, cap + did)
-    else:
-        c.setFont(FONT_NAME, f)
-        c.drawCentredString(x0 + W / 2, text_y, _fit_line(did, f, W))
-    y += line_h
-    bh = max(7.0 * MM * sz.side_mm / 100.0, 7 * MM)
-    _draw_code128(c, did, x0, y, W, bh)
-    y += bh + f * 0.25
-    if not one_line:
-        c.setFillColorRGB(*BLACK)
-        c.setFont(FONT_NAME, f)
-        c.drawString(x0, y + f * 0.2, "数字识别码 Digital ID")
-        y += line_h
-    mid_bottom = y + f * 0.15
-    mid_top = y_title_bottom - f * 0.35
-    mid_h = mid_top - mid_bottom
 
-    # right column: hazard pictograms + QR
-    rw = W * 0.34
-    rx = x0 + W - rw
-    qr = min(rw, max(24 * MM, W * 0.24), mid_h * 0.5)  # >= 0.7 mm modules (33 with quiet)
-    qr_drawer(c, did, rx + (rw - qr) / 2, mid_bottom, qr)
+def _draw_id_band(c: Canvas, fr: _Frame, did: str) -> None:
+    """The digital ID as text and as Code 128 along the bottom."""
+    x0, w, f = fr.x0, fr.w, fr.f
     c.setFillColorRGB(*BLACK)
     c.setFont(FONT_NAME, f)
-    c.drawCentredString(rx + rw / 2, mid_top - f * 0.86, "危险特性")
-    p_top = mid_top - line_h
-    p_h = p_top - (mid_bottom + qr) - f * 0.3
-    hz = [h for h in HAZARD_CODES if h in d.hazards]
-    if hz:
-        best = (0.0, 1)
-        cap_w = max(_width(PICTOGRAM_CAPTIONS[h], f) for h in hz) + f * 0.4
-        for cols in (1, 2, 3):
-            if cols > 1 and rw / cols < cap_w:
-                break
-            rows = math.ceil(len(hz) / cols)
-            s = min(rw / cols * 0.92, p_h / rows - line_h)
-            if s > best[0]:
-                best = (s, cols)
-        s, cols = best
-        s = min(s, rw * 0.7)
-        rows = math.ceil(len(hz) / cols)
-        cell_w = rw / cols
-        cell_h = s + line_h
-        block_h = rows * cell_h
-        by = p_top - (p_h - block_h) / 2
-        for i, code in enumerate(hz):
-            r, col = divmod(i, cols)
-            n_in_row = min(cols, len(hz) - r * cols)
-            row_x = rx + (rw - n_in_row * cell_w) / 2
-            cx = row_x + col * cell_w + cell_w / 2
-            cy_top = by - r * cell_h
-            draw_pictogram(c, code, cx - s / 2, cy_top - s, s)
-            c.setFillColorRGB(*BLACK)
-            c.setFont(FONT_NAME, f)
-            c.drawCentredString(cx, cy_top - s - f * 0.95, PICTOGRAM_CAPTIONS[code])
+    if fr.id_one_line:
+        x = x0 + (w - _width(ID_CAPTION, f) - _width(did, f)) / 2
+        c.drawString(x, x0 + f * 0.2, ID_CAPTION + did)
+    else:
+        c.drawCentredString(x0 + w / 2, x0 + f * 0.2, _fit_line(did, f, w))
+    y = x0 + f * LEAD
+    _draw_code128(c, did, x0, y, w, fr.bar_h)
+    if not fr.id_one_line:
+        c.setFillColorRGB(*BLACK)
+        c.setFont(FONT_NAME, f)
+        c.drawString(x0, y + fr.bar_h + f * 0.25 + f * 0.2, "数字识别码 Digital ID")
 
-    # left column: fields
-    lw = W - rw - 1.5 * MM
-    fs = f
-    paras: list[_Para] = []
-    for scale in (1.25, 1.12, 1.0):  # prefer larger text when it fits, never below minimum
-        fs = f * scale
-        paras = _layout_fields(d, fs, lw)
-        if sum(len(p.lines) for p in paras) <= _max_lines(mid_h, fs, lead):
-            break
-    max_lines = _max_lines(mid_h, fs, lead)
-    _cut_to(paras, max_lines, fs, lw)
+
+def _draw_right_column(c: Canvas, fr: _Frame, d: LabelData, qr_drawer: QrDrawer) -> None:
+    """危险特性 pictograms (centred in the space over the QR code) and the QR code."""
+    rx, rw, f = fr.rx, fr.rw, fr.f
+    line_h = f * LEAD
+    gap_x = (fr.x0 + fr.lw + rx) / 2  # a rule between the columns: no line reads across
+    c.setLineWidth(0.25 * MM)
+    c.line(gap_x, fr.mid_bottom, gap_x, fr.title_bottom)
+    qr_drawer(c, d.digital_id, rx + (rw - fr.qr) / 2, fr.mid_bottom, fr.qr)
+    c.setFillColorRGB(*BLACK)
+    c.setFont(FONT_NAME, f)
+    c.drawCentredString(rx + rw / 2, fr.mid_top - f * 0.86, HAZARD_CAPTION)
+    hz = [h for h in HAZARD_CODES if h in d.hazards]
+    s, cols = fr.pictogram, fr.pictogram_cols
+    p_top = fr.mid_top - line_h
+    p_h = p_top - (fr.mid_bottom + fr.qr) - f * 0.3
+    cell_w = rw / cols
+    cell_h = s + line_h
+    by = p_top - (p_h - math.ceil(len(hz) / cols) * cell_h) / 2
+    for i, code in enumerate(hz):
+        r, col = divmod(i, cols)
+        n_in_row = min(cols, len(hz) - r * cols)
+        cx = rx + (rw - n_in_row * cell_w) / 2 + col * cell_w + cell_w / 2
+        cy_top = by - r * cell_h
+        draw_pictogram(c, code, cx - s / 2, cy_top - s, s)
+        c.setFillColorRGB(*BLACK)
+        c.setFont(FONT_NAME, f)
+        c.drawCentredString(cx, cy_top - s - f * 0.95, PICTOGRAM_CAPTIONS[code])
+
+
+def _draw_fields(c: Canvas, plan: _Plan) -> None:
+    fr, fs = plan.frame, plan.font
     c.setFillColorRGB(*BLACK)
     c.setFont(FONT_NAME, fs)
-    yy = mid_top - fs * 0.86
-    for p in paras:
-        indent = _width(p.caption, fs) if p.caption else 0.0
-        if indent > lw * 0.45:
-            indent = 0.0
+    y = fr.mid_top - fs * 0.86
+    for p in plan.paras:
         for i, line in enumerate(p.lines):
-            if yy < mid_bottom:
-                break
             if i == 0:
-                c.drawString(x0, yy, p.caption + line)
+                c.drawString(fr.x0, y, p.caption + line)
             else:
-                c.drawString(x0 + indent, yy, line)
-            yy -= fs * lead
+                c.drawString(fr.x0 + p.indent, y, line)
+            y -= fs * plan.lead
+
+
+def _draw_label(
+    c: Canvas, d: LabelData, plan: _Plan, ox: float, oy: float, qr_drawer: QrDrawer = _draw_qr
+) -> None:
+    """Paint ``plan`` (from ``_plan(d)``) with the label's lower-left corner at (ox, oy)."""
+    c.saveState()
+    if ox or oy:
+        c.translate(ox, oy)
+    _draw_title(c, plan.frame)
+    _draw_id_band(c, plan.frame, d.digital_id)
+    _draw_right_column(c, plan.frame, d, qr_drawer)
+    _draw_fields(c, plan)
+    c.restoreState()
 
 
 def label_pages(d: LabelData) -> int:
-    """How many label pages (roll mode) this container needs: 2 above 450 L."""
+    """How many labels (roll-mode pages) this container needs: 2 above 450 L, by volume alone
+    (a label stepped up to 200 mm for its text is still one label on a small container)."""
     return size_for_volume(d.container_litres).copies
 
 
@@ -507,7 +718,7 @@ def _cut_marks(c: Canvas, x: float, y: float, s: float) -> None:
 
 
 def render_labels(items: Iterable[LabelData], mode: str = "roll") -> bytes:
-    """Many labels in one PDF.
+    """Many labels in one PDF, each on the size ``label_fit`` chooses.
 
     ``roll``: one label per page, page = label size (>450 L containers get two pages).
     ``a4``: N-up on A4 portrait with cut marks (4 x 100 mm, 1 x 150 mm, 1 x 200 mm per page);
@@ -527,19 +738,20 @@ def _render_labels(items: Iterable[LabelData], mode: str, qr_drawer: QrDrawer) -
     cur_side = 0.0
     grid = (1, 1, 0.0, 0.0)
     for d in items:
-        sz = size_for_volume(d.container_litres)
-        for _ in range(sz.copies):
+        plan = _plan(d)
+        side = plan.size.side_pt
+        for _ in range(label_pages(d)):
             if mode == "roll":
                 if any_page:
                     c.showPage()
-                c.setPageSize((sz.side_pt, sz.side_pt))
-                _draw_label(c, d, sz, 0.0, 0.0, qr_drawer)
+                c.setPageSize((side, side))
+                _draw_label(c, d, plan, 0.0, 0.0, qr_drawer)
                 any_page = True
                 continue
-            if sz.side_pt != cur_side:
+            if side != cur_side:
                 if any_page:
                     c.showPage()
-                cur_side = sz.side_pt
+                cur_side = side
                 grid = _a4_grid(cur_side)
                 slot = 0
             cols, rows, mx, my = grid
@@ -551,7 +763,7 @@ def _render_labels(items: Iterable[LabelData], mode: str, qr_drawer: QrDrawer) -
             y = A4[1] - my - (r + 1) * cur_side - r * 4 * MM
             c.setPageSize(A4)
             _cut_marks(c, x, y, cur_side)
-            _draw_label(c, d, sz, x, y, qr_drawer)
+            _draw_label(c, d, plan, x, y, qr_drawer)
             slot += 1
             any_page = True
     if not any_page:

@@ -1,15 +1,17 @@
-"""Regenerate the sample PNGs in docs/labels (needs pdftoppm from poppler-utils).
+"""Regenerate the sample PNGs in docs/labels (rasterised at 100 dpi with pypdfium2).
 
-Run from the repository root: ``python docs/labels/render_samples.py``.
+Run from the repository root: ``python docs/labels/render_samples.py [name ...]`` (default:
+all).  Prints the size ``label_fit`` chose for each label and any field it had to cut.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import subprocess
 import sys
-import tempfile
+from collections.abc import Callable
 from pathlib import Path
+
+import pypdfium2 as pdfium
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
@@ -21,7 +23,7 @@ from labels.data import (
     ZoneSignData,
 )
 from labels.ids import format_digital_id
-from labels.render import render_facility_sign, render_label, render_zone_sign
+from labels.render import label_fit, render_facility_sign, render_label, render_zone_sign
 
 OUT = Path(__file__).resolve().parent
 USCC = "91350100M000100Y43"
@@ -69,35 +71,41 @@ def zone() -> ZoneSignData:
 
 
 def png(pdf: bytes, name: str) -> None:
-    with tempfile.TemporaryDirectory() as tmp:
-        src = Path(tmp) / "in.pdf"
-        src.write_bytes(pdf)
-        subprocess.run(
-            [
-                "pdftoppm",
-                "-r",
-                "100",
-                "-png",
-                "-singlefile",
-                "-f",
-                "1",
-                "-l",
-                "1",
-                str(src),
-                str(OUT / name),
-            ],
-            check=True,
-        )
+    """First page of ``pdf`` as docs/labels/<name>.png at 100 dpi."""
+    doc = pdfium.PdfDocument(pdf)
+    try:
+        doc[0].render(scale=100 / 72).to_pil().convert("RGB").save(OUT / f"{name}.png")
+    finally:
+        doc.close()
+
+
+def label_png(d: LabelData, name: str) -> None:
+    fit = label_fit(d)
+    cut = f", cut: {', '.join(fit.cut)}" if fit.cut else ""
+    sys.stdout.write(f"{name}: {d.container_litres:g} L -> {fit.size.side_mm:.0f} mm")
+    sys.stdout.write(f" x {fit.copies}{cut}\n")
+    png(render_label(d), name)
+
+
+#: The sample labels (realistic field lengths; tests/labels checks they print in full).
+LABELS: dict[str, LabelData] = {
+    "label-100mm": label(20, ("T", "I", "R"), 1),
+    "label-150mm": label(200, ("T", "I"), 2),
+    "label-200mm": label(1000, ("T", "I"), 3),
+    # 200 L like label-150mm, but all five pictograms: stepped up to 200 mm to fit the text
+    "label-stepped-up": label(200, ("T", "C", "I", "R", "In"), 4),
+}
+SIGNS: dict[str, Callable[[], bytes]] = {
+    "zone-sign": lambda: render_zone_sign(zone()),
+    "facility-sign": lambda: render_facility_sign(
+        FacilitySignData("贮存", "福州某某制药有限公司", "FZ-HW-001", "李四", "13800000000")
+    ),
+}
 
 
 if __name__ == "__main__":
-    png(render_label(label(20, ("T", "I", "R"), 1)), "label-100mm")
-    png(render_label(label(200, ("T", "C", "I", "R", "In"), 2)), "label-150mm")
-    png(render_label(label(1000, ("T", "I"), 3)), "label-200mm")
-    png(render_zone_sign(zone()), "zone-sign")
-    png(
-        render_facility_sign(
-            FacilitySignData("贮存", "福州某某制药有限公司", "FZ-HW-001", "李四", "13800000000")
-        ),
-        "facility-sign",
-    )
+    for sample in sys.argv[1:] or [*LABELS, *SIGNS]:
+        if sample in LABELS:
+            label_png(LABELS[sample], sample)
+        else:
+            png(SIGNS[sample](), sample)
