@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 cli = typer.Typer(
     help="hazchain — hazardous-waste chain of custody", no_args_is_help=True, add_completion=False
 )
-console = Console()
+console = Console(soft_wrap=True)  # a long line stays one line, for scripts and logs
 err_console = Console(stderr=True, soft_wrap=True)
 M = TypeVar("M", bound=BaseModel)
 
