@@ -76,14 +76,19 @@ def _bump(session: Session, unit_code: str, code: str, day: date) -> int:
     )
 
 
-def unit_code_of_site(*, session: Session, site_id: UUID) -> str:
-    """The unit code printed in a lot's ID: the USCC of the enterprise that owns the site."""
+def _site_and_owner(session: Session, site_id: UUID) -> tuple[Site, Enterprise]:
+    """A site and the enterprise that owns it (whose name and USCC labels and signs print)."""
     site = session.get(Site, site_id)
     if site is None:
         raise NotFound("site not found", site_id=str(site_id))
     ent = session.get(Enterprise, site.enterprise_id)
     assert ent is not None
-    return ent.uscc
+    return site, ent
+
+
+def unit_code_of_site(*, session: Session, site_id: UUID) -> str:
+    """The unit code printed in a lot's ID: the USCC of the enterprise that owns the site."""
+    return _site_and_owner(session, site_id)[1].uscc
 
 
 def allocate_digital_id(
@@ -189,10 +194,7 @@ def label_data(*, session: Session, ctx: AppContext, state: LotState) -> LabelDa
             kind=state.kind.value,
         )
     digital_id = _digital_id(state)
-    site = session.get(Site, state.site_id)
-    assert site is not None
-    ent = session.get(Enterprise, site.enterprise_id)
-    assert ent is not None
+    site, ent = _site_and_owner(session, state.site_id)
     litres = float(state.container.volume_l)
     weight = float(state.weight_kg)
     return LabelData(
@@ -273,10 +275,7 @@ def zone_sign_pdf(
     if zone is None:
         raise NotFound("zone not found", zone_id=str(zone_id))
     actor.require_site(zone.site_id)
-    site = session.get(Site, zone.site_id)
-    assert site is not None
-    ent = session.get(Enterprise, site.enterprise_id)
-    assert ent is not None
+    site, ent = _site_and_owner(session, zone.site_id)
     zones = list(
         session.exec(select(ZoneRow).where(ZoneRow.site_id == zone.site_id).order_by(ZoneRow.code))
     )
@@ -326,10 +325,7 @@ def facility_sign_pdf(
     if facility is None:
         raise NotFound("facility not found", facility_id=str(facility_id))
     actor.require_site(facility.site_id)
-    site = session.get(Site, facility.site_id)
-    assert site is not None
-    ent = session.get(Enterprise, site.enterprise_id)
-    assert ent is not None
+    site, ent = _site_and_owner(session, facility.site_id)
     data = FacilitySignData(
         facility_type="贮存",
         unit_name=ent.name,
