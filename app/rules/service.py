@@ -36,7 +36,7 @@ from app.domain.rules.base import (
 from app.domain.rules.data import RuleData, load_rule_data
 from app.domain.rules.registry import all_rules, blocking, evaluate
 from app.domain.values import Role
-from app.domain.zone import FacilityState, ZoneState
+from app.domain.zone import FacilityState, FacilityType, ZoneState
 from app.identity.models import Site
 from app.identity.permissions import Principal
 from app.projections.lots import LotRow, ZoneInventoryRow
@@ -166,7 +166,8 @@ def zone_contents(session: Session, zone_id: UUID, exclude: LotState | None = No
 
 
 def facility_stock(session: Session, facility_id: UUID, exclude: LotState | None) -> Decimal:
-    """Weight in every zone of a facility, without `exclude` (a lot moving within it)."""
+    """Weight in every zone of a facility, without `exclude` (a lot moving within it): what
+    a storage spot's limit (R29) counts. Read for spots only, off every other storage-in."""
     inv, zone = ZoneInventoryRow, ZoneRow
     kg = session.execute(
         sa.select(sa.func.coalesce(sa.func.sum(inv.weight_kg), 0))
@@ -192,9 +193,9 @@ def storage_situation(
     row = session.get(ZoneRow, zone_id)
     if row is None or row.site_id != lot.site_id:
         raise InvalidInput("no such zone at this lot's site", field="zone_id", zone_id=str(zone_id))
-    z = zone_state_of(row)
+    view = zone_view(session, zone_state_of(row))
     contents = zone_contents(session, zone_id, exclude=lot)
-    if row.facility_id is not None:
+    if row.facility_id is not None and view.facility_type == FacilityType.storage_spot.value:
         contents = replace(contents, facility_kg=facility_stock(session, row.facility_id, lot))
     return Situation(
         step=Step.storage_in,
@@ -203,7 +204,7 @@ def storage_situation(
         site=site_profile(session, lot.site_id),
         catalogue=ctx.catalogue,
         data=rule_data(ctx),
-        zone=zone_view(session, z),
+        zone=view,
         contents=contents,
         scanned_code=scanned_code,
     )
