@@ -26,15 +26,16 @@ def classify(
     licence: bool = False,
     key_t: Decimal | int = KEY_T,
     simplified_t: Decimal | int = SIMPLIFIED_T,
+    year_note: str = "",
 ) -> tuple[str, list[str]]:
     """The HJ 1259 §4.2 management class and why. `annual_t` is the annual quantity of §4.2.3:
-    the largest of the last three years' generation (the caller picks the years). Key
-    supervision on ≥ `key_t`, an own utilisation/disposal facility or an operating licence;
-    simplified on ≥ `simplified_t`; registration below."""
-    t = annual_t.quantize(Decimal("0.001"))
+    the largest of the last three years' generation (the caller picks the years, and may say
+    which gave it in `year_note`). Key supervision on ≥ `key_t`, an own utilisation/disposal
+    facility or an operating licence; simplified on ≥ `simplified_t`; registration below."""
+    t = f"{annual_t.quantize(Decimal('0.001'))} t{year_note}"
     reasons = []
     if annual_t >= key_t:
-        reasons.append(f"年产生量 {t} t ≥ {key_t} t")
+        reasons.append(f"年产生量 {t} ≥ {key_t} t")
     if own_facility:
         reasons.append("自建利用/处置设施")
     if licence:
@@ -42,8 +43,8 @@ def classify(
     if reasons:
         return "key", reasons
     if annual_t >= simplified_t:
-        return "simplified", [f"{simplified_t} t ≤ 年产生量 {t} t < {key_t} t"]
-    return "registration", [f"年产生量 {t} t < {simplified_t} t"]
+        return "simplified", [f"{simplified_t} t ≤ 年产生量 {t} < {key_t} t"]
+    return "registration", [f"年产生量 {t} < {simplified_t} t"]
 
 
 CYCLE = {"key": "monthly", "simplified": "quarterly", "registration": "yearly"}

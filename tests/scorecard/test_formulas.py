@@ -147,7 +147,7 @@ def test_management_class_takes_the_largest_of_the_last_three_years() -> None:
     key = card({2024: D("120"), 2025: D("40")})
     assert (key["class"], key["annual_t"], key["annual_t_year"]) == ("key", D("120.000"), 2024)
     assert key["hazardous_t"] == D("8.000")  # this year's own figure is still shown
-    assert key["reasons"] == ["年产生量 120.000 t ≥ 100 t（2024 年，近三年最大）"]
+    assert key["reasons"] == ["年产生量 120.000 t（2024 年，近三年最大） ≥ 100 t"]
     simplified = card({2025: D("12.5")})
     assert (simplified["class"], simplified["annual_t_year"]) == ("simplified", 2025)
     assert card({})["class"] == "registration"  # no history: this year's 8 t

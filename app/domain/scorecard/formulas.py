@@ -663,9 +663,8 @@ def management_class(x: Ctx) -> dict[str, Any]:
         licence=bool(x.inputs.holds_operating_licence),
         key_t=x.d.hj1259["key_t"],
         simplified_t=x.d.hj1259["simplified_t"],
+        year_note="" if top == x.facts.year else f"（{top} 年，近三年最大）",
     )
-    if top != x.facts.year:
-        reasons = [f"{r}（{top} 年，近三年最大）" if "年产生量" in r else r for r in reasons]
     return {
         "class": cls,
         "name_zh": {
