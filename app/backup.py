@@ -33,6 +33,7 @@ from sqlalchemy.engine import Connection
 
 from app import tables  # noqa: F401 - every table registered
 from app.core.db import CanonicalJSON, metadata
+from app.projections.scorecard import ScorecardEvidenceRow
 
 FORMAT = "hazchain-dump"
 VERSION = 2
@@ -95,8 +96,8 @@ def _evidence_digests(conn: Connection, files: Path | None) -> list[str]:
     the download as it is today; the dump cannot make it up)."""
     if files is None:
         return []
-    table = next(t for t in _tables() if t.name == "rm_scorecard_evidence")
-    digests = conn.execute(sa.select(table.c.sha256).distinct().order_by(table.c.sha256))
+    sha256 = ScorecardEvidenceRow.__table__.c.sha256  # type: ignore[attr-defined]
+    digests = conn.execute(sa.select(sha256).distinct().order_by(sha256))
     return [d for (d,) in digests if _file_path(files, d).is_file()]
 
 
