@@ -29,7 +29,6 @@ from app.projections.lots import LotRow, state_of
 from app.projections.zones import ZoneRow
 from app.rules import service as rule_service
 from app.services.recorder import Recorder
-from labels.ids import normalise_scan
 
 STREAM = "lot"
 LOT_NAMESPACE = UUID("6f1c1e0a-8c1b-4f57-9a4e-2d8c5b0e7a11")
@@ -341,9 +340,8 @@ def _storage_check(
     session: Session, ctx: AppContext, zone_id: UUID, scanned_code: str | None = None
 ) -> Check:
     def check(state: LotState, at: datetime) -> list[Finding]:
-        code = normalise_scan(scanned_code) if scanned_code else None
         return rule_service.check_storage(
-            session=session, ctx=ctx, lot=state, zone_id=zone_id, scanned_code=code, at=at
+            session=session, ctx=ctx, lot=state, zone_id=zone_id, scanned_code=scanned_code, at=at
         )
 
     return check

@@ -43,6 +43,7 @@ from app.projections.lots import LotRow, ZoneInventoryRow
 from app.projections.lots import state_of as lot_state_of
 from app.projections.zones import FacilityRow, ZoneRow, facility_state
 from app.projections.zones import state_of as zone_state_of
+from labels.ids import normalise_scan
 
 OVERRIDABLE = {Step.storage_in, Step.labelling}  # not generation, repack or inspection
 OVERRIDE_ROLES = {Role.ehs_manager, Role.admin}
@@ -206,7 +207,7 @@ def storage_situation(
         data=rule_data(ctx),
         zone=view,
         contents=contents,
-        scanned_code=scanned_code,
+        scanned_code=normalise_scan(scanned_code) if scanned_code else None,
     )
 
 

@@ -186,6 +186,25 @@ def test_checks_answer_what_would_happen_without_writing(api: Api) -> None:
     assert api.as_("operator").post("/api/v1/checks", {"action": "store"}).status_code == 422
 
 
+def test_dry_run_check_reads_a_scan_as_the_step_would(api: Api) -> None:
+    """A scanner payload (AIM prefix, lower case, CR/LF) is the lot's own label, as at the
+    step itself; another lot's label is R16 in both."""
+    op = api.as_("operator")
+    a1 = str(api.world.zones["A1"])
+    lot, other = labelled(api), labelled(api)
+    raw = f"]Q1{lot['digital_id'].lower()}\r\n"
+
+    def check(code: str) -> list[str]:
+        body = {"action": "store", "lot_id": lot["lot_id"], "zone_id": a1, "scanned_code": code}
+        r = op.post("/api/v1/checks", body)
+        assert r.status_code == 200, r.text
+        return [f["rule_id"] for f in r.json()["findings"] if f["severity"] == "block"]
+
+    assert check(raw) == []
+    assert check(other["digital_id"]) == ["R16"]
+    op.step(lot, "store", zone_id=a1, scanned_code=raw)
+
+
 def test_inspection_finds_a_leak_and_the_lot_must_be_repacked_before_moving(api: Api) -> None:
     op = api.as_("operator")
     a1, a2 = str(api.world.zones["A1"]), str(api.world.zones["A2"])
