@@ -221,15 +221,15 @@ def _from_month_aggregates(
     return [MonthRow(k, *got.get(k, z)) for k in keys]
 
 
-def manifest_counts(*, session: Session, actor: Principal) -> dict[str, int]:
-    """Manifests in the actor's scope by status."""
+def manifest_counts(
+    *, session: Session, actor: Principal, site_id: UUID | None = None
+) -> dict[str, int]:
+    """Manifests in the actor's scope (of one consigning site, if given) by status."""
     t = ManifestRow.__table__  # type: ignore[attr-defined]
-    q = (
-        sa.select(t.c.status, sa.func.count())
-        .where(manifest_service.scope_filter(actor))
-        .group_by(t.c.status)
-    )
-    return {status: int(n) for status, n in session.execute(q)}
+    q = sa.select(t.c.status, sa.func.count()).where(manifest_service.scope_filter(actor))
+    if site_id is not None:
+        q = q.where(t.c.site_id == site_id)
+    return {status: int(n) for status, n in session.execute(q.group_by(t.c.status))}
 
 
 # ---------------------------------------------------------------- scorecard tile

@@ -1583,19 +1583,23 @@ def manifest_events(
     return [_event_read(r) for r in store.load_stream(manifest_id)]
 
 
-def alerts(*, session: Session, ctx: AppContext, actor: Principal) -> list[schemas.ManifestAlert]:
+def alerts(
+    *, session: Session, ctx: AppContext, actor: Principal, site_id: UUID | None = None
+) -> list[schemas.ManifestAlert]:
     """Receipts not confirmed within 5 working days (R50), manifests open too long (R56),
-    open discrepancies (R51), paper back-entries not yet filed (R53) and pending corrections."""
+    open discrepancies (R51), paper back-entries not yet filed (R53) and pending corrections;
+    of one consigning site if `site_id` is given."""
     tdata = load_transfer_data()
     now = ctx.clock.now()
     today = china_day(now)
     out: list[schemas.ManifestAlert] = []
-    rows = session.exec(
-        select(ManifestRow).where(
-            scope_filter(actor),
-            ManifestRow.status.not_in(["closed", "cancelled"]),  # type: ignore[attr-defined]
-        )
-    )
+    conds = [
+        scope_filter(actor),
+        ManifestRow.status.not_in(["closed", "cancelled"]),  # type: ignore[attr-defined]
+    ]
+    if site_id is not None:
+        conds.append(ManifestRow.site_id == site_id)  # type: ignore[arg-type]
+    rows = session.exec(select(ManifestRow).where(*conds))
     for row in rows:
         if row.received_at is not None and row.confirmed_at is None:
             due = receipt_due(tdata, row.received_at)

@@ -32,6 +32,7 @@ from app.labelling import service as labelling_service
 from app.labelling.routes import inline
 from app.lots import schemas as lot_schemas
 from app.lots import service as lot_service
+from app.manifests import service as manifest_service
 from app.rules import service as rule_service
 from app.web import charts
 from app.web.auth import (
@@ -203,11 +204,9 @@ def dashboard_page(
     )
     ages = dashboard.age_histogram(session=session, actor=actor, now=now, site_id=site_id)
     months = dashboard.monthly_trend(session=session, actor=actor, now=now, site_id=site_id)
-    counts = dashboard.manifest_counts(session=session, actor=actor)
+    counts = dashboard.manifest_counts(session=session, actor=actor, site_id=site_id)
     open_manifests = sum(n for s, n in counts.items() if s in dashboard.OPEN_MANIFEST)
-    from app.manifests import service as manifest_service
-
-    m_alerts = manifest_service.alerts(session=session, ctx=ctx, actor=actor)
+    m_alerts = manifest_service.alerts(session=session, ctx=ctx, actor=actor, site_id=site_id)
     overdue = sum(1 for a in m_alerts if a.rule_id == "R50")
     total_alerts, alerts = alert_service.list_alerts(
         session=session, actor=actor, site_id=site_id, limit=12

@@ -15,6 +15,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlmodel import Session
 
 from app.core.errors import status_for
+from app.dashboard import service as dashboard
 from app.deps import CtxDep, ReadSessionDep, SessionDep
 from app.domain.errors import DomainError, InvalidInput
 from app.domain.lot import LotStatus
@@ -48,21 +49,22 @@ def manifests_page(
     session: ReadSessionDep,
     status: Annotated[str | None, Query(max_length=16)] = None,
     number: Annotated[str | None, Query(max_length=20)] = None,
+    site: Annotated[str | None, Query(max_length=40)] = None,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> Response:
     allow(ws, "manifests")
+    site_id = _uuid(site)
     statuses = [ManifestStatus(status)] if status in ManifestStatus.__members__ else None
     result = manifest_service.list_manifests(
         session=session,
         actor=ws.principal,
         status=statuses,
+        site_id=site_id,
         number=number or None,
         limit=50,
         offset=offset,
     )
-    from app.dashboard import service as dashboard
-
-    counts = dashboard.manifest_counts(session=session, actor=ws.principal)
+    counts = dashboard.manifest_counts(session=session, actor=ws.principal, site_id=site_id)
     names = {e.id: e.name for e in identity_service.list_enterprises(session=session)}
     return page(
         request,
@@ -75,6 +77,8 @@ def manifests_page(
         status=status or "",
         number=number or "",
         names=names,
+        sites=_sites(session, ws),
+        site=site_id,
     )
 
 

@@ -221,6 +221,33 @@ def test_dashboard_renders_tiles_and_charts(api) -> None:  # type: ignore[no-unt
     assert html.count('class="bar"') >= 3  # capacity bars and histogram bars drawn
 
 
+def test_dashboard_and_manifest_list_follow_the_site_picked(api) -> None:  # type: ignore[no-untyped-def]
+    from tests.manifests.support import draft
+
+    setup_parties(api)
+    mf = draft(api, [stored_lot(api)])  # consigned by site A
+    w = api.world
+    web = Web(api, "ehs_manager")  # both sites in scope
+
+    def open_tile(url: str) -> str:
+        tiles = re.search(
+            r'<section class="tiles" id="tiles">(.*?)</section>', web.get(url).text, re.S
+        )
+        assert tiles, url
+        tile = re.search(r'<a class="tile" href="(/manifests[^"]*)"><b>(\d+)</b>', tiles.group(1))
+        assert tile, tiles.group(1)
+        return f"{tile.group(2)} {tile.group(1)}"
+
+    assert open_tile("/dashboard") == "1 /manifests"
+    assert open_tile(f"/dashboard?site={w.site_a}") == f"1 /manifests?site={w.site_a}"
+    assert open_tile(f"/dashboard?site={w.site_b}") == f"0 /manifests?site={w.site_b}"
+    assert mf["number"] in web.get(f"/manifests?site={w.site_a}").text
+    other = web.get(f"/manifests?site={w.site_b}").text
+    assert mf["number"] not in other and 'id="manifest-site"' in other
+    assert f'href="/manifests?status=draft&amp;site={w.site_b}"' in other
+    assert web.get("/manifests?site=nonsense").status_code == 422
+
+
 def _wizard_form(api, lots, method: str = "D10", step: str = "create") -> list[tuple[str, str]]:  # type: ignore[no-untyped-def]
     w = api.world
     form = [
