@@ -44,6 +44,7 @@ from app.projections.lots import state_of as lot_state_of
 from app.projections.zones import FacilityRow, ZoneRow, facility_state
 from app.projections.zones import state_of as zone_state_of
 from labels.ids import normalise_scan
+from labels.render import label_fit
 
 OVERRIDABLE = {Step.storage_in, Step.labelling}  # not generation, repack or inspection
 OVERRIDE_ROLES = {Role.ehs_manager, Role.admin}
@@ -304,11 +305,31 @@ def check_inspection(
     )
 
 
+# LabelData attributes (what `label_fit` names when it cuts) -> R10's field keys
+_LABEL_KEYS = {
+    "waste_name": "name",
+    "category": "category",
+    "waste_code": "code",
+    "form": "form",
+    "main_components": "main_components",
+    "harmful_components": "harmful_components",
+    "precautions": "precautions",
+    "unit_name": "unit",
+    "contact_person": "contact",
+    "phone": "phone",
+    "generation_date": "date",
+    "weight_kg": "weight",
+    "remarks": "remarks",
+}
+
+
 def label_fields(data: Any) -> dict[str, Any]:
-    """What an HJ 1276 label would carry (R10 checks every field is there)."""
+    """What an HJ 1276 label would carry (R10 checks every field is there), and under `cut`
+    the fields that even the largest label can only print cut short."""
     if data is None:
         return {}
     return {
+        "cut": [_LABEL_KEYS.get(k, k) for k in label_fit(data).cut],
         "name": data.waste_name,
         "category": data.category,
         "code": data.waste_code,

@@ -98,6 +98,27 @@ def test_label_pdf_a4_and_large_container(api: Api) -> None:
     assert bad.status_code == 422
 
 
+def test_labelling_warns_when_the_label_can_only_print_a_field_cut(api: Api) -> None:
+    """An IBC (6 mm text) with 500-character precautions and remarks: even the 200 mm label
+    cannot hold them, so the label step is let through with an R10 warning naming the
+    fields printed cut short; a lot with ordinary text gets no such warning."""
+    op = api.as_("operator")
+    long_lot = op.generate(
+        container={"type": "ibc", "volume_l": "1000"},
+        precautions="远离火源，密闭贮存，防止泄漏。" * 33,
+        remarks="批次说明。" * 100,
+    )
+    r = op.act(long_lot, "label")
+    assert r.status_code == 200, r.text
+    (f,) = [f for f in r.json()["event"]["findings"] if f["rule_id"] == "R10"]
+    assert f["severity"] == "warn" and "remarks" in f["values"]["cut"]
+    assert "截断" in f["message_zh"] and f["citation"]["document"].startswith("HJ 1276")
+    events = op.get(f"/api/v1/lots/{long_lot['lot_id']}/events").json()
+    assert [x["rule_id"] for x in events[-1]["findings"]] == ["R10"]  # recorded with the step
+    plain = op.act(op.generate(container={"type": "ibc", "volume_l": "1000"}), "label")
+    assert [x for x in plain.json()["event"]["findings"] if x["rule_id"] == "R10"] == []
+
+
 def test_qr_png_and_barcode_svg(api: Api) -> None:
     op = api.as_("operator")
     lot = op.generate()

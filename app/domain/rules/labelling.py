@@ -53,6 +53,19 @@ def r10(s: Situation, r: Rule) -> Iterator[Finding]:
             "the label lacks: " + ", ".join(missing),
             missing=missing,
         )
+    cut = list(s.label_fields.get("cut") or ())
+    if cut:
+        names = {**LABEL_FIELDS, "remarks": "备注"}
+        yield r.finding(
+            s,
+            "标签内容过长，最大尺寸（200 mm）也只能截断打印："
+            + "、".join(names.get(k, k) for k in cut)
+            + "；请精简该批次的文字",
+            "the text is too long even for the largest (200 mm) label, so it is printed cut "
+            "short: " + ", ".join(cut) + "; shorten the lot's text",
+            severity=Severity.warn,
+            cut=cut,
+        )
 
 
 @rule(

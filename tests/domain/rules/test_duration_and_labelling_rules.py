@@ -123,6 +123,18 @@ def test_r10_every_label_field() -> None:
     f = findings_of(situation(Step.labelling, label_fields=partial), "R10")
     assert f[0].severity is Severity.block and f[0].values["missing"] == ["precautions", "phone"]
     assert "注意事项" in f[0].message_zh
+    assert f[0].citation["document"].startswith("HJ 1276")
+
+
+def test_r10_warns_when_even_the_largest_label_cuts_a_field() -> None:
+    cut = situation(Step.labelling, label_fields={**FULL_LABEL, "cut": ["remarks", "precautions"]})
+    (f,) = findings_of(cut, "R10")
+    assert f.severity is Severity.warn and f.values["cut"] == ["remarks", "precautions"]
+    assert "备注、注意事项" in f.message_zh and "200 mm" in f.message_en
+    assert f.citation["document"].startswith("HJ 1276") and f.citation["clause"]
+    assert (
+        findings_of(situation(Step.labelling, label_fields={**FULL_LABEL, "cut": []}), "R10") == []
+    )
 
 
 def test_r11_digital_id_length_and_uniqueness() -> None:
