@@ -1,4 +1,5 @@
-"""Authentication and permission dependencies: `CurrentUser`, `RequirePermission(...)`."""
+"""Authentication and permission dependencies: `CurrentUser`, `RequirePermission(...)`,
+`RequireAnyPermission(...)`."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from fastapi.security import OAuth2PasswordBearer
 
 from app.core.security import decode_token
 from app.deps import CtxDep
-from app.domain.errors import Unauthenticated
+from app.domain.errors import PermissionDenied, Unauthenticated
 from app.identity import service as identity_service
 from app.identity.permissions import Permission, Principal
 
@@ -52,3 +53,31 @@ class RequirePermission:
 
 def require(permission: Permission) -> type[Principal]:
     return Annotated[Principal, Depends(RequirePermission(permission))]  # type: ignore[return-value]
+
+
+class RequireAnyPermission:
+    """`Depends(RequireAnyPermission(a, b, ...))` → the principal when its role holds at least
+    one of the permissions, or 403 before any object is looked up.
+
+    For a step that more than one party may take (a handover is signed by the consignor, the
+    carrier or the handler): the route declares who may ever do it, and the service still
+    decides which party of *this* object the caller is, and whether that party may act."""
+
+    def __init__(self, *permissions: Permission) -> None:
+        if not permissions:
+            raise ValueError("name at least one permission")
+        self.permissions = tuple(permissions)
+
+    def __call__(self, user: CurrentUser) -> Principal:
+        if not any(user.has(p) for p in self.permissions):
+            needed = " or ".join(p.value for p in self.permissions)
+            raise PermissionDenied(
+                f"role {user.role.value} may not {needed}",
+                role=user.role.value,
+                permission=needed,
+            )
+        return user
+
+
+def require_any(*permissions: Permission) -> type[Principal]:
+    return Annotated[Principal, Depends(RequireAnyPermission(*permissions))]  # type: ignore[return-value]

@@ -2,6 +2,10 @@
 
 Handler and transporter users see and act only on manifests naming their organisation;
 plant users on the manifests of their sites; auditors read those of their sites.
+
+Each step declares the permission(s) of the parties that may ever take it, so a role holding
+none of them is refused (403) before the manifest is looked up; the service then checks which
+party of *this* manifest the caller is, and that this party may take the step.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from app.core.errors import error_responses
 from app.deps import CtxDep, ReadSessionDep, SessionDep
 from app.domain.manifest import ManifestStatus
 from app.exports import service as export_service
-from app.identity.deps import require
+from app.identity.deps import require, require_any
 from app.identity.permissions import Permission
 from app.lots.schemas import EventRead
 from app.manifests import schemas
@@ -25,13 +29,25 @@ from app.manifests import service as manifest_service
 router = APIRouter(prefix="/api/v1/manifests", tags=["manifests"])
 
 Reader = require(Permission.manifest_read)
+# consignor (移出人): draft, submit, return, close, cancel
+Consignor = require(Permission.manifest_write)
+# handler (接受人): receive, confirm, dispose
+Receiver = require(Permission.manifest_receive)
+# consignor or carrier (承运人): load, dispatch, GPS track
+Shipper = require_any(Permission.manifest_write, Permission.manifest_carry)
+# any named party: one-time codes, signatures, corrections and their approval
+AnyParty = require_any(
+    Permission.manifest_write, Permission.manifest_carry, Permission.manifest_receive
+)
 WRITE = error_responses(401, 403, 404, 409, 422)
 READ = error_responses(401, 403, 404)
 Result = schemas.ManifestCommandResult
 
 
 @router.post("", response_model=Result, status_code=status.HTTP_201_CREATED, responses=WRITE)
-def create(cmd: schemas.ManifestCreate, actor: Reader, session: SessionDep, ctx: CtxDep) -> Result:
+def create(
+    cmd: schemas.ManifestCreate, actor: Consignor, session: SessionDep, ctx: CtxDep
+) -> Result:
     """Draft a manifest: consignor site, handler (and licence), carrier, lines of lots. The
     14-digit number is allocated now; the lots are allocated to the manifest."""
     return manifest_service.create_manifest(session=session, ctx=ctx, actor=actor, cmd=cmd)
@@ -101,7 +117,7 @@ def events(
 
 @router.post("/{manifest_id}/submit", response_model=Result, responses=WRITE)
 def submit(
-    manifest_id: UUID, cmd: schemas.Action, actor: Reader, session: SessionDep, ctx: CtxDep
+    manifest_id: UUID, cmd: schemas.Action, actor: Consignor, session: SessionDep, ctx: CtxDep
 ) -> Result:
     """Consignor: file the manifest (R38-R43, R46, R47 checked)."""
     return manifest_service.submit(
@@ -111,7 +127,7 @@ def submit(
 
 @router.post("/{manifest_id}/load", response_model=Result, responses=WRITE)
 def load(
-    manifest_id: UUID, cmd: schemas.ManifestLoad, actor: Reader, session: SessionDep, ctx: CtxDep
+    manifest_id: UUID, cmd: schemas.ManifestLoad, actor: Shipper, session: SessionDep, ctx: CtxDep
 ) -> Result:
     """Consignor or carrier: every lot scanned at the vehicle; vehicle, driver, escort (R37,
     R40, R44, R45, R48). A missing or extra package blocks."""
@@ -129,7 +145,7 @@ def load(
 def challenge(
     manifest_id: UUID,
     cmd: schemas.ChallengeCreate,
-    actor: Reader,
+    actor: AnyParty,
     session: SessionDep,
     ctx: CtxDep,
 ) -> schemas.ChallengeRead:
@@ -142,7 +158,7 @@ def challenge(
 
 @router.post("/{manifest_id}/sign", response_model=Result, responses=WRITE)
 def sign(
-    manifest_id: UUID, cmd: schemas.ManifestSign, actor: Reader, session: SessionDep, ctx: CtxDep
+    manifest_id: UUID, cmd: schemas.ManifestSign, actor: AnyParty, session: SessionDep, ctx: CtxDep
 ) -> Result:
     """Sign a handover for your party, or record the counterpart's one-time code."""
     return manifest_service.sign(
@@ -154,7 +170,7 @@ def sign(
 def dispatch(
     manifest_id: UUID,
     cmd: schemas.HandoverAction,
-    actor: Reader,
+    actor: Shipper,
     session: SessionDep,
     ctx: CtxDep,
 ) -> Result:
@@ -168,7 +184,7 @@ def dispatch(
 def receive(
     manifest_id: UUID,
     cmd: schemas.ManifestReceive,
-    actor: Reader,
+    actor: Receiver,
     session: SessionDep,
     ctx: CtxDep,
 ) -> Result:
@@ -184,7 +200,7 @@ def receive(
 def confirm(
     manifest_id: UUID,
     cmd: schemas.ManifestConfirm,
-    actor: Reader,
+    actor: Receiver,
     session: SessionDep,
     ctx: CtxDep,
 ) -> Result:
@@ -198,7 +214,7 @@ def confirm(
 def returns(
     manifest_id: UUID,
     cmd: schemas.ManifestReturn,
-    actor: Reader,
+    actor: Consignor,
     session: SessionDep,
     ctx: CtxDep,
 ) -> Result:
@@ -212,7 +228,7 @@ def returns(
 def record_track(
     manifest_id: UUID,
     cmd: schemas.ManifestTrack,
-    actor: Reader,
+    actor: Shipper,
     session: SessionDep,
     ctx: CtxDep,
 ) -> Result:
@@ -235,7 +251,7 @@ def track(
 def dispose(
     manifest_id: UUID,
     cmd: schemas.ManifestDispose,
-    actor: Reader,
+    actor: Receiver,
     session: SessionDep,
     ctx: CtxDep,
 ) -> Result:
@@ -247,7 +263,7 @@ def dispose(
 
 @router.post("/{manifest_id}/close", response_model=Result, responses=WRITE)
 def close(
-    manifest_id: UUID, cmd: schemas.Action, actor: Reader, session: SessionDep, ctx: CtxDep
+    manifest_id: UUID, cmd: schemas.Action, actor: Consignor, session: SessionDep, ctx: CtxDep
 ) -> Result:
     """Consignor: the disposal result is in; the manifest is closed."""
     return manifest_service.close(
@@ -259,7 +275,7 @@ def close(
 def cancel(
     manifest_id: UUID,
     cmd: schemas.ManifestCancel,
-    actor: Reader,
+    actor: Consignor,
     session: SessionDep,
     ctx: CtxDep,
 ) -> Result:
@@ -273,7 +289,7 @@ def cancel(
 def request_correction(
     manifest_id: UUID,
     cmd: schemas.CorrectionRequest,
-    actor: Reader,
+    actor: AnyParty,
     session: SessionDep,
     ctx: CtxDep,
 ) -> Result:
@@ -291,7 +307,7 @@ def decide_correction(
     manifest_id: UUID,
     correction_id: UUID,
     cmd: schemas.CorrectionDecision,
-    actor: Reader,
+    actor: AnyParty,
     session: SessionDep,
     ctx: CtxDep,
 ) -> Result:

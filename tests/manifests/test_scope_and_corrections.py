@@ -27,17 +27,23 @@ def test_a_handler_cannot_see_another_handlers_manifest(api) -> None:  # type: i
     assert api.as_("handler2").get(f"{path}.pdf").status_code == 404
     assert ok(api.as_("handler2").get("/api/v1/manifests"))["total"] == 0
     assert ok(api.as_("handler").get("/api/v1/manifests"))["total"] == 1
-    # nor act on it
-    r = act(api, "handler2", m, "cancel", reason="试图作废")
+    # nor act on it: a step a handler may take finds nothing (404); cancelling is the
+    # consignor's, refused to every handler before any lookup (403)
+    r = act(api, "handler2", m, "sign", step="receipt")
     assert r.status_code == 404
+    r = act(api, "handler2", m, "cancel", reason="试图作废")
+    assert r.status_code == 403 and r.json()["error"] == "permission_denied"
     # an operator of the other site does not see it either
     assert api.as_("operator_b").get(path).status_code == 404
     # the regulator of the site reads it but may not act
     assert api.as_("auditor").get(path).status_code == 200
     assert act(api, "auditor", m, "submit").status_code == 403
-    # the handler may not submit the consignor's manifest
+    # the handler may not submit the consignor's manifest (its role may never submit)
     r = act(api, "handler", m, "submit")
-    assert r.status_code == 403 and "consignor" in r.json()["detail"]
+    assert r.status_code == 403 and "manifest:write" in r.json()["detail"]
+    # the admin's role may take the handler's steps, but on this manifest it is the consignor
+    r = act(api, "admin", m, "receive")
+    assert r.status_code == 403 and "only the handler" in r.json()["detail"]
 
 
 def test_a_handler_without_a_licence_is_refused_at_draft(api) -> None:  # type: ignore[no-untyped-def]

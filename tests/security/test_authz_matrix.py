@@ -1,12 +1,15 @@
 """Authorisation matrix: every route of the API × every role of the test world, on both databases.
 
-`ROUTES` is the table: each operation with what it requires (a permission, any signed-in user,
-a device token, or nothing). The first test checks that the table names every route with the
-requirement the route really declares, so a new or changed route has to be added here. The
-matrix test then calls every route as every role (and without a token): a role holding the
-permission is never refused (no 401/403), a role without it gets 403 `permission_denied`, a user
-token on a device route gets 401, and nothing answers 500. Object-level scope (another site's
-lot, another handler's manifest) and bad tokens have their own tables below.
+`ROUTES` is the table: each operation with what it requires (a permission, one of several
+permissions "a|b", any signed-in user, a device token, or nothing). The first test checks that
+the table names every route with the requirement the route really declares, so a new or changed
+route has to be added here. The matrix test then calls every route as every role (and without a
+token): a role holding the permission (one of them) is never refused (no 401/403), a role
+without it gets 403 `permission_denied` (writes are called with unknown ids, so that 403 comes
+before any object lookup), a user token on a device route gets 401, and nothing answers 500.
+Object-level scope (another site's lot, another handler's manifest, a party acting for another)
+and bad tokens have their own tables below. The web console's pages are in
+`test_console_authz.py`.
 
 The data is built once per backend (module-scoped): refused calls write nothing, and the calls
 that pass use empty bodies (422) or unknown ids (404) except for harmless reads.
@@ -28,6 +31,11 @@ from app.identity.permissions import ROLE_PERMISSIONS, Permission
 from tests.conftest import _PG_PROBLEM, _template
 from tests.support.client import Api
 from tests.support.world import JWT_SECRET, PASSWORD
+
+# Any one of several permissions ("a|b"): a step more than one party may take. The route refuses
+# a role holding none of them; the service then checks the caller's party on that manifest.
+SHIPPER = "manifest:carry|manifest:write"  # the consignor or the carrier
+ANY_PARTY = "manifest:carry|manifest:receive|manifest:write"  # consignor, carrier or handler
 
 ROUTES: list[tuple[str, str, str]] = [
     ("POST", "/api/v1/auth/token", "public"),
@@ -82,30 +90,30 @@ ROUTES: list[tuple[str, str, str]] = [
     ("POST", "/api/v1/audit/verifications", "audit:read"),
     ("GET", "/api/v1/audit/checkpoints", "audit:read"),
     ("POST", "/api/v1/audit/checkpoints", "audit:sign"),
-    ("POST", "/api/v1/manifests", "manifest:read"),
+    ("POST", "/api/v1/manifests", "manifest:write"),
     ("GET", "/api/v1/manifests", "manifest:read"),
     ("GET", "/api/v1/manifests/alerts", "manifest:read"),
     ("GET", "/api/v1/manifests/{manifest_id}.pdf", "manifest:read"),
     ("GET", "/api/v1/manifests/{manifest_id}", "manifest:read"),
     ("GET", "/api/v1/manifests/{manifest_id}/events", "manifest:read"),
-    ("POST", "/api/v1/manifests/{manifest_id}/submit", "manifest:read"),
-    ("POST", "/api/v1/manifests/{manifest_id}/load", "manifest:read"),
-    ("POST", "/api/v1/manifests/{manifest_id}/challenges", "manifest:read"),
-    ("POST", "/api/v1/manifests/{manifest_id}/sign", "manifest:read"),
-    ("POST", "/api/v1/manifests/{manifest_id}/dispatch", "manifest:read"),
-    ("POST", "/api/v1/manifests/{manifest_id}/receive", "manifest:read"),
-    ("POST", "/api/v1/manifests/{manifest_id}/confirm", "manifest:read"),
-    ("POST", "/api/v1/manifests/{manifest_id}/returns", "manifest:read"),
-    ("POST", "/api/v1/manifests/{manifest_id}/track", "manifest:read"),
+    ("POST", "/api/v1/manifests/{manifest_id}/submit", "manifest:write"),
+    ("POST", "/api/v1/manifests/{manifest_id}/load", SHIPPER),
+    ("POST", "/api/v1/manifests/{manifest_id}/challenges", ANY_PARTY),
+    ("POST", "/api/v1/manifests/{manifest_id}/sign", ANY_PARTY),
+    ("POST", "/api/v1/manifests/{manifest_id}/dispatch", SHIPPER),
+    ("POST", "/api/v1/manifests/{manifest_id}/receive", "manifest:receive"),
+    ("POST", "/api/v1/manifests/{manifest_id}/confirm", "manifest:receive"),
+    ("POST", "/api/v1/manifests/{manifest_id}/returns", "manifest:write"),
+    ("POST", "/api/v1/manifests/{manifest_id}/track", SHIPPER),
     ("GET", "/api/v1/manifests/{manifest_id}/track", "manifest:read"),
-    ("POST", "/api/v1/manifests/{manifest_id}/dispose", "manifest:read"),
-    ("POST", "/api/v1/manifests/{manifest_id}/close", "manifest:read"),
-    ("POST", "/api/v1/manifests/{manifest_id}/cancel", "manifest:read"),
-    ("POST", "/api/v1/manifests/{manifest_id}/corrections", "manifest:read"),
+    ("POST", "/api/v1/manifests/{manifest_id}/dispose", "manifest:receive"),
+    ("POST", "/api/v1/manifests/{manifest_id}/close", "manifest:write"),
+    ("POST", "/api/v1/manifests/{manifest_id}/cancel", "manifest:write"),
+    ("POST", "/api/v1/manifests/{manifest_id}/corrections", ANY_PARTY),
     (
         "POST",
         "/api/v1/manifests/{manifest_id}/corrections/{correction_id}/decision",
-        "manifest:read",
+        ANY_PARTY,
     ),
     ("POST", "/api/v1/parties/handler-licences", "party:admin"),
     ("GET", "/api/v1/parties/handler-licences", "party:read"),
@@ -248,7 +256,7 @@ def matrix(
 def _declared_routes(tmp: Path) -> list[tuple[str, str, str]]:
     from fastapi.routing import APIRoute
 
-    from app.identity.deps import RequirePermission
+    from app.identity.deps import RequireAnyPermission, RequirePermission
     from app.main import create_app
     from tests.support.world import make_settings
 
@@ -271,6 +279,11 @@ def _declared_routes(tmp: Path) -> list[tuple[str, str, str]]:
         calls = deps(r.dependant)
         names = {getattr(c, "__name__", "") for c in calls}
         perms = [c.permission.value for c in calls if isinstance(c, RequirePermission)]
+        perms += [
+            "|".join(sorted(p.value for p in c.permissions))
+            for c in calls
+            if isinstance(c, RequireAnyPermission)
+        ]
         if perms:
             kind = perms[0]
         elif "get_reader" in names or "get_device_read" in names:
@@ -302,7 +315,8 @@ def _expected(requirement: str, role: Role | None) -> str:
         return "unauthenticated"  # no token, or a user token on a device route
     if requirement == "user":
         return "pass"
-    return "pass" if Permission(requirement) in ROLE_PERMISSIONS[role] else "forbidden"
+    held = ROLE_PERMISSIONS[role]
+    return "pass" if any(Permission(p) in held for p in requirement.split("|")) else "forbidden"
 
 
 @pytest.mark.parametrize(("method", "template", "requirement"), ROUTES)
@@ -352,13 +366,21 @@ SCOPE_CASES: list[tuple[str, str, str, str, int]] = [
     ("handler2", "GET", "/api/v1/manifests/{manifest}", "", 404),
     ("handler2", "GET", "/api/v1/manifests/{manifest}.pdf", "", 404),
     ("handler2", "GET", "/api/v1/manifests/{manifest}/events", "", 404),
-    ("handler2", "POST", "/api/v1/manifests/{manifest}/cancel", "cancel", 404),
+    ("handler2", "POST", "/api/v1/manifests/{manifest}/sign", "sign", 404),
+    ("handler2", "POST", "/api/v1/manifests/{manifest}/receive", "version", 404),
     ("operator_b", "GET", "/api/v1/manifests/{manifest}", "", 404),
     ("operator_b", "POST", "/api/v1/manifests/{manifest}/cancel", "cancel", 404),
-    # the named handler may not act for the consignor; the regulator may not act at all
+    ("operator_b", "POST", "/api/v1/manifests/{manifest}/sign", "sign", 404),
+    # a role that never takes a step is refused before the lookup, named on it or not
+    ("handler2", "POST", "/api/v1/manifests/{manifest}/cancel", "cancel", 403),
     ("handler", "POST", "/api/v1/manifests/{manifest}/submit", "version", 403),
     ("transporter", "POST", "/api/v1/manifests/{manifest}/cancel", "cancel", 403),
     ("auditor", "POST", "/api/v1/manifests/{manifest}/submit", "version", 403),
+    ("auditor", "POST", "/api/v1/manifests/{manifest}/sign", "sign", 403),
+    # a role that may take a step, but is another party on this manifest: the admin's role
+    # holds the handler's and the carrier's permissions, yet here the admin is the consignor
+    ("admin", "POST", "/api/v1/manifests/{manifest}/receive", "version", 403),
+    ("admin", "POST", "/api/v1/manifests/{manifest}/dispose", "dispose", 403),
     # a site is visible as in the site list: own sites and own enterprise's, not others'
     ("operator", "GET", "/api/v1/sites/{site_b}", "", 200),
     ("handler", "GET", "/api/v1/sites/{site_b}", "", 404),
@@ -377,6 +399,18 @@ def _scope_body(m: Matrix, kind: str) -> dict[str, Any] | None:
         "store_b": {**base, "expected_version": lot_b["version"], "zone_id": str(w.zones["A1"])},
         "cancel": {**base, "expected_version": m.manifest["version"], "reason": "试图作废"},
         "version": {**base, "expected_version": m.manifest["version"]},
+        "sign": {**base, "expected_version": m.manifest["version"], "step": "dispatch"},
+        "dispose": {
+            **base,
+            "expected_version": m.manifest["version"],
+            "lots": [
+                {
+                    "lot_id": lot_a["lot_id"],
+                    "method_code": "D10",
+                    "completed_on": datetime.now(UTC).date().isoformat(),
+                }
+            ],
+        },
     }
     if kind == "generate_b":
         from tests.support.client import lot_body
