@@ -283,6 +283,21 @@ class LotCorrected(Event):
     reason: str
 
 
+@register
+class LotStorageExtended(Event):
+    """The ecology and environment bureau that issued the licence approved storing the lot
+    beyond the one-year limit (延期贮存批准, 固废法 Art. 81 ¶3). A later one replaces it: a
+    further extension, or a correction of this one."""
+
+    TYPE = "lot.storage_extended"
+
+    approval_no: str  # 批准文号
+    authority: str  # 批准机关
+    approved_on: date
+    extended_until: date  # storage may run through this day (China time)
+    note: str | None = None
+
+
 # ---------------------------------------------------------------- facility and zone events
 
 

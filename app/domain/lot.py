@@ -6,14 +6,15 @@ State machine (GB 18597 / 转移管理办法 custody chain):
       -> shipped -> received (accepted / partly accepted) -> disposed | utilised
                  -> rejected -> returned to the consignor's inventory (labelled, not in a zone)
 
-Weighing, inspection and repacking happen along the way without changing the status.
+Weighing, inspection and repacking happen along the way without changing the status, and so
+does an approval to store a lot beyond the one-year limit (`lot.storage_extended`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any
@@ -32,6 +33,7 @@ from app.domain.values import (
     PhysicalForm,
     ReceiptOutcome,
     WasteKind,
+    china_date,
 )
 from app.domain.waste_codes import Catalogue, code_format_problem, normalise_code
 
@@ -50,6 +52,7 @@ class LotStatus(StrEnum):
 
 TERMINAL = {LotStatus.disposed, LotStatus.utilised}
 ON_SITE = {LotStatus.generated, LotStatus.labelled, LotStatus.stored, LotStatus.allocated}
+IN_STORAGE = {LotStatus.stored, LotStatus.allocated}  # in a zone: the storage limit runs
 # Disposal/utilisation method codes (HJ 1033 App. F via regulations.md §7.4).
 UTILISATION_CODES = {f"R{i}" for i in (1, 2, 3, 4, 5, 6, 7, 8, 9, 15)} | {"C1", "C2", "C3"}
 DISPOSAL_CODES = {"D1", "D9", "D10", "D16"}
@@ -93,6 +96,9 @@ class LotState:
     headspace_mm: Decimal | None = None
     organic_matter_pct: Decimal | None = None
     soluble_salts_pct: Decimal | None = None
+    # the current approval to store beyond the one-year limit (固废法 Art. 81 ¶3), if any
+    storage_extended_until: date | None = None
+    storage_extension_approval_no: str | None = None
 
     @property
     def needs_repack(self) -> bool:
@@ -186,6 +192,9 @@ def evolve(state: LotState | None, event: ev.Event, at: datetime, lot_id: UUID) 
                 accepted_weight_kg=None,
                 received_at=None,
                 shipped_at=None,
+                # its storage starts afresh when it is stored again: so does the limit
+                storage_extended_until=None,
+                storage_extension_approval_no=None,
             )
         case ev.LotDisposed():
             return replace(
@@ -203,6 +212,12 @@ def evolve(state: LotState | None, event: ev.Event, at: datetime, lot_id: UUID) 
             )
         case ev.LotRuleOverridden():
             return s
+        case ev.LotStorageExtended():
+            return replace(
+                s,
+                storage_extended_until=event.extended_until,
+                storage_extension_approval_no=event.approval_no,
+            )
         case ev.LotCorrected():
             return replace(s, **{k: v for k, v in event.changes.items() if k in CORRECTABLE})
     raise ValueError(f"lot cannot fold {event.TYPE}")
@@ -602,6 +617,75 @@ def complete(
     raise InvalidInput(
         f"unknown method code {method_code!r}; expected R1-R9, R15, D1, D9, D10, D16 or C1-C3",
         field="method_code",
+    )
+
+
+class ExtendStorage(Command):
+    """An approval to store the lot beyond the one-year limit (延期贮存批准)."""
+
+    approval_no: str = Field(min_length=1, max_length=64, description="批准文号")
+    authority: str = Field(
+        min_length=1, max_length=100, description="批准机关: the EEB that issued the licence"
+    )
+    approved_on: date = Field(description="批准日期")
+    extended_until: date = Field(
+        description="延期至: storage may run through this day; after the one-year limit"
+    )
+    note: str | None = Field(default=None, max_length=500)
+
+
+def one_year_limit(state: LotState, limit_days: int) -> date | None:
+    """The last day (China time) of the lot's storage limit counted from its storage date, or
+    None when it is not stored."""
+    if state.stored_at is None:
+        return None
+    return china_date(state.stored_at + timedelta(days=limit_days))
+
+
+def extend_storage(
+    state: LotState, cmd: ExtendStorage, *, today: date, limit_days: int = 365
+) -> ev.LotStorageExtended:
+    """Record an approval to store the lot beyond the limit (固废法 Art. 81 ¶3). Only a lot in
+    storage has a limit to extend; a later approval replaces an earlier one."""
+    if state.status not in IN_STORAGE or state.stored_at is None:
+        raise InvalidTransition(
+            f"only a lot in storage can have its storage extended: this one is "
+            f"{state.status.value} (allowed when: allocated, stored)",
+            status=state.status.value,
+            action="extend storage",
+        )
+    approval_no, authority = cmd.approval_no.strip(), cmd.authority.strip()
+    if not approval_no:
+        raise InvalidInput("the approval needs its number (批准文号)", field="approval_no")
+    if not authority:
+        raise InvalidInput("the approval needs its issuing authority (批准机关)", field="authority")
+    if cmd.approved_on > today:
+        raise InvalidInput(
+            f"the approval date {cmd.approved_on} is after the day it is recorded ({today})",
+            field="approved_on",
+        )
+    if cmd.extended_until <= cmd.approved_on:
+        raise InvalidInput(
+            f"extended_until {cmd.extended_until} must be after the approval date "
+            f"{cmd.approved_on}",
+            field="extended_until",
+        )
+    limit = one_year_limit(state, limit_days)
+    assert limit is not None
+    if cmd.extended_until <= limit:
+        raise InvalidInput(
+            f"extended_until {cmd.extended_until} does not extend anything: the lot may be "
+            f"stored until {limit} without an approval",
+            field="extended_until",
+            limit=str(limit),
+        )
+    note = cmd.note.strip() if cmd.note and cmd.note.strip() else None
+    return ev.LotStorageExtended(
+        approval_no=approval_no,
+        authority=authority,
+        approved_on=cmd.approved_on,
+        extended_until=cmd.extended_until,
+        note=note,
     )
 
 

@@ -450,6 +450,7 @@ EVENT_ZH = {
     "lot.repacked": "重新包装",
     "lot.corrected": "更正",
     "lot.rule_overridden": "规则超控",
+    "lot.storage_extended": "延期贮存批准",
     "lot.allocated": "配入联单",
     "lot.loaded": "装车扫码",
     "lot.arrival_checked": "到货称重",
