@@ -80,6 +80,11 @@ class LotRow(SQLModel, table=True):
     headspace_mm: Decimal | None = Field(default=None, sa_column=sa.Column(sa.Numeric(10, 3)))
     organic_matter_pct: Decimal | None = Field(default=None, sa_column=sa.Column(sa.Numeric(8, 3)))
     soluble_salts_pct: Decimal | None = Field(default=None, sa_column=sa.Column(sa.Numeric(8, 3)))
+    # the current 延期贮存批准 (固废法 Art. 81 ¶3): storage may run through this day
+    storage_extended_until: date | None = Field(default=None, sa_column=sa.Column(sa.Date()))
+    storage_extension_approval_no: str | None = Field(
+        default=None, sa_column=sa.Column(sa.String(64))
+    )
 
 
 class ZoneInventoryRow(SQLModel, table=True):
@@ -147,6 +152,8 @@ def state_of(row: LotRow | sa.Row[Any]) -> LotState:
         headspace_mm=row.headspace_mm,
         organic_matter_pct=row.organic_matter_pct,
         soluble_salts_pct=row.soluble_salts_pct,
+        storage_extended_until=row.storage_extended_until,
+        storage_extension_approval_no=row.storage_extension_approval_no,
     )
 
 
@@ -190,6 +197,8 @@ def _row_values(s: LotState) -> dict[str, Any]:
         "headspace_mm": s.headspace_mm,
         "organic_matter_pct": s.organic_matter_pct,
         "soluble_salts_pct": s.soluble_salts_pct,
+        "storage_extended_until": s.storage_extended_until,
+        "storage_extension_approval_no": s.storage_extension_approval_no,
     }
 
 
