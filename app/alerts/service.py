@@ -1,9 +1,9 @@
 """The storage sweep and the alert list.
 
 `sweep` looks at the projections (never the log): lots approaching or past the storage-time
-limits (R32/R33), lots overstaying at a storage spot (R34), zones whose inspection is overdue
-(R35) or that are nearly full, lots still unlabelled, containers awaiting repack, periodic
-declarations due or overdue (R60). It raises
+limits (R32/R33; a lot within an approved storage extension is neither), lots overstaying at a
+storage spot (R34), zones whose inspection is overdue (R35) or that are nearly full, lots still
+unlabelled, containers awaiting repack, periodic declarations due or overdue (R60). It raises
 the alerts that are new and clears those whose condition went away, as events on each site's
 `alerts` stream, under the site's chain lock (two servers sweeping at once raise each alert
 once).
@@ -25,7 +25,7 @@ from app.context import AppContext
 from app.domain import alerts as alert_domain
 from app.domain.alerts import Alert
 from app.domain.lot import LotStatus
-from app.domain.rules.base import Finding, Situation, Step
+from app.domain.rules.base import Finding, Severity, Situation, Step
 from app.domain.rules.integrity import IntegritySituation
 from app.domain.rules.registry import evaluate
 from app.domain.values import ContainerCondition, Role, WasteKind
@@ -137,6 +137,8 @@ def current_alerts(session: Session, ctx: AppContext, site_id: UUID, now: dateti
             zone=views.get(lot.zone_id) if lot.zone_id else None,
         )
         for f in evaluate(s):
+            if f.severity is Severity.info:
+                continue  # a fact, not a condition: e.g. R32/R33 within an approved extension
             out.append(_from_finding(f, "lot", lot.lot_id, lot.zone_id, (lot.lot_id,)))
 
     # Unlabelled hazardous lots, and containers awaiting repack.

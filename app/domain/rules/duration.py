@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import timedelta
 
+from app.domain.lot import LotState
 from app.domain.rules.base import Finding, Rule, Severity, Situation, Step
 from app.domain.rules.common import (
     GB18597,
@@ -16,18 +17,48 @@ from app.domain.rules.common import (
     is_hazardous,
     rule,
 )
+from app.domain.values import china_date
 
 # ---------------------------------------------------------------- storage duration
 
 
 def _age_findings(
-    s: Situation, r: Rule, since: object, limit_severity: Severity
+    s: Situation, r: Rule, lot: LotState, since: object, limit_severity: Severity
 ) -> Iterator[Finding]:
     warn_at = int(s.data.param("storage", "duration_warn_days"))
     limit = int(s.data.param("storage", "duration_limit_days"))
     age = age_days(s, since)
     deadline = since + timedelta(days=limit)  # type: ignore[operator]
     due = deadline.date()
+    until = lot.storage_extended_until
+    if until is not None and (s.now > deadline or age >= warn_at):
+        # An approved extension (延期贮存批准) moves the limit to its last day, China time.
+        approval = lot.storage_extension_approval_no
+        values = dict(
+            age_days=age,
+            limit_days=limit,
+            due=str(due),
+            extended_until=str(until),
+            approval_no=approval,
+        )
+        if china_date(s.now) > until:
+            yield r.finding(
+                s,
+                f"已贮存 {age} 天，延期贮存批准（文号 {approval}）已于 {until} 到期",
+                f"stored for {age} days: the storage extension (approval {approval}) "
+                f"ran out on {until}",
+                severity=limit_severity,
+                **values,
+            )
+        else:
+            yield r.finding(
+                s,
+                f"已获延期贮存批准（文号 {approval}）至 {until}",
+                f"storage extended until {until} (approval {approval})",
+                severity=Severity.info,
+                **values,
+            )
+        return
     if s.now > deadline:  # "not more than one year": past it, not at it
         yield r.finding(
             s,
@@ -66,7 +97,7 @@ def r32(s: Situation, r: Rule) -> Iterator[Finding]:
     lot = s.lot
     if not s.site.licensed_operator or not is_hazardous(s) or lot.stored_at is None:
         return
-    yield from _age_findings(s, r, lot.stored_at, Severity.block)
+    yield from _age_findings(s, r, lot, lot.stored_at, Severity.block)
 
 
 @rule(
@@ -89,7 +120,7 @@ def r33(s: Situation, r: Rule) -> Iterator[Finding]:
     sev = Severity(
         profile.get("generator_one_year_severity", s.data.param("generator", "one_year_severity"))
     )
-    yield from _age_findings(s, r, lot.generated_at, sev)
+    yield from _age_findings(s, r, lot, lot.generated_at, sev)
 
 
 @rule(
