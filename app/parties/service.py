@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from pydantic import BaseModel
 from sqlmodel import Session, SQLModel, select
 
+from app.audit.changes import record_change, row_values
 from app.context import AppContext
 from app.domain import parties as p
 from app.domain.errors import InvalidInput, NotFound
@@ -66,31 +67,17 @@ ENTITIES = {
 }
 
 
-def _plain(values: dict[str, Any]) -> dict[str, Any]:
-    out = {}
-    for k, v in values.items():
-        if isinstance(v, UUID | date | Decimal):
-            out[k] = str(v)
-        elif isinstance(v, list):
-            out[k] = [_plain(x) if isinstance(x, dict) else x for x in v]
-        else:
-            out[k] = v
-    return out
-
-
 def _audit(
     session: Session, ctx: AppContext, actor: Principal | None, entity: str, row: Any, action: str
 ) -> None:
-    data = _plain({c: getattr(row, c) for c in row.__table__.columns.keys()})  # noqa: SIM118
-    session.add(
-        PartyChange(
-            entity=entity,
-            entity_id=row.id,
-            action=action,
-            actor_id=actor.user_id if actor else None,
-            at=ctx.clock.now(),
-            data=data,
-        )
+    record_change(
+        session,
+        entity=entity,
+        entity_id=row.id,
+        action=action,
+        actor=actor,
+        at=ctx.clock.now(),
+        data=row_values(row),
     )
 
 
@@ -298,7 +285,13 @@ def get_row(*, session: Session, actor: Principal, entity: str, row_id: UUID) ->
 
 
 def changes(*, session: Session, entity_id: UUID | None) -> list[schemas.PartyChangeRead]:
-    q = select(PartyChange).order_by(PartyChange.id)  # type: ignore[arg-type]
+    """The parties' changes only: identity's share the table and are read at
+    `/api/v1/audit/changes`."""
+    q = (
+        select(PartyChange)
+        .where(PartyChange.entity.in_(ENTITIES))  # type: ignore[attr-defined]
+        .order_by(PartyChange.id)  # type: ignore[arg-type]
+    )
     if entity_id is not None:
         q = q.where(PartyChange.entity_id == entity_id)
     return [schemas.PartyChangeRead.model_validate(r) for r in session.exec(q.limit(1000))]
