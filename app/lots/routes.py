@@ -211,3 +211,19 @@ def correct(
 ) -> schemas.LotCommandResult:
     """Correct descriptive fields; the corrected event stays in the log unchanged."""
     return lot_service.correct_lot(session=session, ctx=ctx, actor=actor, lot_id=lot_id, cmd=cmd)
+
+
+@router.post(
+    "/{lot_id}/storage-extension", response_model=schemas.LotCommandResult, responses=WRITE_ERRORS
+)
+def extend_storage(
+    lot_id: UUID,
+    cmd: schemas.LotStorageExtension,
+    actor: Corrector,
+    session: SessionDep,
+    ctx: CtxDep,
+) -> schemas.LotCommandResult:
+    """Record an approval to store a lot in storage beyond the one-year limit (延期贮存批准,
+    固废法 Art. 81 ¶3): R32 no longer blocks (R33 no longer warns) until `extended_until`.
+    409 if the lot is not in storage; 422 if the dates do not extend its limit."""
+    return lot_service.extend_storage(session=session, ctx=ctx, actor=actor, lot_id=lot_id, cmd=cmd)

@@ -10,7 +10,7 @@ from uuid import UUID
 from pydantic import AwareDatetime, Field
 
 from app.core.schemas import Schema
-from app.domain.lot import GenerateLot, LotStatus
+from app.domain.lot import ExtendStorage, GenerateLot, LotStatus
 from app.domain.values import (
     Container,
     ContainerCondition,
@@ -95,6 +95,12 @@ class LotCorrect(ActionEnvelope):
     reason: str = Field(min_length=1, max_length=300)
 
 
+class LotStorageExtension(ActionEnvelope, ExtendStorage):
+    """An approval to store the lot beyond the one-year limit (延期贮存批准, 固废法 Art. 81 ¶3):
+    its number, the issuing authority, its date and the day storage may run until. A later one
+    replaces it (a further extension or a correction)."""
+
+
 class ContainerRead(Schema):
     type: str
     volume_l: Decimal
@@ -138,6 +144,12 @@ class LotRead(Schema):
     accepted_weight_kg: Decimal | None
     method_code: str | None
     completed_on: date | None
+    storage_extended_until: date | None = Field(
+        description="the current storage extension's last day (延期至), if any"
+    )
+    storage_extension_approval_no: str | None = Field(
+        description="the current storage extension's approval number (批准文号), if any"
+    )
 
 
 class EventRead(Schema):

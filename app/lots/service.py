@@ -1,4 +1,5 @@
-"""Lot use cases: generate, label, weigh, store, move, inspect, repack, correct; queries.
+"""Lot use cases: generate, label, weigh, store, move, inspect, repack, correct, extend storage;
+queries.
 
 Each command: replay check (event id) → load state → scope → decide (domain) → record
 (append + project, one transaction owned by the caller) → answer.
@@ -92,6 +93,8 @@ def lot_read(session: Session, ctx: AppContext, s: LotState) -> schemas.LotRead:
         accepted_weight_kg=s.accepted_weight_kg,
         method_code=s.method_code,
         completed_on=s.completed_on,
+        storage_extended_until=s.storage_extended_until,
+        storage_extension_approval_no=s.storage_extension_approval_no,
     )
 
 
@@ -421,6 +424,31 @@ def correct_lot(
         return lot_domain.correct(s, cmd.corrects_event_id, cmd.changes, cmd.reason)
 
     return _act(session, ctx, actor, lot_id, cmd, decide)
+
+
+def extend_storage(
+    *,
+    session: Session,
+    ctx: AppContext,
+    actor: Principal,
+    lot_id: UUID,
+    cmd: schemas.LotStorageExtension,
+) -> schemas.LotCommandResult:
+    """Record an approval to store the lot beyond the one-year limit (固废法 Art. 81 ¶3); R32
+    and R33 read it from the lot until its last day."""
+    today = china_date(_occurred(ctx, cmd.occurred_at))
+    limit_days = int(rule_service.rule_data(ctx).param("storage", "duration_limit_days"))
+    approval = lot_domain.ExtendStorage.model_validate(
+        cmd.model_dump(include=set(lot_domain.ExtendStorage.model_fields))
+    )
+    return _act(
+        session,
+        ctx,
+        actor,
+        lot_id,
+        cmd,
+        lambda s: lot_domain.extend_storage(s, approval, today=today, limit_days=limit_days),
+    )
 
 
 # ---------------------------------------------------------------- queries
