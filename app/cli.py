@@ -137,7 +137,9 @@ def create_enterprise(
                 contact_name=contact_name,
                 contact_phone=contact_phone,
             )
-            ent = identity_service.create_enterprise(session=session, ctx=ctx, cmd=cmd)
+            ent = identity_service.create_enterprise(
+                session=session, ctx=ctx, cmd=cmd, actor=None, via="cli"
+            )
             site = None
             if site_code is not None:
                 site_cmd = _validated(
@@ -149,7 +151,9 @@ def create_enterprise(
                     division_code=(site_division_code or cmd.division_code).strip(),
                     address=site_address,
                 )
-                site = identity_service.create_site(session=session, ctx=ctx, cmd=site_cmd)
+                site = identity_service.create_site(
+                    session=session, ctx=ctx, cmd=site_cmd, actor=None, via="cli"
+                )
     except DomainError as exc:
         _fail(exc.message, _exit_code(exc))
     finally:
@@ -230,7 +234,9 @@ def create_user(
                 all_sites=all_sites,
                 site_ids=[found[c] for c in codes],
             )
-            user = identity_service.create_user(session=session, ctx=ctx, cmd=cmd)
+            user = identity_service.create_user(
+                session=session, ctx=ctx, cmd=cmd, actor=None, via="cli"
+            )
     except DomainError as exc:
         _fail(exc.message, _exit_code(exc))
     finally:

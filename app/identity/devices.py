@@ -8,6 +8,9 @@ Two tokens of type `device` exist, both naming the device as `sub`:
 
 Both are refused on user routes (their type is not `user`), and both stop working the moment the
 device is revoked: the `device` row is read on every request.
+
+Enrolling and revoking a device are recorded in the change trail (`app.audit.changes`), never
+with its token.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from uuid import UUID, uuid4
 import sqlalchemy as sa
 from sqlmodel import Field, Session, SQLModel, select
 
+from app.audit.changes import changed, record_change, row_values
 from app.context import AppContext
 from app.core.db import UTCDateTime
 from app.core.security import create_token, decode_token
@@ -94,6 +98,16 @@ def enrol_device(
     )
     session.add(device)
     session.flush()
+    record_change(
+        session,
+        entity="device",
+        entity_id=device.id,
+        action="created",
+        actor=actor,
+        at=device.enrolled_at,
+        data=row_values(device),
+    )
+    session.flush()
     ttl = timedelta(days=ctx.settings.mobile.device_token_days)
     return device, _token(ctx, device, ttl, {})
 
@@ -108,9 +122,21 @@ def revoke_device(
         raise NotFound("device not found", device_id=str(device_id))
     actor.require_site(device.site_id)
     if device.revoked_at is None:
+        before = row_values(device)
         device.revoked_at = ctx.clock.now()
         device.revoked_by = actor.user_id
         session.add(device)
+        session.flush()
+        after = row_values(device)
+        record_change(
+            session,
+            entity="device",
+            entity_id=device.id,
+            action="revoked",
+            actor=actor,
+            at=device.revoked_at,
+            data={**after, "changed": changed(before, after)},
+        )
         session.flush()
     return device
 

@@ -71,9 +71,10 @@ def list_users(_: UserAdmin, session: ReadSessionDep) -> list[schemas.UserRead]:
     responses=error_responses(401, 403, 409, 422),
 )
 def create_user(
-    cmd: schemas.UserCreate, _: UserAdmin, session: SessionDep, ctx: CtxDep
+    cmd: schemas.UserCreate, actor: UserAdmin, session: SessionDep, ctx: CtxDep
 ) -> schemas.UserRead:
-    return identity_service.create_user(session=session, ctx=ctx, cmd=cmd)
+    """Create a user; the change is recorded (`/api/v1/audit/changes`)."""
+    return identity_service.create_user(session=session, ctx=ctx, cmd=cmd, actor=actor)
 
 
 @router.get(
@@ -93,9 +94,13 @@ def get_user(user_id: UUID, _: UserAdmin, session: ReadSessionDep) -> schemas.Us
     responses=error_responses(401, 403, 404, 409, 422),
 )
 def update_user(
-    user_id: UUID, cmd: schemas.UserUpdate, actor: UserAdmin, session: SessionDep
+    user_id: UUID, cmd: schemas.UserUpdate, actor: UserAdmin, session: SessionDep, ctx: CtxDep
 ) -> schemas.UserRead:
-    return identity_service.update_user(session=session, user_id=user_id, cmd=cmd, actor=actor)
+    """Change a user's name, role, sites, active flag or password; the change is recorded
+    (`/api/v1/audit/changes`), a password only as the fact that it was reset."""
+    return identity_service.update_user(
+        session=session, ctx=ctx, user_id=user_id, cmd=cmd, actor=actor
+    )
 
 
 @router.get(
@@ -119,9 +124,9 @@ def list_enterprises(_: SiteAdmin, session: ReadSessionDep) -> list[schemas.Ente
     responses=error_responses(401, 403, 409, 422),
 )
 def create_enterprise(
-    cmd: schemas.EnterpriseCreate, _: SiteAdmin, session: SessionDep, ctx: CtxDep
+    cmd: schemas.EnterpriseCreate, actor: SiteAdmin, session: SessionDep, ctx: CtxDep
 ) -> schemas.EnterpriseRead:
-    ent = identity_service.create_enterprise(session=session, ctx=ctx, cmd=cmd)
+    ent = identity_service.create_enterprise(session=session, ctx=ctx, cmd=cmd, actor=actor)
     return schemas.EnterpriseRead.model_validate(ent)
 
 
@@ -143,9 +148,9 @@ def list_sites(actor: SiteReader, session: ReadSessionDep) -> list[schemas.SiteR
     responses=error_responses(401, 403, 404, 409, 422),
 )
 def create_site(
-    cmd: schemas.SiteCreate, _: SiteAdmin, session: SessionDep, ctx: CtxDep
+    cmd: schemas.SiteCreate, actor: SiteAdmin, session: SessionDep, ctx: CtxDep
 ) -> schemas.SiteRead:
-    return identity_service.create_site(session=session, ctx=ctx, cmd=cmd)
+    return identity_service.create_site(session=session, ctx=ctx, cmd=cmd, actor=actor)
 
 
 @router.get(
@@ -165,10 +170,12 @@ def get_site(site_id: UUID, actor: SiteReader, session: ReadSessionDep) -> schem
     responses=error_responses(401, 403, 404, 422),
 )
 def update_site(
-    site_id: UUID, cmd: schemas.SiteUpdate, _: SiteAdmin, session: SessionDep
+    site_id: UUID, cmd: schemas.SiteUpdate, actor: SiteAdmin, session: SessionDep, ctx: CtxDep
 ) -> schemas.SiteRead:
     """Change a site's contact details and the profile the storage rules read."""
-    return identity_service.update_site(session=session, site_id=site_id, cmd=cmd)
+    return identity_service.update_site(
+        session=session, ctx=ctx, site_id=site_id, cmd=cmd, actor=actor
+    )
 
 
 @router.get(

@@ -1,13 +1,21 @@
-"""Use cases for organisations, sites, users and sign-in. Services never commit."""
+"""Use cases for organisations, sites, users and sign-in. Services never commit.
+
+Every change of an enterprise, a site or a user is recorded in the change trail
+(`app.audit.changes`) in the same transaction: who, when, the values after, and for an update
+the fields it changed. `actor` is the signed-in administrator; none for the command line, which
+passes `via="cli"`. A password is never recorded: setting one is a `password_reset` change
+holding the user's values, never the password or its hash."""
 
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 from uuid import UUID, uuid4
 
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
+from app.audit.changes import changed, record_change, row_values
 from app.context import AppContext
 from app.core.keys import public_jwk, public_pem
 from app.core.security import create_token, hash_password, verify_password
@@ -92,14 +100,43 @@ def issue_token(
 # ---------------------------------------------------------------- enterprises
 
 
+def _record(
+    session: Session,
+    ctx: AppContext,
+    actor: Principal | None,
+    via: str | None,
+    entity: str,
+    entity_id: UUID,
+    action: str,
+    data: dict[str, Any],
+) -> None:
+    record_change(
+        session,
+        entity=entity,
+        entity_id=entity_id,
+        action=action,
+        actor=actor,
+        at=ctx.clock.now(),
+        data=data,
+        via=via,
+    )
+    session.flush()
+
+
 def create_enterprise(
-    *, session: Session, ctx: AppContext, cmd: schemas.EnterpriseCreate
+    *,
+    session: Session,
+    ctx: AppContext,
+    cmd: schemas.EnterpriseCreate,
+    actor: Principal | None = None,
+    via: str | None = None,
 ) -> Enterprise:
     if session.exec(select(Enterprise).where(Enterprise.uscc == cmd.uscc)).first():
         raise Conflict(f"an enterprise with USCC {cmd.uscc} already exists", field="uscc")
     ent = Enterprise(id=uuid4(), created_at=ctx.clock.now(), **cmd.model_dump())
     session.add(ent)
     session.flush()
+    _record(session, ctx, actor, via, "enterprise", ent.id, "created", row_values(ent))
     return ent
 
 
@@ -135,7 +172,14 @@ def site_read(site: Site) -> schemas.SiteRead:
     )
 
 
-def create_site(*, session: Session, ctx: AppContext, cmd: schemas.SiteCreate) -> schemas.SiteRead:
+def create_site(
+    *,
+    session: Session,
+    ctx: AppContext,
+    cmd: schemas.SiteCreate,
+    actor: Principal | None = None,
+    via: str | None = None,
+) -> schemas.SiteRead:
     get_enterprise(session=session, enterprise_id=cmd.enterprise_id)
     dup = session.exec(
         select(Site).where(Site.enterprise_id == cmd.enterprise_id, Site.code == cmd.code)
@@ -146,6 +190,7 @@ def create_site(*, session: Session, ctx: AppContext, cmd: schemas.SiteCreate) -
     session.add(site)
     session.flush()
     EventStore(session, clock=ctx.clock, keys=ctx.keys).init_chain(site.id)
+    _record(session, ctx, actor, via, "site", site.id, "created", row_values(site))
     return site_read(site)
 
 
@@ -180,12 +225,24 @@ def list_sites(*, session: Session, actor: Principal) -> list[schemas.SiteRead]:
     return [site_read(s) for s in session.exec(q)]
 
 
-def update_site(*, session: Session, site_id: UUID, cmd: schemas.SiteUpdate) -> schemas.SiteRead:
+def update_site(
+    *,
+    session: Session,
+    ctx: AppContext,
+    site_id: UUID,
+    cmd: schemas.SiteUpdate,
+    actor: Principal | None,
+) -> schemas.SiteRead:
     site = get_site(session=session, site_id=site_id)
+    before = row_values(site)
     for key, value in cmd.model_dump(exclude_unset=True).items():
         setattr(site, key, value)
     session.add(site)
     session.flush()
+    after = row_values(site)
+    diff = changed(before, after)
+    if diff:
+        _record(session, ctx, actor, None, "site", site.id, "updated", {**after, "changed": diff})
     return site_read(site)
 
 
@@ -232,7 +289,21 @@ def _check_sites(session: Session, enterprise_id: UUID, site_ids: list[UUID]) ->
             )
 
 
-def create_user(*, session: Session, ctx: AppContext, cmd: schemas.UserCreate) -> schemas.UserRead:
+def _user_values(session: Session, user: User) -> dict[str, Any]:
+    """The user as the trail records it: its columns (never the password hash) and the sites
+    it is granted one by one."""
+    granted = session.exec(select(UserSite.site_id).where(UserSite.user_id == user.id))
+    return {**row_values(user), "site_ids": sorted(str(s) for s in granted)}
+
+
+def create_user(
+    *,
+    session: Session,
+    ctx: AppContext,
+    cmd: schemas.UserCreate,
+    actor: Principal | None = None,
+    via: str | None = None,
+) -> schemas.UserRead:
     username = cmd.username.lower()
     if session.exec(select(User).where(User.username == username)).first():
         raise Conflict(f"username {username} is taken", field="username")
@@ -254,6 +325,7 @@ def create_user(*, session: Session, ctx: AppContext, cmd: schemas.UserCreate) -
     for sid in dict.fromkeys(cmd.site_ids):
         session.add(UserSite(user_id=user.id, site_id=sid))
     session.flush()
+    _record(session, ctx, actor, via, "user", user.id, "created", _user_values(session, user))
     return user_read(session, user)
 
 
@@ -269,8 +341,15 @@ def list_users(*, session: Session) -> list[schemas.UserRead]:
 
 
 def update_user(
-    *, session: Session, user_id: UUID, cmd: schemas.UserUpdate, actor: Principal
+    *,
+    session: Session,
+    ctx: AppContext,
+    user_id: UUID,
+    cmd: schemas.UserUpdate,
+    actor: Principal,
 ) -> schemas.UserRead:
+    """Change a user: one `updated` change naming the fields changed (none when nothing did),
+    and a `password_reset` change when a password is set."""
     user = session.get(User, user_id)
     if user is None:
         raise NotFound("user not found", user_id=str(user_id))
@@ -278,6 +357,7 @@ def update_user(
         cmd.is_active is False or (cmd.role and cmd.role is not Role.admin)
     ):
         raise Conflict("you cannot disable or demote your own account")
+    before = _user_values(session, user)
     if cmd.display_name is not None:
         user.display_name = cmd.display_name
     if cmd.password is not None:
@@ -295,4 +375,10 @@ def update_user(
             session.add(UserSite(user_id=user.id, site_id=sid))
     session.add(user)
     session.flush()
+    after = _user_values(session, user)
+    diff = changed(before, after)
+    if diff:
+        _record(session, ctx, actor, None, "user", user.id, "updated", {**after, "changed": diff})
+    if cmd.password is not None:
+        _record(session, ctx, actor, None, "user", user.id, "password_reset", after)
     return user_read(session, user)

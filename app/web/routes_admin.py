@@ -588,7 +588,7 @@ async def admin_create_user(
             )
         except ValueError as exc:
             raise InvalidInput(_first_error(exc)) from exc
-        return identity_service.create_user(session=session, ctx=ctx, cmd=cmd)
+        return identity_service.create_user(session=session, ctx=ctx, cmd=cmd, actor=ws.principal)
 
     _, error = attempt(session, run)
     if error is None:
