@@ -1,4 +1,5 @@
-"""Audit API (`/api/v1/audit`): chain verification and signed checkpoints."""
+"""Audit API (`/api/v1/audit`): chain verification, signed checkpoints, and the change trail of
+the master data."""
 
 from __future__ import annotations
 
@@ -76,3 +77,34 @@ def checkpoints(
 def sign(actor: Signer, session: SessionDep, ctx: CtxDep) -> list[schemas.CheckpointRead]:
     """Sign the current head of each chain in scope with its site's key."""
     return audit_service.sign_checkpoints(session=session, ctx=ctx, actor=actor)
+
+
+@router.get("/changes", response_model=schemas.ChangePage, responses=error_responses(401, 403, 422))
+def changes(
+    actor: Reader,
+    session: ReadSessionDep,
+    entity: Annotated[
+        str | None,
+        Query(
+            max_length=32,
+            description="enterprise, site, user, device, or a party record "
+            "(handler_licence, carrier_licence, vehicle, crew, contract, approval, plan)",
+        ),
+    ] = None,
+    entity_id: UUID | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> schemas.ChangePage:
+    """Who changed the master data, when, and to what, newest first: enterprises, sites, users
+    (role, sites, active flag, password resets — never the password), handheld devices, and the
+    parties' licences, vehicles, crew, contracts, approvals and plans. An admin reads every
+    enterprise's changes; anyone else those made by or to their own enterprise. The trail is an
+    ordinary table, not hash-chained like the custody log."""
+    return audit_service.list_changes(
+        session=session,
+        actor=actor,
+        entities=(entity,) if entity is not None else None,
+        entity_id=entity_id,
+        limit=limit,
+        offset=offset,
+    )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 from uuid import UUID
 
 from app.core.schemas import Schema
@@ -56,3 +56,26 @@ class VerificationRunRead(Schema):
     # organisation than the user's
     by: str | None
     result: VerifyRead
+
+
+class ChangeRead(Schema):
+    """One change of the master data (parties or identity): who, when, which record, what."""
+
+    id: int
+    entity: str
+    entity_id: UUID
+    action: str
+    at: datetime
+    actor_id: UUID | None
+    # the actor's username: shown to a reader of the actor's organisation (or an admin)
+    actor: str | None
+    # the values after; for an identity update also `changed` {field: {before, after}}; `via`
+    # "cli" when made on the command line
+    data: dict[str, Any]
+
+
+class ChangePage(Schema):
+    items: list[ChangeRead]
+    total: int
+    limit: int
+    offset: int

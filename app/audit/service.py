@@ -1,5 +1,5 @@
 """Audit use cases: verify the chains, record and read verification runs, sign checkpoints,
-list them."""
+list them, and read the change trail of the master data."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import json
 import logging
 from dataclasses import asdict
 from datetime import datetime, timedelta
+from typing import Any
 from uuid import UUID, uuid4
 
 import sqlalchemy as sa
@@ -15,13 +16,17 @@ from sqlmodel import Session, select
 from app.audit import schemas
 from app.audit.models import VerificationRun
 from app.context import AppContext
+from app.domain.errors import InvalidInput
 from app.domain.rules.integrity import BrokenLinkSeen
 from app.domain.values import Role
 from app.eventstore.models import ChainCheckpoint, ChainHead
 from app.eventstore.store import EventStore
 from app.eventstore.verify import VerifyReport, summary, verify_chains
-from app.identity.models import User
+from app.identity.devices import Device
+from app.identity.models import Enterprise, Site, User
 from app.identity.permissions import Principal
+from app.parties.models import ContractRow, ManagementPlanRow, PartyChange, TransferApprovalRow
+from app.parties.service import ENTITIES as PARTY_ENTITIES
 
 
 def report_read(report: VerifyReport) -> schemas.VerifyRead:
@@ -222,3 +227,126 @@ def list_checkpoints(
         for c in session.exec(q)
         if actor.role is Role.admin or c.site_id in actor.site_ids
     ]
+
+
+# ---------------------------------------------------------------- the change trail
+
+IDENTITY_ENTITIES = ("enterprise", "site", "user", "device")
+CHANGE_ENTITIES = (*IDENTITY_ENTITIES, *PARTY_ENTITIES)
+
+
+def _of_enterprise(enterprise_id: UUID) -> sa.ColumnElement[bool]:
+    """The changes that are the enterprise's: made by one of its users, or made to a record of
+    its own — itself, its sites, users and devices; the licences, vehicles and crew it holds;
+    the contracts and approvals naming it (as consignor, counterparty or receiver) and the plans
+    of its sites. Party records are master data about other enterprises too (a plant registers
+    its handler's licence): such a change is the plant's because its user made it, and the
+    handler's because the licence is the handler's."""
+    C = PartyChange
+    sites = select(Site.id).where(Site.enterprise_id == enterprise_id)
+    users = select(User.id).where(User.enterprise_id == enterprise_id)
+
+    def about(entity: str, ids: Any) -> sa.ColumnElement[bool]:
+        return sa.and_(C.entity == entity, C.entity_id.in_(ids))  # type: ignore[attr-defined]
+
+    held = [
+        about(name, select(e.row.id).where(getattr(e.row, e.enterprise_field) == enterprise_id))  # type: ignore[attr-defined]
+        for name, e in PARTY_ENTITIES.items()
+        if e.enterprise_field is not None
+    ]
+    K, A, P = ContractRow, TransferApprovalRow, ManagementPlanRow
+    return sa.or_(
+        C.actor_id.in_(users),  # type: ignore[union-attr]
+        about("enterprise", select(Enterprise.id).where(Enterprise.id == enterprise_id)),
+        about("site", sites),
+        about("user", users),
+        about("device", select(Device.id).where(Device.site_id.in_(sites))),  # type: ignore[attr-defined]
+        *held,
+        about(
+            "contract",
+            select(K.id).where(
+                sa.or_(
+                    K.consignor_enterprise_id == enterprise_id,
+                    K.counterparty_enterprise_id == enterprise_id,
+                )
+            ),
+        ),
+        about(
+            "approval",
+            select(A.id).where(
+                sa.or_(
+                    A.consignor_enterprise_id == enterprise_id,
+                    A.receiver_enterprise_id == enterprise_id,
+                )
+            ),
+        ),
+        about("plan", select(P.id).where(P.site_id.in_(sites))),  # type: ignore[attr-defined]
+    )
+
+
+def list_changes(
+    *,
+    session: Session,
+    actor: Principal,
+    entities: tuple[str, ...] | None = None,
+    entity_id: UUID | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> schemas.ChangePage:
+    """Changes of the master data (parties and identity), newest first: an admin's of every
+    enterprise, anyone else's of their own (`_of_enterprise`). The actor's username is shown to
+    a reader of the actor's organisation (or an admin), as for verification runs."""
+    unknown = [e for e in entities or () if e not in CHANGE_ENTITIES]
+    if unknown:
+        raise InvalidInput(
+            f"unknown entity {', '.join(unknown)}: one of {', '.join(CHANGE_ENTITIES)}",
+            field="entity",
+        )
+    C = PartyChange
+    where: list[sa.ColumnElement[bool]] = []
+    if actor.role is not Role.admin:
+        where.append(_of_enterprise(actor.enterprise_id))
+    if entities is not None:
+        where.append(C.entity.in_(entities))  # type: ignore[attr-defined]
+    if entity_id is not None:
+        where.append(C.entity_id == entity_id)
+    cond = sa.and_(sa.true(), *where)
+    total = session.exec(select(sa.func.count()).select_from(C).where(cond)).one()
+    rows = session.exec(
+        select(C)
+        .where(cond)
+        .order_by(C.at.desc(), C.id.desc())  # type: ignore[attr-defined,union-attr]
+        .limit(limit)
+        .offset(offset)
+    ).all()
+    actor_ids = {r.actor_id for r in rows if r.actor_id is not None}
+    users = (
+        {u.id: u for u in session.exec(select(User).where(User.id.in_(actor_ids)))}  # type: ignore[attr-defined]
+        if actor_ids
+        else {}
+    )
+
+    def name(actor_id: UUID | None) -> str | None:
+        by = users.get(actor_id) if actor_id is not None else None
+        if by is None or (actor.role is not Role.admin and by.enterprise_id != actor.enterprise_id):
+            return None
+        return by.username
+
+    return schemas.ChangePage(
+        items=[
+            schemas.ChangeRead(
+                id=r.id,  # type: ignore[arg-type]
+                entity=r.entity,
+                entity_id=r.entity_id,
+                action=r.action,
+                at=r.at,
+                actor_id=r.actor_id,
+                actor=name(r.actor_id),
+                data=r.data,
+            )
+            for r in rows
+        ],
+        total=total,
+        limit=limit,
+        offset=offset,
+    )
