@@ -91,6 +91,7 @@ ROUTES: list[tuple[str, str, str]] = [
     ("POST", "/api/v1/audit/verifications", "audit:read"),
     ("GET", "/api/v1/audit/checkpoints", "audit:read"),
     ("POST", "/api/v1/audit/checkpoints", "audit:sign"),
+    ("GET", "/api/v1/audit/changes", "audit:read"),
     ("POST", "/api/v1/manifests", "manifest:write"),
     ("GET", "/api/v1/manifests", "manifest:read"),
     ("GET", "/api/v1/manifests/alerts", "manifest:read"),
