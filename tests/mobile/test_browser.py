@@ -291,7 +291,9 @@ def test_queued_actions_go_only_under_the_operator_who_did_them(
             _scan(page, lot["digital_id"])
             expect(page.locator("#lot-card")).to_contain_text("废矿物油桶")
             _scan(page, "A1")
+            # the zone scan resolves on the server: the store button names the zone once it has
             store = page.locator("button[data-action=store]")
+            expect(store).to_have_text("入库 → A1")
             expect(store).to_be_enabled()
             context.set_offline(True)
             store.click()
