@@ -11,7 +11,8 @@ rows, never the log or every lot), and the period inputs recorded on the `scorec
   ("") and completions per handler licence, for the licence veto and point-to-point cases.
 * `rm_event_delay_month` (site, month, delay in whole hours, capped): lot and manifest events
   by recorded_at − occurred_at, so any timeliness window in hours is a sum.
-* `rm_manifest_month` (site, month): manifests dispatched in the system (electronic).
+* `rm_manifest_month` (site, month): manifests dispatched in the system, and of those the ones
+  back-entered from a paper manifest (run on paper, so not electronic).
 * `rm_scorecard_input`, `rm_scorecard_evidence`: the latest inputs per site and year, and the
   evidence files, from `scorecard.*` events.
 
@@ -114,6 +115,7 @@ class ManifestMonthRow(SQLModel, table=True):
     site_id: UUID = Field(sa_column=sa.Column(sa.Uuid(), primary_key=True))
     month: str = Field(sa_column=sa.Column(sa.String(7), primary_key=True))
     dispatched_count: int = Field(default=0, sa_column=_int())
+    paper_count: int = Field(default=0, sa_column=_int())  # of those, back-entered from paper
 
 
 class ScorecardInputRow(SQLModel, table=True):
@@ -316,7 +318,9 @@ def project_manifest_aggregates(session: Session, row: EventRecord) -> None:
     _delay(session, row)
     if row.type == manifest_domain.ManifestDispatched.TYPE:
         key = {"site_id": row.site_id, "month": month_of(row.occurred_at)}
-        _bump(session, ManifestMonthRow, key, dispatched_count=1)
+        manifest = session.get(ManifestRow, row.stream_id)
+        paper = int(manifest is not None and bool(manifest.state.get("paper")))
+        _bump(session, ManifestMonthRow, key, dispatched_count=1, paper_count=paper)
 
 
 @projector("scorecard")

@@ -334,12 +334,15 @@ def facts_for(*, session: Session, site_id: UUID, year: int) -> Facts:
     ):
         delays[int(h)] = int(n)
     m = ManifestMonthRow
-    dispatched = session.execute(
-        sa.select(sa.func.coalesce(sa.func.sum(m.dispatched_count), 0)).where(  # type: ignore[arg-type]
+    dispatched, paper = session.execute(
+        sa.select(
+            sa.func.coalesce(sa.func.sum(m.dispatched_count), 0),  # type: ignore[arg-type]
+            sa.func.coalesce(sa.func.sum(m.paper_count), 0),  # type: ignore[arg-type]
+        ).where(
             m.site_id == site_id,
             m.month.between(*months),  # type: ignore[attr-defined]
         )
-    ).scalar()
+    ).one()
     plan = session.exec(
         select(ManagementPlanRow).where(
             ManagementPlanRow.site_id == site_id, ManagementPlanRow.year == year
@@ -384,6 +387,7 @@ def facts_for(*, session: Session, site_id: UUID, year: int) -> Facts:
         licences=licences,
         delays=delays,
         manifests_dispatched=int(dispatched or 0),
+        manifests_paper_backentered=int(paper or 0),
         management_plan_filed=plan is not None and plan.filed_on is not None,
         open_blocking_findings=tuple(sorted(blocks)),
         facilities=facilities,

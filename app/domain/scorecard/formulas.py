@@ -86,7 +86,8 @@ class Facts:
     transfers: tuple[TransferFigures, ...] = ()
     licences: dict[UUID, Licence] = field(default_factory=dict)
     delays: dict[int, int] = field(default_factory=dict)  # delay in whole hours -> events
-    manifests_dispatched: int = 0
+    manifests_dispatched: int = 0  # in the system, back-entered paper manifests included
+    manifests_paper_backentered: int = 0  # of those, run on paper and entered afterwards
     management_plan_filed: bool = False
     open_blocking_findings: tuple[str, ...] = ()  # alert keys open at period end
     facilities: tuple[tuple[str, bool | None], ...] = ()  # (code, surface_antiseepage)
@@ -412,13 +413,26 @@ def plan_and_manifests(c: Criterion, x: Ctx) -> Outcome:
 
 @formula("electronic_manifest_coverage")
 def electronic_manifest_coverage(c: Criterion, x: Ctx) -> Outcome:
-    electronic = x.facts.manifests_dispatched
-    paper = x.inputs.paper_manifests or 0
+    """Manifests created and signed in the system ÷ all manifests. A transfer run on paper
+    and back-entered (R53) is in the system but was not electronic; paper manifests never
+    entered come in as the `paper_manifests` count."""
+    dispatched = x.facts.manifests_dispatched
+    electronic = dispatched - x.facts.manifests_paper_backentered
+    offlog = x.inputs.paper_manifests or 0
     out = rate_outcome(
-        c, Decimal(electronic), Decimal(electronic + paper), unit="manifests", empty="full"
+        c, Decimal(electronic), Decimal(dispatched + offlog), unit="manifests", empty="full"
     )
+    notes = [out.note] if out.note else []
+    if x.facts.manifests_paper_backentered:
+        notes.append(
+            f"含纸质补录联单 {x.facts.manifests_paper_backentered} 份，不计为电子联单 / "
+            f"{x.facts.manifests_paper_backentered} back-entered paper manifests count as paper"
+        )
     if x.inputs.paper_manifests is None:
-        out.note = "纸质联单数未录入，按 0 计 / paper manifests not entered, counted as 0"
+        notes.append(
+            "未补录的纸质联单数未录入，按 0 计 / paper manifests not entered, counted as 0"
+        )
+    out.note = "；".join(notes) or None
     return out
 
 

@@ -62,7 +62,11 @@ class PeriodInputs(BaseModel):
     industry_avg_solid_kg_t: Decimal | None = Field(default=None, ge=0, le=Decimal("1e7"))
     industry_top20_solid_kg_t: Decimal | None = Field(default=None, ge=0, le=Decimal("1e7"))
     paper_manifests: int | None = Field(
-        default=None, ge=0, le=1_000_000, description="manifests done on paper, registered"
+        default=None,
+        ge=0,
+        le=1_000_000,
+        description="manifests done on paper and not back-entered in hazchain (back-entered "
+        "ones are counted from the log)",
     )
     general_utilised_t_offlog: Decimal | None = Field(
         default=None,
