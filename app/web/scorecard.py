@@ -41,7 +41,7 @@ INPUT_LABELS: dict[str, tuple[str, str]] = {
         "行业前20%固废产生强度（kg/t）",
         "Industry top 20 % solid (kg/t)",
     ),
-    "paper_manifests": ("纸质联单数（已登记）", "Paper manifests (registered)"),
+    "paper_manifests": ("未补录的纸质联单数", "Paper manifests not back-entered"),
     "general_utilised_t_offlog": (
         "台账外一般固废利用量（吨）",
         "General waste utilised outside the log (t)",
