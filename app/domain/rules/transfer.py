@@ -782,10 +782,14 @@ def r49(s: TransferSituation, r: Rule) -> Iterator[Finding]:
     Severity.warn,
 )
 def r50(s: TransferSituation, r: Rule) -> Iterator[Finding]:
+    """Judged on the day the confirmation is recorded: a confirmation dated back does not
+    make up for a late one. A back-entered paper manifest (R53 judges its lateness) is judged
+    on the dates its steps carry from paper."""
     m = s.manifest
     if m.received_at is None or m.confirmed_at is not None:
         return
-    days = s.tdata.working_days_between(china_day(m.received_at), china_day(s.now))
+    confirmed = s.now if m.paper is not None else (s.entered_at or s.now)
+    days = s.tdata.working_days_between(china_day(m.received_at), china_day(confirmed))
     if days > s.tdata.confirm_working_days:
         yield r.finding(
             s,

@@ -469,6 +469,22 @@ def test_receipt_within_five_working_days_over_a_weekend_is_on_time() -> None:
     assert "R50" not in fired(s)
     s = replace(s, now=datetime(2026, 6, 15, 2, tzinfo=UTC))
     assert "R50" in fired(s)
+    assert fired(s)["R50"].citation["clause"] == "Art. 18 ¶1"
+
+
+def test_a_late_confirmation_dated_back_is_still_late() -> None:
+    m = _received(False).model_copy(update={"received_at": datetime(2026, 6, 5, 2, tzinfo=UTC)})
+    backdated = situation(
+        Step.receipt,
+        manifest=m,
+        now=datetime(2026, 6, 8, 2, tzinfo=UTC),  # what the confirmation claims
+        entered_at=datetime(2026, 6, 19, 2, tzinfo=UTC),  # when it was recorded
+    )
+    assert fired(backdated)["R50"].values["working_days"] == 9  # 19 June: 端午节
+    # a back-entered paper manifest carries its steps' paper dates: judged on those
+    paper = md.PaperFallback(paper_number="苏-2026-1", completed_on=date(2026, 6, 8), reason="停机")
+    on_paper = replace(backdated, manifest=m.model_copy(update={"paper": paper}))
+    assert "R50" not in fired(on_paper)
 
 
 def _disposing(method: str, **lot: Any) -> dict[str, Any]:
