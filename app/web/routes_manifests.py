@@ -240,6 +240,7 @@ async def wizard_check(request: Request, ws: WebUser, session: SessionDep, ctx: 
     form = await _form_lists(request)
     check_csrf(ws.csrf, (form.get("csrf") or [""])[0])
     allow(ws, "manifests")
+    ws.principal.require(Permission.manifest_write)  # as the wizard's page and the API's draft
     checks, error = _run_check(session, ctx, ws, form)
     return page(
         request,
@@ -256,6 +257,7 @@ async def wizard_post(request: Request, ws: WebUser, session: SessionDep, ctx: C
     form = await _form_lists(request)
     check_csrf(ws.csrf, (form.get("csrf") or [""])[0])
     allow(ws, "manifests")
+    ws.principal.require(Permission.manifest_write)
     step = (form.get("step") or ["check"])[0]
     if step == "check" or not form.get("lot"):
         checks, error = _run_check(session, ctx, ws, form)
