@@ -22,7 +22,7 @@ from sqlmodel import Session
 from app.core.db import Database
 from app.domain.errors import DomainError
 from app.domain.lot import LotStatus
-from app.domain.values import Role, WasteKind
+from app.domain.values import Role, WasteKind, china_date
 from app.eventstore.models import ChainHead
 from app.identity.permissions import Permission, Principal
 from app.manifests import service as manifest_service
@@ -75,15 +75,18 @@ def storage_summary(
     site_id: UUID | None = None,
 ) -> StorageSummary:
     """Lots and weight in storage on site (stored or allocated, not yet shipped), and how many
-    are past the rule set's warning day (R32's `duration_warn_days`) or its one-year limit."""
+    are past the rule set's warning day (R32's `duration_warn_days`) or its one-year limit. A
+    lot within an approved storage extension (延期贮存批准) is neither, as R32/R33 judge it."""
     t = LotRow.__table__  # type: ignore[attr-defined]
     near = now - timedelta(days=warn_days)
     over = now - timedelta(days=limit_days)
+    ext = t.c.storage_extended_until
+    unextended = sa.or_(ext.is_(None), ext < china_date(now))
     q = sa.select(
         sa.func.count(),
         sa.func.coalesce(sa.func.sum(t.c.weight_kg), 0),
-        sa.func.count().filter(sa.and_(t.c.stored_at <= near, t.c.stored_at > over)),
-        sa.func.count().filter(t.c.stored_at <= over),
+        sa.func.count().filter(sa.and_(t.c.stored_at <= near, t.c.stored_at > over, unextended)),
+        sa.func.count().filter(sa.and_(t.c.stored_at <= over, unextended)),
     ).where(t.c.site_id.in_(_sites(actor, site_id)), t.c.status.in_(IN_STORAGE))
     n, kg, n_near, n_over = session.execute(q).one()
     return StorageSummary(int(n), Decimal(kg), int(n_near), int(n_over))

@@ -115,6 +115,20 @@ ZH: dict[str, str] = {
     "Weigh": "称重",
     "Inspect": "检查",
     "Apply label": "贴标",
+    "Storage extension": "延期贮存批准",
+    "Storage extended until": "延期贮存至",
+    "ran out": "已到期",
+    "extended until": "已延期至",
+    "Approval no.": "批准文号",
+    "Issuing authority": "批准机关",
+    "Approved on": "批准日期",
+    "Extended until": "延期至",
+    "Record the approval": "记录批准",
+    "A licence holder stores hazardous waste for at most one year; longer needs the approval of "
+    "the ecology and environment bureau that issued the licence (固废法 Art. 81 ¶3).": (
+        "持有经营许可证的单位贮存危险废物不得超过一年；确需延长贮存期限的，须报经颁发许可证的"
+        "生态环境主管部门批准（固废法第八十一条第三款）。"
+    ),
     "Refused by the rules": "规则不允许",
     "Override with a written reason (EHS manager)": "EHS 经理书面说明后超控",
     "Recorded": "已记录",

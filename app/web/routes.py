@@ -25,7 +25,7 @@ from app.dashboard import service as dashboard
 from app.deps import CtxDep, ReadSessionDep, SessionDep
 from app.domain.errors import DomainError, InvalidInput, RuleViolation, Unauthenticated
 from app.domain.lot import LotStatus
-from app.domain.values import GENERAL_CATEGORIES, ContainerCondition, Role
+from app.domain.values import GENERAL_CATEGORIES, ContainerCondition, Role, china_date
 from app.identity import service as identity_service
 from app.identity.permissions import Permission
 from app.labelling import service as labelling_service
@@ -340,6 +340,7 @@ def lots_page(
         base_query=query,
         days=_storage_days(ctx),
         now=ctx.clock.now(),
+        today=china_date(ctx.clock.now()),  # a storage extension runs through its last day
         page_size=PAGE,
     )
 
@@ -385,6 +386,7 @@ def _lot_page(
         conditions=list(ContainerCondition),
         event_id=uuid4(),
         now=ctx.clock.now(),
+        today=china_date(ctx.clock.now()),
     )
 
 
@@ -401,7 +403,7 @@ def lot_page(
     return _lot_page(request, ws, session, ctx, lot_id, done=done)
 
 
-LOT_ACTIONS = {"label", "store", "move", "weigh", "inspect", "reprint"}
+LOT_ACTIONS = {"label", "store", "move", "weigh", "inspect", "reprint", "extend"}
 
 
 @router.post("/lots/{lot_id}/act", response_class=HTMLResponse)
@@ -420,10 +422,16 @@ def lot_action(
     condition: OptForm = None,
     reason: OptForm = None,
     override_reason: OptForm = None,
+    approval_no: OptForm = None,
+    authority: OptForm = None,
+    approved_on: OptForm = None,
+    extended_until: OptForm = None,
+    note: OptForm = None,
 ) -> Response:
     check_csrf(ws.csrf, csrf)
     allow(ws, "lots")
-    ws.principal.require(Permission.lot_write)  # as the API's lot routes declare
+    # as the API's lot routes declare: the storage extension is an EHS manager's (lot:correct)
+    ws.principal.require(Permission.lot_correct if action == "extend" else Permission.lot_write)
     if action not in LOT_ACTIONS:
         raise InvalidInput(f"unknown action {action}")
     actor = ws.principal
@@ -454,6 +462,18 @@ def lot_action(
                 return lot_service.inspect_lot(
                     cmd=lot_schemas.LotInspect(
                         **env, condition=condition or "intact", notes=reason or None
+                    ),
+                    **kw,
+                )
+            if action == "extend":
+                return lot_service.extend_storage(
+                    cmd=lot_schemas.LotStorageExtension(
+                        **env,
+                        approval_no=approval_no or "",
+                        authority=authority or "",
+                        approved_on=approved_on or "",
+                        extended_until=extended_until or "",
+                        note=(note or "").strip() or None,
                     ),
                     **kw,
                 )
