@@ -3,7 +3,8 @@ behind, so a newcomer sees every state and every kind of alert right after `make
 
   - unlabelled lots (one older than a day: an alert);
   - labelled lots not yet stored;
-  - lots stored for 330 and 380 days (one-year storage alerts);
+  - lots stored for 330 and 380 days (one-year storage alerts), and one for 400 days under an
+    approved storage extension (延期贮存批准: no alert while it runs);
   - a leaking container found at an inspection (awaiting repack).
 
 Everything goes through the services with past `occurred_at`, like a real back-entry.
@@ -70,11 +71,12 @@ def _step(
     days_ago: float,
     **body: object,
 ) -> lot_schemas.LotRead:
-    fn = getattr(lot_service, f"{action}_lot")
+    fn = getattr(lot_service, action if action == "extend_storage" else f"{action}_lot")
     cls = {
         "label": lot_schemas.LotLabel,
         "store": lot_schemas.LotStore,
         "inspect": lot_schemas.LotInspect,
+        "extend_storage": lot_schemas.LotStorageExtension,
     }[action]
     cmd = cls.model_validate(
         {
@@ -108,6 +110,22 @@ def add_showcase(ctx: AppContext) -> int:
             code = "271-001-02" if days == 330 else "271-006-50"
             lot = _step(s, ctx, op, _lot(s, ctx, op, site, days, name, code), "label", days - 0.01)
             _step(s, ctx, op, lot, "store", days - 0.02, zone_id=b2.zone_id)
+        name = "废母液（已获延期贮存批准）"
+        lot = _step(s, ctx, op, _lot(s, ctx, op, site, 400, name, "271-002-02"), "label", 399.99)
+        lot = _step(s, ctx, op, lot, "store", 399.98, zone_id=b2.zone_id)
+        today = (ctx.clock.now() + timedelta(hours=8)).date()
+        _step(
+            s,
+            ctx,
+            _principal(s, "ehs_manager"),
+            lot,
+            "extend_storage",
+            40,
+            approval_no="苏环危延〔2026〕18号",
+            authority="苏州市生态环境局",
+            approved_on=str(today - timedelta(days=41)),
+            extended_until=str(today + timedelta(days=150)),
+        )
         lot = _step(
             s,
             ctx,

@@ -70,6 +70,12 @@ def test_migrate_seed_verify_rebuild(env: dict[str, str]) -> None:
     assert lots == {s.value for s in LotStatus}, lots
     assert manifests == {s.value for s in ManifestStatus}, manifests
     assert tracked >= 10 and paper == 1, (tracked, paper)  # GPS tracks (R49), a paper back-entry
+    with sqlite3.connect(url) as db:  # a lot kept past a year under an approved extension
+        extended = db.execute(
+            "SELECT storage_extension_approval_no FROM rm_lot WHERE storage_extended_until "
+            "IS NOT NULL"
+        ).fetchall()
+    assert extended == [("苏环危延〔2026〕18号",)], extended
     verified = run(["verify"], env)
     assert verified.returncode == 0 and verified.stdout.strip().startswith("ok:"), verified.stdout
     with sqlite3.connect(url) as db:  # the run is recorded
