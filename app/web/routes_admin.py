@@ -462,10 +462,42 @@ def log_export(ws: WebUser, ctx: CtxDep, site: str) -> Response:
     )
 
 
+# The change trail's words on the audit page, Chinese and English (`t.pick`).
+CHANGE_LABELS: dict[str, tuple[str, str]] = {
+    "enterprise": ("企业", "enterprise"),
+    "site": ("厂区", "site"),
+    "user": ("用户", "user"),
+    "device": ("手持终端", "handheld"),
+    "created": ("创建", "created"),
+    "updated": ("修改", "updated"),
+    "revoked": ("吊销", "revoked"),
+    "password_reset": ("重置密码", "password reset"),
+    "role": ("角色", "role"),
+    "site_ids": ("授权厂区", "sites"),
+    "all_sites": ("全部厂区", "all sites"),
+    "is_active": ("启用", "active"),
+    "display_name": ("姓名", "name"),
+    "revoked_at": ("吊销时间", "revoked at"),
+    "revoked_by": ("吊销人", "revoked by"),
+    "cli": ("命令行", "command line"),
+    "other": ("其他单位用户", "a user of another organisation"),
+    "title": ("身份与权限变更", "Identity and access changes"),
+    "who": ("操作人", "By"),
+    "record": ("对象", "Record"),
+    "change": ("变更", "Change"),
+    "none": ("暂无变更记录", "No changes recorded"),
+    "more": (
+        "最近 20 条；全部变更（含处置与运输单位）见 GET /api/v1/audit/changes",
+        "the latest 20; every change, parties' too, at GET /api/v1/audit/changes",
+    ),
+}
+
+
 @router.get("/audit", response_class=HTMLResponse)
 def audit_page(request: Request, ws: WebUser, session: ReadSessionDep) -> Response:
     """The last recorded verification (a million events take seconds to recompute, so the page
-    shows the record; "verify now" recomputes) and the signed checkpoints."""
+    shows the record; "verify now" recomputes), the signed checkpoints, and the latest identity
+    and access changes (who created or changed a user, a site, a handheld, and when)."""
     allow(ws, "audit")
     return _audit_page(request, ws, session)
 
@@ -481,6 +513,9 @@ def _audit_page(
     run = audit_service.latest_run(session=session, actor=actor)
     checkpoints = audit_service.list_checkpoints(session=session, actor=actor, site_id=None)
     sites = {str(s.id): s for s in identity_service.list_sites(session=session, actor=actor)}
+    changes = audit_service.list_changes(
+        session=session, actor=actor, entities=audit_service.IDENTITY_ENTITIES, limit=20
+    ).items
     return page(
         request,
         "audit.html",
@@ -489,6 +524,8 @@ def _audit_page(
         run=run,
         checkpoints=checkpoints[-20:],
         sites=sites,
+        changes=changes,
+        labels=CHANGE_LABELS,
         refused=refused,
         status_code=429 if refused else 200,
     )
