@@ -150,7 +150,8 @@ class ManagementPlanRow(SQLModel, table=True):
 
 
 class PartyChange(SQLModel, table=True):
-    """Audit trail of the master data: who changed what, when, and the values after."""
+    """Audit trail of the master data, parties and identity (enterprises, sites, users,
+    devices): who changed what, when, and the values after (`app.audit.changes` writes it)."""
 
     __tablename__ = "party_change"
 
