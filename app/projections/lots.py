@@ -1,8 +1,11 @@
-"""Read models of lots: `rm_lot` (current state) and `rm_zone_inventory` (per zone, category).
+"""Read models of lots: `rm_lot` (current state), `rm_zone_inventory` (per zone, category) and
+`rm_storage_in` (every entry into storage).
 
 The lot row holds the whole `LotState`, so the projector folds with the domain's own
 `evolve`: the transition logic exists once. Zone inventory is the difference between what the
-lot contributed to its zone before and after the event.
+lot contributed to its zone before and after the event. A storage entry is a `lot.stored` of a
+lot that was not in storage (its `stored_at` empty: new, or back after a return); the entries
+are kept, never rewritten, for the HJ 1259 入库 ledger.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import sqlalchemy as sa
 from sqlmodel import Field, Session, SQLModel
 
 from app.core.db import UTCDateTime
+from app.domain import events as ev
 from app.domain import lot as lot_domain
 from app.domain.lot import LotState, LotStatus
 from app.domain.values import (
@@ -26,8 +30,8 @@ from app.domain.values import (
     ReceiptOutcome,
     WasteKind,
 )
-from app.eventstore.models import EventRecord
-from app.eventstore.store import domain_event
+from app.eventstore.models import EventRecord, StoredEvent
+from app.eventstore.store import domain_event, write_pending
 from app.projections.base import projector, register_tables, upsert
 
 KG = sa.Numeric(14, 3)
@@ -103,7 +107,28 @@ class ZoneInventoryRow(SQLModel, table=True):
     volume_l: Decimal = Field(sa_column=sa.Column(sa.Numeric(14, 3), nullable=False))
 
 
-register_tables(LotRow.__table__, ZoneInventoryRow.__table__)  # type: ignore[attr-defined]
+class StorageInRow(SQLModel, table=True):
+    """One row per entry of a lot into storage (HJ 1259 入库): when, into which zone, at what
+    weight. `seq` counts the lot's entries from 1; a lot returned by its handler and stored
+    again has a second. Rows are appended, never changed."""
+
+    __tablename__ = "rm_storage_in"
+    # the ledger reads a site's entries by time (its 入库 serials are per China day)
+    __table_args__ = (sa.Index("ix_rm_storage_in_site_entered", "site_id", "entered_at"),)
+
+    lot_id: UUID = Field(sa_column=sa.Column(sa.Uuid(), primary_key=True))
+    seq: int = Field(sa_column=sa.Column(sa.Integer(), primary_key=True, autoincrement=False))
+    site_id: UUID = Field(sa_column=sa.Column(sa.Uuid(), nullable=False))
+    entered_at: datetime = Field(sa_column=sa.Column(UTCDateTime(), nullable=False))
+    zone_id: UUID = Field(sa_column=sa.Column(sa.Uuid(), nullable=False))
+    weight_kg: Decimal = Field(sa_column=sa.Column(KG, nullable=False))
+
+
+register_tables(
+    LotRow.__table__,  # type: ignore[attr-defined]
+    ZoneInventoryRow.__table__,  # type: ignore[attr-defined]
+    StorageInRow.__table__,  # type: ignore[attr-defined]
+)
 
 IN_ZONE = {LotStatus.stored, LotStatus.allocated}
 
@@ -267,3 +292,53 @@ def project_lot(session: Session, event_row: EventRecord) -> None:
             _add_inventory(session, old, -1)
         if new:
             _add_inventory(session, new, +1)
+
+
+def _state_before_from_log(session: Session, event_row: EventRecord) -> LotState | None:
+    """The lot before `event_row`, folded from its earlier events in the log."""
+    t = StoredEvent.__table__  # type: ignore[attr-defined]
+    write_pending(session)  # a batch's appends kept in memory are part of the stream
+    rows = session.execute(
+        sa.select(t.c.type, t.c.schema_version, t.c.payload, t.c.occurred_at)
+        .where(t.c.stream_id == event_row.stream_id, t.c.version < event_row.version)
+        .order_by(t.c.version)
+    ).all()
+    return lot_domain.fold(
+        ((ev.load_event(r[0], r[1], r[2]), r[3]) for r in rows), event_row.stream_id
+    )
+
+
+def _next_seq(session: Session, lot_id: UUID) -> int:
+    """The lot's next entry number: after its entries in the table and those still pending in
+    the session (a deferred batch flushes once, at its end). A Core select: no autoflush."""
+    t = StorageInRow.__table__  # type: ignore[attr-defined]
+    last = session.execute(sa.select(sa.func.max(t.c.seq)).where(t.c.lot_id == lot_id)).scalar()
+    pending = (o.seq for o in session.new if isinstance(o, StorageInRow) and o.lot_id == lot_id)
+    return max([last or 0, *pending]) + 1
+
+
+@projector("lot")
+def project_storage_in(session: Session, event_row: EventRecord) -> None:
+    """Runs after `project_lot` (registered after it): a `lot.stored` of a lot not in storage
+    before is a new entry, at the event's time, into its zone, at the lot's weight then."""
+    if event_row.type != ev.LotStored.TYPE:
+        return
+    event = domain_event(event_row)
+    assert isinstance(event, ev.LotStored)
+    before = state_before(session, event_row)
+    if before is None:  # not kept for this event: read the log
+        before = _state_before_from_log(session, event_row)
+    if before is not None and before.stored_at is not None:
+        return  # already in storage: not an entry
+    lot = session.get(LotRow, event_row.stream_id)
+    assert lot is not None  # `project_lot` has just written it
+    session.add(
+        StorageInRow(
+            lot_id=event_row.stream_id,
+            seq=_next_seq(session, event_row.stream_id),
+            site_id=event_row.site_id,
+            entered_at=event_row.occurred_at,
+            zone_id=event.zone_id,
+            weight_kg=lot.weight_kg,
+        )
+    )
