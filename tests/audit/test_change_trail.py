@@ -136,6 +136,34 @@ def test_a_password_reset_is_one_change_without_the_password(api: Api) -> None:
     assert "password" not in text
 
 
+def test_enterprises_and_sites_created_and_changed_are_recorded(api: Api) -> None:
+    uscc = uscc_with_check("91350100M000100Y4")
+    r = api.post(
+        "/api/v1/enterprises",
+        {"name": "福州新厂", "uscc": uscc, "kind": "plant", "division_code": "350100"},
+    )
+    assert r.status_code == 201, r.text
+    ent = r.json()["id"]
+    r = api.post(
+        "/api/v1/sites",
+        {"enterprise_id": ent, "code": "FZ01", "name": "福州基地", "division_code": "350104"},
+    )
+    assert r.status_code == 201, r.text
+    site = r.json()["id"]
+    patch = {"spot_max_days": 30, "contact_name": "陈工"}
+    assert api.patch(f"/api/v1/sites/{site}", patch).status_code == 200
+    assert api.patch(f"/api/v1/sites/{site}", patch).status_code == 200  # no change: no record
+    (e,) = of(api, ent)
+    assert (e["action"], e["actor"], e["data"]["uscc"]) == ("created", "admin", uscc)
+    updated, created = of(api, site)
+    assert (created["action"], created["data"]["code"]) == ("created", "FZ01")
+    assert (updated["action"], updated["actor"]) == ("updated", "admin")
+    assert updated["data"]["changed"] == {
+        "contact_name": {"before": None, "after": "陈工"},
+        "spot_max_days": {"before": None, "after": 30},
+    }
+
+
 def test_enrolling_and_revoking_a_handheld_are_recorded_once(api: Api) -> None:
     w = api.world
     admin = api.as_("admin")
