@@ -70,6 +70,8 @@ def _scorecard_page(
     available, card, card_error = scorecard.card(
         session=session, ctx=ctx, actor=ws.principal, year=year, site_id=site_id
     )
+    if card_error is not None and status_code == 200:
+        status_code = status_for(card_error)  # another site's: 404, as on /exports
     inputs = None
     if card is not None:
         inputs = scorecard_service.inputs_read(

@@ -516,7 +516,7 @@ CROSS: list[tuple[str, str, str, str, int, str]] = [
     ("auditor", "GET", "/lots/{lot_b}", "", 404, "{code_b}"),
     ("auditor", "GET", "/dashboard?site={site_b}", "", 200, "TZ02"),
     ("auditor", "GET", "/scorecard/evidence/{evidence_b}", "", 404, ""),
-    ("auditor", "GET", "/scorecard?site={site_b}&year={year}", "", 200, "TZ02"),  # "not found"
+    ("auditor", "GET", "/scorecard?site={site_b}&year={year}", "", 404, "TZ02"),
     ("auditor", "GET", "/scorecard/items/{criterion}/lots?year={year}&site={site_b}", "", 404, ""),
     ("auditor", "GET", "/exports?site={site_b}", "", 404, "TZ02"),
     ("auditor", "GET", "/exports/ledger.xlsx?site={site_b}", "", 404, ""),
