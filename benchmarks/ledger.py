@@ -1,7 +1,7 @@
 """HJ 1259 ledger export of a year: seconds and peak RSS, XLSX and CSV, at 100,000 lots and at
 a tenth of that (a flat peak RSS between the two shows memory is bounded, not per row).
 
-The database is filled directly at the read-model level (rm_lot, rm_manifest,
+The database is filled directly at the read-model level (rm_lot, rm_storage_in, rm_manifest,
 rm_manifest_lot, zones, facility, parties): the ledger reads only projections, and building
 100,000 lots through the event log would time the seeding, not the export. Each export runs in
 a fresh subprocess so `ru_maxrss` is the export's own peak.
@@ -47,7 +47,7 @@ def populate(url: str, lots: int, seed: int = 7) -> UUID:
     from app.core.db import make_engine
     from app.identity.models import Enterprise, Site
     from app.parties.models import HandlerLicenceRow
-    from app.projections.lots import LotRow
+    from app.projections.lots import LotRow, StorageInRow
     from app.projections.manifests import ManifestLotRow, ManifestRow
     from app.projections.zones import FacilityRow, ZoneRow
 
@@ -92,6 +92,7 @@ def populate(url: str, lots: int, seed: int = 7) -> UUID:
               "explosion_rated": False}],
         )  # fmt: skip
         batch: list[dict[str, Any]] = []
+        entries: list[dict[str, Any]] = []
         mlots: list[dict[str, Any]] = []
         manifests: list[dict[str, Any]] = []
         current: UUID | None = None
@@ -138,11 +139,17 @@ def populate(url: str, lots: int, seed: int = 7) -> UUID:
                  "shipped_at": ship_at if status == "disposed" else None,
                  "last_event_at": at, "properties": ""}
             )  # fmt: skip
+            entries.append(
+                {"lot_id": lot_id, "seq": 1, "site_id": site, "entered_at": at + timedelta(hours=2),
+                 "zone_id": zone, "weight_kg": kg}
+            )  # fmt: skip
             if len(batch) >= 5000:
                 c.execute(sa.insert(LotRow.__table__), batch)  # type: ignore[attr-defined]
-                batch = []
+                c.execute(sa.insert(StorageInRow.__table__), entries)  # type: ignore[attr-defined]
+                batch, entries = [], []
         if batch:
             c.execute(sa.insert(LotRow.__table__), batch)  # type: ignore[attr-defined]
+            c.execute(sa.insert(StorageInRow.__table__), entries)  # type: ignore[attr-defined]
         for k in range(0, len(manifests), 2000):
             c.execute(sa.insert(ManifestRow.__table__), manifests[k : k + 2000])  # type: ignore[attr-defined]
         for k in range(0, len(mlots), 5000):

@@ -45,7 +45,7 @@ from app.parties import service as parties
 from app.parties.models import CrewRow, HandlerLicenceRow, TransferApprovalRow, VehicleRow
 from app.projections.declarations import STREAM as DECLARATION_STREAM
 from app.projections.declarations import DeclarationFilingRow
-from app.projections.lots import LotRow
+from app.projections.lots import LotRow, StorageInRow
 from app.projections.manifests import ManifestLotRow, ManifestRow
 from app.projections.zones import FacilityRow, ZoneRow
 from app.services.recorder import Recorder
@@ -422,23 +422,50 @@ def _stream(session: Session, q: Any, per: int = 2000) -> Iterator[Any]:
     yield from conn.execute(q.execution_options(stream_results=True, yield_per=per))
 
 
-def _codes_cte(dialect: str, site_ids: list[UUID]) -> Any:
-    """Per lot of the sites: generation and storage-in batch codes (serial per China day)."""
+def _gen_codes_cte(dialect: str, site_ids: list[UUID]) -> Any:
+    """Per lot of the sites: its generation batch code (serial per China day)."""
     L = LotRow.__table__  # type: ignore[attr-defined]
     gday = _cday(dialect, L.c.generated_at)
-    iday = _cday(dialect, L.c.stored_at)
     return (
         sa.select(
             L.c.lot_id,
             gday.label("gday"),
             _serial(gday, L.c.generated_at, L.c.lot_id).label("gseq"),
-            iday.label("iday"),
-            _serial(iday, L.c.stored_at, L.c.lot_id).label("iseq"),
         )
         .where(L.c.site_id.in_(site_ids))
         .cte("lotcodes")
         # SQLite would otherwise recompute the windows per lookup; PostgreSQL 12+ keeps a
         # CTE with window functions as a unit anyway and plans joins on it by statistics.
+        .prefix_with("MATERIALIZED", dialect="sqlite")
+    )
+
+
+def _entry_codes_cte(dialect: str, site_ids: list[UUID], spans: bool = False) -> Any:
+    """Per storage entry of the sites (`rm_storage_in`: a lot returned and stored again has
+    two): its storage-in batch code (serial per China day over entries). With `spans`, also
+    the times of the lot's entries before and after it, so a storage-out finds the one it left
+    from."""
+    S = StorageInRow.__table__  # type: ignore[attr-defined]
+    iday = _cday(dialect, S.c.entered_at)
+    cols = [
+        S.c.lot_id,
+        S.c.seq,
+        S.c.entered_at,
+        S.c.zone_id,
+        S.c.weight_kg,
+        iday.label("iday"),
+        _serial(iday, S.c.entered_at, S.c.lot_id, S.c.seq).label("iseq"),
+    ]
+    if spans:
+        by_lot = {"partition_by": S.c.lot_id, "order_by": [S.c.entered_at, S.c.seq]}
+        cols += [
+            sa.func.lag(S.c.entered_at).over(**by_lot).label("prev_at"),
+            sa.func.lead(S.c.entered_at).over(**by_lot).label("next_at"),
+        ]
+    return (
+        sa.select(*cols)
+        .where(S.c.site_id.in_(site_ids))
+        .cte("entrycodes")
         .prefix_with("MATERIALIZED", dialect="sqlite")
     )
 
@@ -476,7 +503,7 @@ def ledger_sheets(
     ML = ManifestLotRow.__table__  # type: ignore[attr-defined]
     M = ManifestRow.__table__  # type: ignore[attr-defined]
     U = User.__table__  # type: ignore[attr-defined]
-    codes = _codes_cte(dialect, site_ids)
+    codes = _gen_codes_cte(dialect, site_ids)
     gen_event = E.alias("gen_event")
 
     def generation() -> Iterator[list[Any]]:
@@ -531,41 +558,41 @@ def ledger_sheets(
             ]
 
     def storage_in() -> Iterator[list[Any]]:
+        # every entry into storage in the period, in the facility of the zone it entered: a
+        # lot returned and stored again has a row per entry, and a later entry rewrites none
+        entries = _entry_codes_cte(dialect, site_ids)
         q = (
             sa.select(
                 codes.c.gday,
                 codes.c.gseq,
-                codes.c.iday,
-                codes.c.iseq,
-                L.c.stored_at,
+                entries.c.iday,
+                entries.c.iseq,
+                entries.c.entered_at,
+                entries.c.weight_kg,
                 L.c.name,
                 L.c.category,
                 L.c.waste_code,
-                L.c.weight_kg,
                 L.c.digital_id,
                 L.c.container_type,
                 F.c.code.label("fcode"),
                 F.c.type.label("ftype"),
             )
-            .join(codes, codes.c.lot_id == L.c.lot_id)
-            .outerjoin(
-                ML,
-                sa.and_(ML.c.lot_id == L.c.lot_id, ML.c.manifest_id == L.c.manifest_id),
-            )
-            .outerjoin(Z, Z.c.zone_id == sa.func.coalesce(L.c.zone_id, ML.c.zone_id))
+            .select_from(entries)
+            .join(L, L.c.lot_id == entries.c.lot_id)
+            .join(codes, codes.c.lot_id == entries.c.lot_id)
+            .outerjoin(Z, Z.c.zone_id == entries.c.zone_id)
             .outerjoin(F, F.c.facility_id == Z.c.facility_id)
             .where(
-                L.c.site_id.in_(site_ids),
                 L.c.kind == "hazardous",
-                L.c.stored_at >= start,
-                L.c.stored_at < end,
+                entries.c.entered_at >= start,
+                entries.c.entered_at < end,
             )
-            .order_by(L.c.stored_at, L.c.lot_id)
+            .order_by(entries.c.entered_at, entries.c.lot_id, entries.c.seq)
         )
         for r in _stream(session, q):
             yield [
                 _code("HWRK", r.iday, r.iseq),
-                _local(r.stored_at),
+                _local(r.entered_at),
                 r.digital_id or "",
                 CONTAINER_ZH.get(r.container_type, r.container_type),
                 1,
@@ -584,40 +611,54 @@ def ledger_sheets(
     H = Enterprise.__table__.alias("handler")  # type: ignore[attr-defined]
     LIC = HandlerLicenceRow.__table__  # type: ignore[attr-defined]
 
-    def _out_query() -> Any:
+    def _out_query(*, storage_in: bool) -> Any:
+        """The period's dispatched manifest lots, with the code of the record before each: its
+        storage-in (storage-out sheet) or its generation (off-site sheet)."""
         # The storage-out serial is a window over this query's own rows: the period is whole
         # China days, so every row of a day is here and the serial equals the day's.
         oday = _cday(dialect, ML.c.dispatched_at)
-        return (
-            sa.select(
-                oday.label("oday"),
-                _serial(oday, ML.c.dispatched_at, ML.c.lot_id).label("oseq"),
-                codes.c.gday,
-                codes.c.gseq,
-                codes.c.iday,
-                codes.c.iseq,
-                ML.c.dispatched_at,
-                ML.c.weight_kg,
-                ML.c.planned_method,
-                ML.c.method_code,
-                ML.c.outcome,
-                ML.c.accepted_kg,
-                ML.c.returned,
-                ML.c.completed_on,
-                L.c.name,
-                L.c.category,
-                L.c.waste_code,
-                L.c.digital_id,
-                L.c.container_type,
-                M.c.number,
-                H.c.name.label("handler_name"),
-                LIC.c.licence_no,
-                F.c.code.label("fcode"),
-                F.c.type.label("ftype"),
+        q = sa.select(
+            oday.label("oday"),
+            _serial(oday, ML.c.dispatched_at, ML.c.lot_id).label("oseq"),
+            ML.c.dispatched_at,
+            ML.c.weight_kg,
+            ML.c.planned_method,
+            ML.c.method_code,
+            ML.c.outcome,
+            ML.c.accepted_kg,
+            ML.c.returned,
+            ML.c.completed_on,
+            L.c.name,
+            L.c.category,
+            L.c.waste_code,
+            L.c.digital_id,
+            L.c.container_type,
+            M.c.number,
+            H.c.name.label("handler_name"),
+            LIC.c.licence_no,
+            F.c.code.label("fcode"),
+            F.c.type.label("ftype"),
+        ).select_from(ML)
+        if storage_in:
+            # the entry the lot left from (a lot returned and stored again has two): its latest
+            # at or before the dispatch, or its first should a backdated dispatch come before
+            # every entry. A lot's spans do not overlap, so one per row, and every manifest lot
+            # has one (only a stored lot is allocated). Joined inner, the CTE leads and the
+            # manifest lots are looked up by index: joined outer, SQLite scanned it per row.
+            entries = _entry_codes_cte(dialect, site_ids, spans=True)
+            d = ML.c.dispatched_at
+            q = q.add_columns(entries.c.iday, entries.c.iseq).join(
+                entries,
+                sa.and_(
+                    entries.c.lot_id == ML.c.lot_id,
+                    sa.or_(entries.c.entered_at <= d, entries.c.prev_at.is_(None)),
+                    sa.or_(entries.c.next_at.is_(None), entries.c.next_at > d),
+                ),
             )
-            .select_from(ML)
-            .join(L, L.c.lot_id == ML.c.lot_id)
-            .join(codes, codes.c.lot_id == ML.c.lot_id)
+        else:
+            q = q.add_columns(codes.c.gday, codes.c.gseq).join(codes, codes.c.lot_id == ML.c.lot_id)
+        return (
+            q.join(L, L.c.lot_id == ML.c.lot_id)
             .join(M, M.c.manifest_id == ML.c.manifest_id)
             .outerjoin(H, H.c.id == M.c.handler_enterprise_id)
             .outerjoin(LIC, LIC.c.id == M.c.handler_licence_id)
@@ -633,7 +674,7 @@ def ledger_sheets(
         )
 
     def storage_out() -> Iterator[list[Any]]:
-        for r in _stream(session, _out_query()):
+        for r in _stream(session, _out_query(storage_in=True)):
             yield [
                 _code("HWCK", r.oday, r.oseq),
                 _local(r.dispatched_at),
@@ -654,7 +695,7 @@ def ledger_sheets(
             ]
 
     def offsite() -> Iterator[list[Any]]:
-        for r in _stream(session, _out_query()):
+        for r in _stream(session, _out_query(storage_in=False)):
             method = r.method_code or r.planned_method or ""
             prefix = "HWWWCZ" if method.startswith("D") else "HWWWLY"
             result = {"accepted": "接受", "partly_accepted": "部分接受", "rejected": "拒收"}
