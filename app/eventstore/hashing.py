@@ -21,7 +21,27 @@ from uuid import UUID
 
 SCHEME = "hazchain-chain-v1"
 GENESIS_HASH = "0" * 64
-FIELDS = 17
+# The hashed fields in order, as the log export's header names them for the offline verifier.
+HASHED_FIELDS = (
+    "scheme",
+    "prev_hash",
+    "site_id",
+    "chain_position",
+    "event_id",
+    "stream_type",
+    "stream_id",
+    "version",
+    "type",
+    "schema_version",
+    "occurred_at",
+    "recorded_at",
+    "actor_id",
+    "device_id",
+    "rule_set_version",
+    "findings",
+    "payload",
+)
+FIELDS = len(HASHED_FIELDS)
 
 
 class MalformedEvent(ValueError):

@@ -131,6 +131,9 @@ def test_log_export_verifies_and_one_changed_byte_names_the_line(api, tmp_path) 
     assert res.ok, res.summary()
     assert res.events > 10 and res.checkpoints >= 1
     lines = path.read_bytes().split(b"\n")
+    # the header names the hashed fields as the offline verifier (stdlib only) mirrors them
+    header = json.loads(lines[0])
+    assert header["hash_fields"] == ["scheme", *verifier.FIELDS]
     # change one byte inside an event's payload: a digit of a lot's generated weight
     i = next(n for n, line in enumerate(lines) if b"lot.generated" in line and b"125.5" in line)
     assert i > 1
