@@ -63,6 +63,11 @@ HANDOVER_PARTIES = {
     HandoverStep.dispatch: (Party.consignor, Party.carrier),
     HandoverStep.receipt: (Party.carrier, Party.handler),
 }
+# the status in which each handover is open: signed, and its one-time codes issued
+HANDOVER_STATUS = {
+    HandoverStep.dispatch: ManifestStatus.loaded,
+    HandoverStep.receipt: ManifestStatus.in_transit,
+}
 
 
 class SignatureMethod(StrEnum):
@@ -771,6 +776,24 @@ def check_in_lot(
     )
 
 
+def check_handover_open(state: ManifestState, step: HandoverStep, party: Party) -> None:
+    """The party signs this handover, it is open in the manifest's status, and the party has
+    not signed it yet: what a signature, and a one-time code for one, both need."""
+    if party not in HANDOVER_PARTIES[step]:
+        raise InvalidInput(
+            f"the {party.value} does not sign the {step.value} handover "
+            f"(signed by {' and '.join(p.value for p in HANDOVER_PARTIES[step])})",
+            field="step",
+        )
+    _require(state, {HANDOVER_STATUS[step]}, f"sign the {step.value} handover of")
+    if state.signed(step, party) is not None:
+        raise InvalidTransition(
+            f"the {party.value} already signed the {step.value} handover",
+            step=step.value,
+            party=party.value,
+        )
+
+
 def sign(
     state: ManifestState,
     step: HandoverStep,
@@ -780,20 +803,7 @@ def sign(
     method: SignatureMethod,
     challenge_id: UUID | None = None,
 ) -> ManifestSigned:
-    if party not in HANDOVER_PARTIES[step]:
-        raise InvalidInput(
-            f"the {party.value} does not sign the {step.value} handover "
-            f"(signed by {' and '.join(p.value for p in HANDOVER_PARTIES[step])})",
-            field="party",
-        )
-    want = ManifestStatus.loaded if step is HandoverStep.dispatch else ManifestStatus.in_transit
-    _require(state, {want}, f"sign the {step.value} handover of")
-    if state.signed(step, party) is not None:
-        raise InvalidTransition(
-            f"the {party.value} already signed the {step.value} handover",
-            step=step.value,
-            party=party.value,
-        )
+    check_handover_open(state, step, party)
     return ManifestSigned(
         step=step,
         party=party,

@@ -19,7 +19,12 @@ from app.dashboard import service as dashboard
 from app.deps import CtxDep, ReadSessionDep, SessionDep
 from app.domain.errors import DomainError, InvalidInput
 from app.domain.lot import LotStatus
-from app.domain.manifest import HANDOVER_PARTIES, HandoverStep, ManifestStatus, Mismatch
+from app.domain.manifest import (
+    HANDOVER_PARTIES,
+    HANDOVER_STATUS,
+    ManifestStatus,
+    Mismatch,
+)
 from app.domain.values import WasteKind
 from app.exports import service as export_service
 from app.identity import service as identity_service
@@ -364,7 +369,7 @@ def _manifest_page(
 def _handover(mf: Any) -> dict[str, Any] | None:
     """The handover open in this status, who signed it, and what the viewer's party may do."""
     status, party = mf.status.value, mf.viewer_party
-    step = {"loaded": HandoverStep.dispatch, "in_transit": HandoverStep.receipt}.get(status)
+    step = next((k for k, v in HANDOVER_STATUS.items() if v.value == status), None)
     if step is None:
         return None
     parties = [p.value for p in HANDOVER_PARTIES[step]]

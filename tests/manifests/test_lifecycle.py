@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlalchemy as sa
+
 from tests.manifests.support import (
     TODAY,
     act,
@@ -78,6 +80,34 @@ def test_replay_returns_the_original_answer(api) -> None:  # type: ignore[no-unt
     r2 = api.as_("ehs_manager").post(f"/api/v1/manifests/{m['manifest_id']}/submit", body)
     assert r1.status_code == r2.status_code == 200
     assert r1.json()["event"] == r2.json()["event"]
+
+
+def test_a_one_time_code_is_issued_only_while_its_handover_is_open(api) -> None:  # type: ignore[no-untyped-def]
+    p = setup_parties(api)
+    m = draft(api, [stored_lot(api)])
+    path = f"/api/v1/manifests/{m['manifest_id']}/challenges"
+    carrier = api.as_("transporter")
+
+    def refused(body: dict[str, str], status: str) -> None:
+        r = carrier.post(path, body)
+        assert r.status_code == 409, r.text
+        assert r.json()["error"] == "invalid_transition" and r.json()["status"] == status
+
+    # a code issued on a draft would outlive the checks of submission and loading
+    refused({"step": "dispatch"}, "draft")
+    m = step(api, "ehs_manager", m, "submit")
+    refused({"step": "dispatch"}, "submitted")
+    m = step(api, "operator", m, "load", **load_body(p, m))
+    refused({"step": "receipt"}, "loaded")  # the receipt handover opens on dispatch
+    ok(carrier.post(path, {"step": "dispatch"}), 201)
+    m = step(api, "transporter", m, "sign", step="dispatch")
+    again = carrier.post(path, {"step": "dispatch"})  # signed already: nothing left to sign
+    assert again.status_code == 409 and "already signed" in again.text, again.text
+    m = step(api, "operator", m, "dispatch")
+    ok(carrier.post(path, {"step": "receipt"}), 201)
+    with api.ctx.db.session(write=False) as session:  # the refusals left no codes behind
+        issued = session.execute(sa.text("SELECT step FROM handover_challenge ORDER BY issued_at"))
+        assert [row[0] for row in issued] == ["dispatch", "receipt"]
 
 
 def test_cancel_before_loading_returns_lots_to_stock(api) -> None:  # type: ignore[no-untyped-def]
