@@ -76,16 +76,24 @@ def storage_summary(
 ) -> StorageSummary:
     """Lots and weight in storage on site (stored or allocated, not yet shipped), and how many
     are past the rule set's warning day (R32's `duration_warn_days`) or its one-year limit. A
-    lot within an approved storage extension (延期贮存批准) is neither, as R32/R33 judge it."""
+    lot within an approved storage extension (延期贮存批准) is neither, as R32/R33 judge it,
+    until the extension is as close to its last day as the warning day is to the year's: then
+    it is near the limit again."""
     t = LotRow.__table__  # type: ignore[attr-defined]
     near = now - timedelta(days=warn_days)
     over = now - timedelta(days=limit_days)
+    today = china_date(now)
     ext = t.c.storage_extended_until
-    unextended = sa.or_(ext.is_(None), ext < china_date(now))
+    unextended = sa.or_(ext.is_(None), ext < today)
+    ending = sa.and_(
+        ext >= today, ext <= today + timedelta(days=limit_days - warn_days), t.c.stored_at <= near
+    )
     q = sa.select(
         sa.func.count(),
         sa.func.coalesce(sa.func.sum(t.c.weight_kg), 0),
-        sa.func.count().filter(sa.and_(t.c.stored_at <= near, t.c.stored_at > over, unextended)),
+        sa.func.count().filter(
+            sa.or_(sa.and_(t.c.stored_at <= near, t.c.stored_at > over, unextended), ending)
+        ),
         sa.func.count().filter(sa.and_(t.c.stored_at <= over, unextended)),
     ).where(t.c.site_id.in_(_sites(actor, site_id)), t.c.status.in_(IN_STORAGE))
     n, kg, n_near, n_over = session.execute(q).one()

@@ -49,7 +49,7 @@ def extension(lot: dict[str, Any], **kw: Any) -> dict[str, Any]:
         "approval_no": APPROVAL,
         "authority": "苏州市生态环境局",
         "approved_on": str(TODAY - timedelta(days=5)),
-        "extended_until": str(TODAY + timedelta(days=30)),
+        "extended_until": str(TODAY + timedelta(days=90)),
         "note": "处置单位停炉检修",
     }
     body.update(kw)
@@ -173,11 +173,36 @@ def test_an_approval_that_ran_out_blocks_and_alerts_again(api: Api) -> None:
     assert alert["severity"] == "block" and alert["lot_ids"] == [lot["lot_id"]]
     assert APPROVAL in alert["message_zh"] and alert["citation"]["clause"] == "Art. 81 ¶3"
     # a further approval (a new event) lifts it again
-    r = mgr.post(url(lot), extension(lot, extended_until=str(TODAY + timedelta(days=60))))
+    r = mgr.post(url(lot), extension(lot, extended_until=str(TODAY + timedelta(days=90))))
     assert r.status_code == 200, r.text
-    assert r.json()["lot"]["storage_extended_until"] == str(TODAY + timedelta(days=60))
+    assert r.json()["lot"]["storage_extended_until"] == str(TODAY + timedelta(days=90))
     with api.ctx.db.session() as s:
         assert alert_service.sweep(session=s, ctx=api.ctx).cleared >= 1
+    assert not [a for a in mgr.get("/api/v1/alerts").json()["items"] if a["rule_id"] == "R32"]
+
+
+def test_an_approval_near_its_last_day_warns_as_the_year_did(api: Api) -> None:
+    """65 days before the extension ends (the year's own lead, 365 − 300) the sweep warns, so
+    there is time to ship the lot or renew the approval before R32 blocks again."""
+    licensed(api)
+    mgr = api.as_("ehs_manager")
+    lot = stored_since(api, 400)
+    ending = TODAY + timedelta(days=20)
+    r = mgr.post(url(lot), extension(lot, extended_until=str(ending)))
+    assert r.status_code == 200, r.text
+    with api.ctx.db.session() as s:
+        alert_service.sweep(session=s, ctx=api.ctx)
+    [alert] = [a for a in mgr.get("/api/v1/alerts").json()["items"] if a["rule_id"] == "R32"]
+    assert alert["severity"] == "warn" and alert["lot_ids"] == [lot["lot_id"]]
+    assert alert["message_zh"] == (
+        f"延期贮存批准（文号 {APPROVAL}）将于 {ending} 到期（还剩 20 天），请安排转移或续批"
+    )
+    # a longer approval recorded on top: back to a note, and the alert clears
+    lot = r.json()["lot"]
+    r = mgr.post(url(lot), extension(lot, extended_until=str(TODAY + timedelta(days=120))))
+    assert r.status_code == 200, r.text
+    with api.ctx.db.session() as s:
+        assert alert_service.sweep(session=s, ctx=api.ctx).cleared == 1
     assert not [a for a in mgr.get("/api/v1/alerts").json()["items"] if a["rule_id"] == "R32"]
 
 

@@ -111,6 +111,27 @@ def test_an_ehs_manager_records_a_storage_extension_from_the_lot_page(api) -> No
     assert "超过一年" not in _over_limit(manager.get("/dashboard").text)
 
 
+def _near_count(html: str) -> int:
+    tile = re.search(r'href="/lots\?min_age=300"><b>(\d+)</b>', html)
+    assert tile, html[:3000]
+    return int(tile.group(1))
+
+
+def test_an_extension_near_its_last_day_is_near_the_limit_again(api) -> None:  # type: ignore[no-untyped-def]
+    manager = Web(api, "ehs_manager")
+    far, ending = _stored_since(api, 380), _stored_since(api, 380)
+    for lot, days in ((far, 90), (ending, 20)):
+        until = str(TODAY + timedelta(days=days))
+        r = manager.post(f"/lots/{lot['lot_id']}/act", _form(lot, extended_until=until))
+        assert r.status_code == 303, r.text
+    # the dashboard counts the one ending within 65 days (365 − 300) as near the limit
+    assert _near_count(manager.get("/dashboard").text) == 1
+    assert "超过一年" not in _over_limit(manager.get("/dashboard").text)
+    lots = manager.get("/lots").text
+    assert 'class="warn extended"' in _age_cell(lots, ending["digital_id"])
+    assert 'class="muted extended"' in _age_cell(lots, far["digital_id"])
+
+
 def test_no_form_for_a_lot_not_in_storage(api) -> None:  # type: ignore[no-untyped-def]
     op = api.as_("operator")
     lot = op.step(op.generate(), "label")

@@ -41,13 +41,27 @@ def _age_findings(
             extended_until=str(until),
             approval_no=approval,
         )
-        if china_date(s.now) > until:
+        today = china_date(s.now)
+        left = (until - today).days
+        if today > until:
             yield r.finding(
                 s,
                 f"已贮存 {age} 天，延期贮存批准（文号 {approval}）已于 {until} 到期",
                 f"stored for {age} days: the storage extension (approval {approval}) "
                 f"ran out on {until}",
                 severity=limit_severity,
+                **values,
+            )
+        elif left <= limit - warn_at:
+            # the same notice before the extension's last day as before the year's
+            yield r.finding(
+                s,
+                f"延期贮存批准（文号 {approval}）将于 {until} 到期（还剩 {left} 天），"
+                f"请安排转移或续批",
+                f"the storage extension (approval {approval}) ends on {until} "
+                f"({left} days left): ship the lot or renew the approval",
+                severity=Severity.warn,
+                days_left=left,
                 **values,
             )
         else:

@@ -1,6 +1,6 @@
 """R32/R33 with a storage extension (延期贮存批准, 固废法 Art. 81 ¶3) on a frozen clock: no
-block (no warning) while the approval runs, an info note naming it, the limit again after its
-last day. No database."""
+block while the approval runs: an info note naming it, a warning from 65 days before its last
+day (the year's own lead), the limit again after it. No database."""
 
 from __future__ import annotations
 
@@ -47,15 +47,24 @@ def test_r32_blocks_a_licence_holder_past_a_year_unless_an_extension_runs(step: 
     assert (f.rule_id, f.severity, f.citation) == ("R32", Severity.block, clause)
     assert "approval_no" not in f.values
     # with an approval running to a later day: an info note, no block
-    until = TODAY + timedelta(days=30)
+    until = TODAY + timedelta(days=90)
     [f] = check(OPERATOR, "R32", 366, until, step)
     assert (f.rule_id, f.severity, f.citation) == ("R32", Severity.info, clause)
     assert f.message_zh == f"已获延期贮存批准（文号 {APPROVAL}）至 {until}"
     assert (f.values["extended_until"], f.values["approval_no"]) == (str(until), APPROVAL)
     assert f.values["age_days"] == 366 and f.values["limit_days"] == 365
-    # its last day still counts
+    # from 65 days before its last day (the year's lead: 365 - 300) it warns, as before a year
+    [f] = check(OPERATOR, "R32", 366, TODAY + timedelta(days=65), step)
+    assert (f.severity, f.values["days_left"]) == (Severity.warn, 65)
+    assert f.message_zh == (
+        f"延期贮存批准（文号 {APPROVAL}）将于 {TODAY + timedelta(days=65)} 到期（还剩 65 天），"
+        "请安排转移或续批"
+    )
+    [f] = check(OPERATOR, "R32", 366, TODAY + timedelta(days=66), step)
+    assert f.severity is Severity.info and "days_left" not in f.values
+    # its last day still counts: a warning, not a block
     [f] = check(OPERATOR, "R32", 366, TODAY, step)
-    assert f.severity is Severity.info
+    assert (f.severity, f.values["days_left"]) == (Severity.warn, 0)
     # the day after, it blocks again, naming the approval that ran out
     [f] = check(OPERATOR, "R32", 366, TODAY - timedelta(days=1), step)
     assert (f.rule_id, f.severity, f.citation) == ("R32", Severity.block, clause)
@@ -76,9 +85,11 @@ def test_r33_does_not_warn_a_generator_within_an_extension() -> None:
     clause = {**CITATION, "clause": "Art. 81 (scope) + province profile"}
     [f] = check(GENERATOR, "R33", 366, None, Step.storage_duration)
     assert (f.rule_id, f.severity, f.citation) == ("R33", Severity.warn, clause)
-    [f] = check(GENERATOR, "R33", 366, TODAY + timedelta(days=10), Step.storage_duration)
+    [f] = check(GENERATOR, "R33", 366, TODAY + timedelta(days=100), Step.storage_duration)
     assert (f.rule_id, f.severity, f.citation) == ("R33", Severity.info, clause)
     assert APPROVAL in f.message_zh
+    [f] = check(GENERATOR, "R33", 366, TODAY + timedelta(days=10), Step.storage_duration)
+    assert (f.rule_id, f.severity, f.values["days_left"]) == ("R33", Severity.warn, 10)
     [f] = check(GENERATOR, "R33", 366, TODAY - timedelta(days=1), Step.storage_duration)
     assert (f.rule_id, f.severity, f.citation) == ("R33", Severity.warn, clause)
     assert "到期" in f.message_zh
@@ -91,7 +102,9 @@ def test_r33_where_a_province_makes_it_block_an_extension_lifts_the_block_until_
     assert [f.severity for f in check(STRICT_PROVINCE, "R33", 366, None, Step.storage_in)] == [
         Severity.block
     ]
-    running = check(STRICT_PROVINCE, "R33", 366, TODAY, Step.storage_in)
+    running = check(STRICT_PROVINCE, "R33", 366, TODAY + timedelta(days=100), Step.storage_in)
     assert [f.severity for f in running] == [Severity.info]
+    ending = check(STRICT_PROVINCE, "R33", 366, TODAY, Step.storage_in)  # its last day
+    assert [f.severity for f in ending] == [Severity.warn]
     over = check(STRICT_PROVINCE, "R33", 366, TODAY - timedelta(days=1), Step.storage_in)
     assert [f.severity for f in over] == [Severity.block]
