@@ -5,21 +5,26 @@ python -m benchmarks [eventstore|labels ...] [--quick]
 
 from __future__ import annotations
 
+import argparse
 import sys
 import time
 
+ALL = ["eventstore", "storage", "labels", "mobile", "ledger", "scorecard", "web"]
+
 
 def main(argv: list[str]) -> None:
-    quick = "--quick" in argv
-    names = [a for a in argv if not a.startswith("-")] or [
-        "eventstore",
-        "storage",
-        "labels",
-        "mobile",
-        "ledger",
-        "scorecard",
-        "web",
-    ]
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks",
+        description="Run the benchmarks and print Markdown for docs/benchmarks.md. PostgreSQL "
+        "runs where HAZCHAIN_BENCH_POSTGRES_URL is set.",
+    )
+    parser.add_argument("names", nargs="*", metavar="name", help=f"default: all of {ALL}")
+    parser.add_argument("--quick", action="store_true", help="smaller sizes, for a smoke run")
+    args = parser.parse_args(argv)
+    if unknown := [n for n in args.names if n not in ALL]:
+        parser.error(f"unknown benchmark {', '.join(unknown)} (choose from {', '.join(ALL)})")
+    quick = args.quick
+    names = args.names or ALL
     print(f"<!-- python -m benchmarks {' '.join(argv)} — {time.strftime('%Y-%m-%d %H:%M')} -->\n")
     if "eventstore" in names:
         from benchmarks import eventstore
