@@ -36,6 +36,7 @@ PAGES = [
     ("/dashboard", "dashboard (all sites)"),
     ("/lots", "lot list, first page"),
     ("/lots?status=stored&min_age=300", "lot list, stored ≥ 300 days"),
+    ("/lots?due=1", "lot list, near or past the storage limit (the dashboard tile's)"),
     ("/lots?q=废矿物油&offset=1000", "lot list, name search, page 21"),
     ("/zones", "zones"),
 ]

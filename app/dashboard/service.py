@@ -22,11 +22,11 @@ from sqlmodel import Session
 from app.core.db import Database
 from app.domain.errors import DomainError
 from app.domain.lot import LotStatus
-from app.domain.values import Role, WasteKind, china_date
+from app.domain.values import Role, WasteKind
 from app.eventstore.models import ChainHead
 from app.identity.permissions import Permission, Principal
 from app.manifests import service as manifest_service
-from app.projections.lots import LotRow
+from app.projections.lots import LotRow, storage_time_conditions
 from app.projections.manifests import ManifestRow
 
 CHINA = timedelta(hours=8)
@@ -80,21 +80,12 @@ def storage_summary(
     until the extension is as close to its last day as the warning day is to the year's: then
     it is near the limit again."""
     t = LotRow.__table__  # type: ignore[attr-defined]
-    near = now - timedelta(days=warn_days)
-    over = now - timedelta(days=limit_days)
-    today = china_date(now)
-    ext = t.c.storage_extended_until
-    unextended = sa.or_(ext.is_(None), ext < today)
-    ending = sa.and_(
-        ext >= today, ext <= today + timedelta(days=limit_days - warn_days), t.c.stored_at <= near
-    )
+    due, over = storage_time_conditions(now, warn_days, limit_days)
     q = sa.select(
         sa.func.count(),
         sa.func.coalesce(sa.func.sum(t.c.weight_kg), 0),
-        sa.func.count().filter(
-            sa.or_(sa.and_(t.c.stored_at <= near, t.c.stored_at > over, unextended), ending)
-        ),
-        sa.func.count().filter(sa.and_(t.c.stored_at <= over, unextended)),
+        sa.func.count().filter(sa.and_(due, sa.not_(over))),
+        sa.func.count().filter(over),
     ).where(t.c.site_id.in_(_sites(actor, site_id)), t.c.status.in_(IN_STORAGE))
     n, kg, n_near, n_over = session.execute(q).one()
     return StorageSummary(int(n), Decimal(kg), int(n_near), int(n_over))

@@ -59,6 +59,13 @@ def list_lots(
     zone_id: UUID | None = None,
     generated_from: Annotated[AwareDatetime | None, Query(description=AWARE)] = None,
     generated_to: Annotated[AwareDatetime | None, Query(description=AWARE)] = None,
+    storage_due: Annotated[
+        bool,
+        Query(
+            description="only lots in storage that R32/R33 flag for their storage time: from "
+            "the warning day, or an approved extension near or past its last day"
+        ),
+    ] = False,
     q: Annotated[str | None, Query(max_length=100)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0)] = 0,
@@ -75,6 +82,7 @@ def list_lots(
         zone_id=zone_id,
         generated_from=generated_from,
         generated_to=generated_to,
+        storage_due=storage_due,
         q=q,
         limit=limit,
         offset=offset,

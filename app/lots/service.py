@@ -26,7 +26,7 @@ from app.eventstore.store import EventStore, domain_event
 from app.identity.permissions import Principal
 from app.labelling import service as labelling
 from app.lots import schemas
-from app.projections.lots import LotRow, state_of
+from app.projections.lots import IN_ZONE, LotRow, state_of, storage_time_conditions
 from app.projections.zones import ZoneRow
 from app.rules import service as rule_service
 from app.services.recorder import Recorder
@@ -497,11 +497,15 @@ def list_lots(
     generated_from: datetime | None = None,
     generated_to: datetime | None = None,
     stored_to: datetime | None = None,
+    storage_due: bool = False,
     q: str | None = None,
     limit: int = 50,
     offset: int = 0,
     longest_stored_first: bool = False,
 ) -> schemas.LotPage:
+    """A page of the caller's lots. `storage_due`: lots in storage that R32/R33 flag for their
+    storage time (from the warning day, an extension near or past its end), as the
+    dashboard counts them."""
     conds: list[sa.ColumnElement[bool]] = [LotRow.site_id.in_(actor.site_ids)]  # type: ignore[attr-defined]
     if site_id is not None:
         conds.append(LotRow.site_id == site_id)  # type: ignore[arg-type]
@@ -521,6 +525,14 @@ def list_lots(
         conds.append(LotRow.generated_at < generated_to)  # type: ignore[arg-type]
     if stored_to is not None:  # in storage since before (the storage age the limits count)
         conds.append(LotRow.stored_at <= stored_to)  # type: ignore[arg-type,operator]
+    if storage_due:
+        data = rule_service.rule_data(ctx)
+        due, _ = storage_time_conditions(
+            ctx.clock.now(),
+            int(data.param("storage", "duration_warn_days")),
+            int(data.param("storage", "duration_limit_days")),
+        )
+        conds += [LotRow.status.in_([s.value for s in IN_ZONE]), due]  # type: ignore[attr-defined]
     if q:
         like = f"%{q.strip()}%"
         conds.append(

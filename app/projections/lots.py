@@ -10,7 +10,7 @@ are kept, never rewritten, for the HJ 1259 入库 ledger.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
@@ -29,6 +29,7 @@ from app.domain.values import (
     PhysicalForm,
     ReceiptOutcome,
     WasteKind,
+    china_date,
 )
 from app.eventstore.models import EventRecord, StoredEvent
 from app.eventstore.store import domain_event, write_pending
@@ -131,6 +132,23 @@ register_tables(
 )
 
 IN_ZONE = {LotStatus.stored, LotStatus.allocated}
+
+
+def storage_time_conditions(
+    now: datetime, warn_days: int, limit_days: int
+) -> tuple[sa.ColumnElement[bool], sa.ColumnElement[bool]]:
+    """(due, over) over `rm_lot`, as R32/R33 judge storage time by storage date: `due` from the
+    warning day on, unless an approved extension runs and ends more than the year's lead
+    (limit − warning day) away; `over` past the one-year limit with no extension running."""
+    t = LotRow.__table__  # type: ignore[attr-defined]
+    today = china_date(now)
+    ext = t.c.storage_extended_until
+    unextended = sa.or_(ext.is_(None), ext < today)
+    warned = t.c.stored_at <= now - timedelta(days=warn_days)
+    ending = ext <= today + timedelta(days=limit_days - warn_days)
+    due = sa.and_(warned, sa.or_(unextended, ending))
+    over = sa.and_(t.c.stored_at <= now - timedelta(days=limit_days), unextended)
+    return due, over
 
 
 def state_of(row: LotRow | sa.Row[Any]) -> LotState:

@@ -87,6 +87,7 @@ ZH: dict[str, str] = {
     "Status": "状态",
     "Zone": "区域",
     "Age (days) at least": "贮存天数 ≥",
+    "Near or past the storage limit": "临近或超过贮存期限",
     "Name": "名称",
     "Waste code": "废物代码",
     "Weight": "重量",

@@ -290,6 +290,7 @@ def lots_page(
     zone: str | None = None,
     site: str | None = None,
     min_age: Annotated[str | None, Query(max_length=5)] = None,
+    due: Annotated[str | None, Query(max_length=1)] = None,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> Response:
     allow(ws, "lots")
@@ -307,6 +308,7 @@ def lots_page(
         category=category or None,
         zone_id=_uuid(zone),
         stored_to=stored_to,
+        storage_due=due == "1",
         q=q or None,
         limit=PAGE,
         offset=offset,
@@ -322,6 +324,7 @@ def lots_page(
             "zone": zone,
             "site": site,
             "min_age": min_age,
+            "due": due if due == "1" else None,
         }.items()
         if v
     }

@@ -197,6 +197,9 @@ def test_an_approval_near_its_last_day_warns_as_the_year_did(api: Api) -> None:
     assert alert["message_zh"] == (
         f"延期贮存批准（文号 {APPROVAL}）将于 {ending} 到期（还剩 20 天），请安排转移或续批"
     )
+    young = stored_since(api, 20)
+    due = mgr.get("/api/v1/lots", params={"storage_due": "true"}).json()
+    assert [x["lot_id"] for x in due["items"]] == [lot["lot_id"]] and due["total"] == 1
     # a longer approval recorded on top: back to a note, and the alert clears
     lot = r.json()["lot"]
     r = mgr.post(url(lot), extension(lot, extended_until=str(TODAY + timedelta(days=120))))
@@ -204,6 +207,9 @@ def test_an_approval_near_its_last_day_warns_as_the_year_did(api: Api) -> None:
     with api.ctx.db.session() as s:
         assert alert_service.sweep(session=s, ctx=api.ctx).cleared == 1
     assert not [a for a in mgr.get("/api/v1/alerts").json()["items"] if a["rule_id"] == "R32"]
+    assert mgr.get("/api/v1/lots", params={"storage_due": "true"}).json()["items"] == []
+    everything = mgr.get("/api/v1/lots").json()["items"]
+    assert {x["lot_id"] for x in everything} == {lot["lot_id"], young["lot_id"]}
 
 
 def test_a_generator_is_not_warned_within_an_approval(api: Api) -> None:

@@ -950,13 +950,14 @@ def test_the_near_limit_tile_and_the_age_filter_count_days_in_storage(api) -> No
     lot(320, 7, "废活性炭-新入库")
     web = Web(api, "operator")
     dash = web.get("/dashboard").text
-    assert 'href="/lots?min_age=300"' in dash
-    tile = re.search(r'href="/lots\?min_age=300"><b>(\d+)</b>', dash)
+    tile = re.search(r'href="/lots\?due=1"><b>(\d+)</b>', dash)
     assert tile and tile.group(1) == "1"
-    listed = web.get("/lots?min_age=300").text
-    assert "废活性炭-旧" in listed and "废活性炭-新入库" not in listed
-    assert old["digital_id"] in listed
-    assert re.search(r'<span class="warn">310</span>', listed)
+    for url in ("/lots?min_age=300", "/lots?due=1"):  # the tile's list, and the age filter
+        listed = web.get(url).text
+        assert "废活性炭-旧" in listed and "废活性炭-新入库" not in listed
+        assert old["digital_id"] in listed
+        assert re.search(r'<span class="warn">310</span>', listed)
+    assert 'id="filter-due" checked' in listed
     # the search box also finds lots by waste code
     assert "废活性炭-新入库" in web.get("/lots?q=900-039-49").text
 

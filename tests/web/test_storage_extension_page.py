@@ -48,7 +48,7 @@ def _age_cell(html: str, digital_id: str) -> str:
 
 
 def _over_limit(html: str) -> str:
-    tile = re.search(r'href="/lots\?min_age=300"><b>\d+</b><span>(.*?)</span>', html, re.S)
+    tile = re.search(r'href="/lots\?due=1"><b>\d+</b><span>(.*?)</span>', html, re.S)
     assert tile, html[:3000]
     return tile.group(1)
 
@@ -112,7 +112,7 @@ def test_an_ehs_manager_records_a_storage_extension_from_the_lot_page(api) -> No
 
 
 def _near_count(html: str) -> int:
-    tile = re.search(r'href="/lots\?min_age=300"><b>(\d+)</b>', html)
+    tile = re.search(r'href="/lots\?due=1"><b>(\d+)</b>', html)
     assert tile, html[:3000]
     return int(tile.group(1))
 
@@ -130,6 +130,11 @@ def test_an_extension_near_its_last_day_is_near_the_limit_again(api) -> None:  #
     lots = manager.get("/lots").text
     assert 'class="warn extended"' in _age_cell(lots, ending["digital_id"])
     assert 'class="muted extended"' in _age_cell(lots, far["digital_id"])
+    # the tile's list holds that one lot; the age filter both
+    due = manager.get("/lots?due=1").text
+    assert ending["digital_id"] in due and far["digital_id"] not in due
+    aged = manager.get("/lots?min_age=300").text
+    assert ending["digital_id"] in aged and far["digital_id"] in aged
 
 
 def test_no_form_for_a_lot_not_in_storage(api) -> None:  # type: ignore[no-untyped-def]
