@@ -10,8 +10,9 @@ No secret is ever written: a field named for a password (or its hash), a token o
 left out of the values, and refused by the writer (`record_change` raises) should one slip into
 the data.
 
-Unlike the custody log the trail is not hash-chained or signed: it is an ordinary table, and
-whoever can write the database can change it.
+The table is append-only by trigger, as the custody log is (UPDATE and DELETE refused; a
+correction is a new row). Unlike the custody log it is not hash-chained or signed: a database
+owner who drops the triggers can change it undetected.
 """
 
 from __future__ import annotations

@@ -99,7 +99,7 @@ def changes(
     (role, sites, active flag, password resets — never the password), handheld devices, and the
     parties' licences, vehicles, crew, contracts, approvals and plans. An admin reads every
     enterprise's changes; anyone else those made by or to their own enterprise. The trail is an
-    ordinary table, not hash-chained like the custody log."""
+    append-only table (the database refuses edits), but not hash-chained like the custody log."""
     return audit_service.list_changes(
         session=session,
         actor=actor,

@@ -151,7 +151,8 @@ class ManagementPlanRow(SQLModel, table=True):
 
 class PartyChange(SQLModel, table=True):
     """Audit trail of the master data, parties and identity (enterprises, sites, users,
-    devices): who changed what, when, and the values after (`app.audit.changes` writes it)."""
+    devices): who changed what, when, and the values after (`app.audit.changes` writes it).
+    Append-only: the database refuses UPDATE and DELETE (migration e8b2c6d1f0a3)."""
 
     __tablename__ = "party_change"
 
@@ -162,5 +163,5 @@ class PartyChange(SQLModel, table=True):
     entity_id: UUID = Field(sa_column=sa.Column(sa.Uuid(), nullable=False, index=True))
     action: str = Field(sa_column=sa.Column(sa.String(16), nullable=False))
     actor_id: UUID | None = Field(default=None, sa_column=sa.Column(sa.Uuid()))
-    at: datetime = Field(sa_column=sa.Column(UTCDateTime(), nullable=False))
+    at: datetime = Field(sa_column=sa.Column(UTCDateTime(), nullable=False, index=True))
     data: dict[str, Any] = Field(sa_column=sa.Column(sa.JSON(), nullable=False))

@@ -405,3 +405,25 @@ def test_the_console_audit_page_lists_identity_changes(api: Api) -> None:
     english = Web(api, "auditor").get("/audit?lang=en").text
     changes_en = english[english.index('id="changes"') :].split("</section>")[0]
     assert "Identity and access changes" in changes_en and "op.lin" not in changes_en
+
+
+def test_the_trail_can_be_neither_changed_nor_removed(api: Api, backend: str) -> None:
+    """The database itself refuses an edit or a removal of a recorded change (a correction is a
+    new change), and on PostgreSQL a TRUNCATE; the trail reads the same afterwards."""
+    new_user(api, "trail_guard", api.world.plant)
+    before = raw_rows(api)
+    assert before
+    statements = [
+        "UPDATE party_change SET action = 'created'",
+        "UPDATE party_change SET data = '{}'",
+        "DELETE FROM party_change",
+    ]
+    if backend == "postgresql":  # SQLite has no TRUNCATE
+        statements.append("TRUNCATE party_change")
+    for statement in statements:
+        with (
+            pytest.raises(sa.exc.DatabaseError, match="append-only"),
+            api.ctx.db.engine.begin() as c,
+        ):
+            c.execute(sa.text(statement))
+        assert raw_rows(api) == before, statement
