@@ -4,9 +4,10 @@ contracts, cross-province approvals, management plans, and the audit trail of ch
 (No `from __future__ import annotations`: the routes are built in a loop and FastAPI must see
 the real request and response types.)"""
 
+from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Query, status
 from pydantic import BaseModel
 
 from app.core.errors import error_responses
@@ -136,7 +137,12 @@ for _spec in _SPECS:
 
 @router.get("/changes", response_model=list[schemas.PartyChangeRead], responses=READ)
 def party_changes(
-    _: Admin, session: ReadSessionDep, entity_id: UUID | None = None
+    _: Admin,
+    session: ReadSessionDep,
+    entity_id: UUID | None = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 1000,
+    offset: Annotated[int, Query(ge=0)] = 0,
 ) -> list[schemas.PartyChangeRead]:
-    """The audit trail of the master data: who changed which record, when, values after."""
-    return party_service.changes(session=session, entity_id=entity_id)
+    """The audit trail of the master data: who changed which record, when, values after;
+    oldest first, `limit` at a time from `offset` (a short page is the last)."""
+    return party_service.changes(session=session, entity_id=entity_id, limit=limit, offset=offset)

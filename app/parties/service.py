@@ -284,9 +284,11 @@ def get_row(*, session: Session, actor: Principal, entity: str, row_id: UUID) ->
     return e.read.model_validate(row)
 
 
-def changes(*, session: Session, entity_id: UUID | None) -> list[schemas.PartyChangeRead]:
-    """The parties' changes only: identity's share the table and are read at
-    `/api/v1/audit/changes`."""
+def changes(
+    *, session: Session, entity_id: UUID | None, limit: int = 1000, offset: int = 0
+) -> list[schemas.PartyChangeRead]:
+    """The parties' changes only, oldest first, a page at a time: identity's share the table
+    and are read at `/api/v1/audit/changes`."""
     q = (
         select(PartyChange)
         .where(PartyChange.entity.in_(ENTITIES))  # type: ignore[attr-defined]
@@ -294,7 +296,8 @@ def changes(*, session: Session, entity_id: UUID | None) -> list[schemas.PartyCh
     )
     if entity_id is not None:
         q = q.where(PartyChange.entity_id == entity_id)
-    return [schemas.PartyChangeRead.model_validate(r) for r in session.exec(q.limit(1000))]
+    rows = session.exec(q.limit(limit).offset(offset))
+    return [schemas.PartyChangeRead.model_validate(r) for r in rows]
 
 
 # ---------------------------------------------------------------- views for the rules

@@ -369,6 +369,37 @@ def test_parties_trail_is_unchanged_and_read_here_too(api: Api) -> None:
     assert of(api, vehicle, role="auditor") == []
 
 
+def test_the_parties_trail_pages_oldest_first(api: Api) -> None:
+    """It used to stop at its first 1,000 rows, dropping the newest; it now pages."""
+    w = api.world
+    valid_to = str((datetime.now(UTC) + timedelta(days=300)).date())
+    made = []
+    for i in range(5):
+        r = api.post(
+            "/api/v1/parties/vehicles",
+            {
+                "enterprise_id": str(w.carrier_org),
+                "plate": f"苏E·T100{i}",
+                "transport_cert_no": f"苏交运管苏字32050009990{i}号",
+                "vehicle_type": "dg_van",
+                "dg_classes": ["3"],
+                "valid_to": valid_to,
+            },
+        )
+        assert r.status_code == 201, r.text
+        made.append(r.json()["id"])
+    pages = [
+        api.get("/api/v1/parties/changes", params={"limit": 2, "offset": o}).json()
+        for o in (0, 2, 4, 6)
+    ]
+    assert [len(p) for p in pages] == [2, 2, 1, 0]
+    assert [c["entity_id"] for p in pages for c in p] == made
+    assert [c["entity_id"] for c in api.get("/api/v1/parties/changes").json()] == made
+    for bad in ({"limit": 0}, {"limit": 1001}, {"offset": -1}):
+        r = api.get("/api/v1/parties/changes", params=bad)
+        assert r.status_code == 422 and r.json()["error"] == "validation_error", (bad, r.text)
+
+
 def test_the_changes_survive_a_backup_and_restore(api: Api, tmp_path: Path) -> None:
     new_user(api, "op.he", api.world.plant)
     dump = io.StringIO()
