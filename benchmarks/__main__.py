@@ -18,7 +18,9 @@ def main(argv: list[str]) -> None:
         description="Run the benchmarks and print Markdown for docs/benchmarks.md. PostgreSQL "
         "runs where HAZCHAIN_BENCH_POSTGRES_URL is set.",
     )
-    parser.add_argument("names", nargs="*", metavar="name", help=f"default: all of {ALL}")
+    parser.add_argument(
+        "names", nargs="*", metavar="name", help=f"default: all of {', '.join(ALL)}"
+    )
     parser.add_argument("--quick", action="store_true", help="smaller sizes, for a smoke run")
     args = parser.parse_args(argv)
     if unknown := [n for n in args.names if n not in ALL]:

@@ -993,8 +993,8 @@ def issue_challenge(
     _, s, party_name = _load(session, actor, manifest_id)
     if party_name == "regulator":
         raise PermissionDenied("a regulator does not sign handovers")
-    md.check_handover_open(s, cmd.step, Party(party_name))  # no code before the handover opens
     party = Party(party_name)
+    md.check_handover_open(s, cmd.step, party)  # no code before the handover opens
     code = f"{secrets.randbelow(10**8):08d}"
     now = ctx.clock.now()
     ch = HandoverChallenge(
