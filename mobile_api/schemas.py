@@ -12,9 +12,9 @@ from decimal import Decimal
 from typing import Annotated, Literal
 from uuid import UUID
 
-from pydantic import AwareDatetime, Field, SkipValidation, model_validator
+from pydantic import Field, SkipValidation, model_validator
 
-from app.core.schemas import Schema
+from app.core.schemas import Instant, Schema
 from app.domain.lot import GenerateLot, LotStatus
 from app.domain.manifest import Mismatch
 from app.domain.values import Container, ContainerCondition, ReceiptOutcome
@@ -159,7 +159,7 @@ class ScanResult(Schema):
 
 class _Item(Schema):
     event_id: UUID = Field(description="client UUID; a retry with it is a replay, never twice")
-    occurred_at: AwareDatetime = Field(description="device clock, with time zone; not future")
+    occurred_at: Instant = Field(description="device clock, with time zone; not future")
     depends_on: list[UUID] = Field(
         default=[],
         max_length=50,

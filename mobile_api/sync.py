@@ -170,6 +170,7 @@ REASON_ZH = {
     "datetime_type": "格式不对",
     "datetime_from_date_parsing": "格式不对",
     "timezone_aware": "须带时区",
+    "out_of_calendar": "须在 {first} 年至 {last} 年之间（请检查设备时钟）",
     "enum": "不是可选的值",
     "literal_error": "不是可选的值",
     "union_tag_invalid": "不认识（{tag}）",

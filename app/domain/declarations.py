@@ -13,6 +13,7 @@ from decimal import Decimal
 
 from app.domain import events as ev
 from app.domain.errors import InvalidInput
+from app.domain.values import FIRST_YEAR, LAST_YEAR
 
 # HJ 1259-2022 §4.2.1: the class thresholds in tonnes of hazardous waste a year.
 KEY_T = 100
@@ -83,7 +84,7 @@ def year(y: int) -> Period:
     return Period(date(y, 1, 1), date(y, 12, 31), "yearly", str(y))
 
 
-def parse_period(text: str) -> Period:
+def _parse_period(text: str) -> Period:
     p = text.strip().upper()
     try:
         if len(p) == 4:
@@ -99,6 +100,15 @@ def parse_period(text: str) -> Period:
         raise InvalidInput(
             "period is YYYY-MM (monthly), YYYYQn (quarterly) or YYYY (yearly)", field="period"
         ) from exc
+
+
+def parse_period(text: str) -> Period:
+    period = _parse_period(text)
+    if not FIRST_YEAR <= period.first.year <= LAST_YEAR:
+        raise InvalidInput(
+            f"the period's year must lie between {FIRST_YEAR} and {LAST_YEAR}", field="period"
+        )
+    return period
 
 
 def check_cycle(klass: str, period: Period) -> None:

@@ -136,6 +136,10 @@ def kg_to_t(kg: Decimal) -> Decimal:
 # manifests, ledgers and scorecards are China dates.
 CHINA_TZ = timezone(timedelta(hours=8), "CST")
 
+# The years a record may name: nothing a plant records lies outside them, and within them every
+# China-time day has UTC bounds (0001-01-01 at +08:00 has none).
+FIRST_YEAR, LAST_YEAR = 1900, 2999
+
 
 def china_date(at: datetime) -> date:
     """The calendar date of `at` in China."""

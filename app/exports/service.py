@@ -33,7 +33,7 @@ from app.domain.rules.registry import evaluate
 from app.domain.rules.reporting import ReportingSituation
 from app.domain.rules.transfer import load_transfer_data
 from app.domain.values import CHINA_TZ as CHINA
-from app.domain.values import CONTAINER_ZH, PHYSICAL_FORM_ZH, kg_to_t
+from app.domain.values import CONTAINER_ZH, FIRST_YEAR, LAST_YEAR, PHYSICAL_FORM_ZH, kg_to_t
 from app.eventstore import hashing
 from app.eventstore.models import ChainCheckpoint, StoredEvent
 from app.eventstore.store import EventStore
@@ -736,8 +736,16 @@ def export_scope(actor: Principal, site_id: UUID | None) -> list[UUID]:
     return sorted(actor.site_ids, key=str)
 
 
+# The days an export may name: wide enough for any plant's records, narrow enough that the
+# China-time day bounds stay within the calendar (0001-01-01 has no UTC instant before it).
+FIRST_DAY, LAST_DAY = date(FIRST_YEAR, 1, 1), date(LAST_YEAR, 12, 31)
+
+
 def period_bounds(start: date, end: date) -> tuple[datetime, datetime]:
     """[start 00:00, end+1 00:00) in China time, as UTC instants."""
+    for name, day in (("from", start), ("to", end)):
+        if not FIRST_DAY <= day <= LAST_DAY:
+            raise InvalidInput(f"`{name}` must lie between {FIRST_DAY} and {LAST_DAY}", field=name)
     if end < start:
         raise InvalidInput("`to` is before `from`", field="to")
     if (end - start).days > 3 * 366:

@@ -7,9 +7,9 @@ from uuid import UUID
 
 from fastapi import APIRouter, Query, status
 from fastapi.responses import Response
-from pydantic import AwareDatetime
 
 from app.core.errors import error_responses
+from app.core.schemas import Instant
 from app.deps import CtxDep, ReadSessionDep, SessionDep
 from app.domain.lot import LotStatus
 from app.domain.values import WasteKind
@@ -57,8 +57,8 @@ def list_lots(
     category: Annotated[str | None, Query(max_length=8)] = None,
     waste_code: Annotated[str | None, Query(max_length=12)] = None,
     zone_id: UUID | None = None,
-    generated_from: Annotated[AwareDatetime | None, Query(description=AWARE)] = None,
-    generated_to: Annotated[AwareDatetime | None, Query(description=AWARE)] = None,
+    generated_from: Annotated[Instant | None, Query(description=AWARE)] = None,
+    generated_to: Annotated[Instant | None, Query(description=AWARE)] = None,
     storage_due: Annotated[
         bool,
         Query(

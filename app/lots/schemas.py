@@ -7,9 +7,9 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-from pydantic import AwareDatetime, Field
+from pydantic import Field
 
-from app.core.schemas import Schema
+from app.core.schemas import Instant, Schema
 from app.domain.lot import ExtendStorage, GenerateLot, LotStatus
 from app.domain.values import (
     Container,
@@ -26,7 +26,7 @@ class CommandEnvelope(Schema):
         description="client-generated UUID; a retry with the same id is an "
         "idempotent replay returning the original result"
     )
-    occurred_at: AwareDatetime | None = Field(
+    occurred_at: Instant | None = Field(
         default=None,
         description="when it happened (device clock, with time zone); "
         "default: now. Never in the future.",

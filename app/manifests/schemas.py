@@ -7,9 +7,9 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-from pydantic import AwareDatetime, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
-from app.core.schemas import Schema
+from app.core.schemas import Instant, Schema
 from app.domain.manifest import (
     HandoverStep,
     Latitude,
@@ -154,7 +154,7 @@ class LotDecisionIn(Schema):
 
 class ManifestConfirm(Action):
     lots: list[LotDecisionIn] = Field(min_length=1, max_length=2000)
-    consignor_notified_at: AwareDatetime | None = None
+    consignor_notified_at: Instant | None = None
     eeb_report_ref: str | None = Field(default=None, max_length=100)
     notes: str | None = Field(default=None, max_length=1000)
 
@@ -176,7 +176,7 @@ class ManifestDispose(Action):
 
 
 class TrackPointIn(Schema):
-    at: AwareDatetime = Field(description="time of the fix, with its offset")
+    at: Instant = Field(description="time of the fix, with its offset")
     lat: Latitude = Field(description="WGS-84 latitude, degrees (kept to 6 places)")
     lon: Longitude = Field(description="WGS-84 longitude, degrees (kept to 6 places)")
 

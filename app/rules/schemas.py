@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any, Literal
 from uuid import UUID
 
-from pydantic import AwareDatetime, Field, model_validator
+from pydantic import Field, model_validator
 
-from app.core.schemas import Schema
+from app.core.schemas import Instant, Schema
 from app.domain.lot import GenerateLot
 
 
@@ -50,7 +50,7 @@ class CheckRequest(Schema):
     zone_id: UUID | None = Field(default=None, description="store / move: the target zone")
     scanned_code: str | None = Field(default=None, max_length=64)
     lot: GenerateLot | None = Field(default=None, description="generate: the lot to generate")
-    occurred_at: AwareDatetime | None = None
+    occurred_at: Instant | None = None
 
     @model_validator(mode="after")
     def _needs(self) -> CheckRequest:

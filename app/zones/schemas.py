@@ -6,9 +6,9 @@ from datetime import datetime
 from decimal import Decimal
 from uuid import UUID
 
-from pydantic import AwareDatetime, Field
+from pydantic import Field
 
-from app.core.schemas import Schema
+from app.core.schemas import Instant, Schema
 from app.domain.values import WasteKind
 from app.domain.zone import (
     ConfigureZone,
@@ -22,18 +22,18 @@ from app.domain.zone import (
 
 class Envelope(Schema):
     event_id: UUID
-    occurred_at: AwareDatetime | None = None
+    occurred_at: Instant | None = None
 
 
 class FacilityCreate(RegisterFacility):
     event_id: UUID
-    occurred_at: AwareDatetime | None = None
+    occurred_at: Instant | None = None
 
 
 class FacilityUpdate(FacilityAudit):
     event_id: UUID
     expected_version: int = Field(ge=1)
-    occurred_at: AwareDatetime | None = None
+    occurred_at: Instant | None = None
 
 
 class FacilityRead(Schema):
@@ -57,18 +57,18 @@ class FacilityRead(Schema):
 
 class ZoneCreate(RegisterZone):
     event_id: UUID
-    occurred_at: AwareDatetime | None = None
+    occurred_at: Instant | None = None
 
 
 class ZoneUpdate(ConfigureZone):
     event_id: UUID
     expected_version: int = Field(ge=1)
-    occurred_at: AwareDatetime | None = None
+    occurred_at: Instant | None = None
 
 
 class ZoneInspect(Schema):
     event_id: UUID
-    occurred_at: AwareDatetime | None = None
+    occurred_at: Instant | None = None
     items: list[InspectionItem] = Field(
         default=[], max_length=2000, description="the condition of each container seen"
     )

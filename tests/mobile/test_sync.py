@@ -249,6 +249,24 @@ def test_late_items_are_marked(api: Api, pda: Handheld) -> None:
     assert ev["occurred_at"] < ev["recorded_at"]
 
 
+def test_a_device_clock_centuries_off_is_rejected_alone(api: Api, pda: Handheld) -> None:
+    """A device clock reset to year 1 (at +14:00 it has no UTC time: the whole batch failed
+    with a 500 before, when the event was hashed) is that item's rejection; the batch goes on."""
+    op = api.as_("operator")
+    lot = op.step(op.generate(), "label")
+    items = [
+        item("weigh", lot, weight_kg="2", occurred_at="0001-01-01T00:00:00+14:00"),
+        generate_item(),
+    ]
+    res = pda.sync(items).json()["results"]
+    assert [x["status"] for x in res] == ["rejected", "accepted"]
+    assert res[0]["error"] == "validation_error"
+    assert res[0]["fields"][0]["loc"][-1] == "occurred_at"
+    assert "between the years 1900 and 2999" in res[0]["detail"]
+    assert res[0]["detail_zh"] == "输入有误：发生时间须在 1900 年至 2999 年之间（请检查设备时钟）"
+    assert len(op.get(f"/api/v1/lots/{lot['lot_id']}/events").json()) == 2
+
+
 def test_a_replay_is_late_only_if_the_original_was(api: Api, pda: Handheld) -> None:
     """`late` is the original answer's: decided by the event's own times, not by the time
     of the replay. The app clock is frozen in the past, never ahead: tokens carry real times."""

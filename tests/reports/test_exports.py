@@ -107,6 +107,25 @@ def test_declaration_for_the_site_class(api) -> None:  # type: ignore[no-untyped
     assert r.status_code == 422
 
 
+def test_a_ledger_period_outside_the_calendar_is_refused_with_the_reason(api) -> None:  # type: ignore[no-untyped-def]
+    """Found by `make fuzz`: 0001-01-01 or 9999-12-31 overflowed the China-time day bounds (a
+    500); now a 422 naming the parameter, for both ledger formats."""
+    ehs = api.as_("ehs_manager")
+    for fmt in ("csv", "xlsx"):
+        for params, field in (
+            ({"from": "0001-01-01", "to": "0001-12-31"}, "from"),
+            ({"from": "9999-01-01", "to": "9999-12-31"}, "from"),
+            ({"from": "2026-01-01", "to": "9999-12-31"}, "to"),
+        ):
+            r = ehs.get(f"/api/v1/exports/ledger.{fmt}", params=params)
+            assert r.status_code == 422, (fmt, params, r.text)
+            assert r.json()["field"] == field and "1900-01-01 and 2999-12-31" in r.json()["detail"]
+        r = ehs.get(
+            f"/api/v1/exports/ledger.{fmt}", params={"from": "1900-01-01", "to": "1900-12-31"}
+        )
+        assert r.status_code == 200, r.text
+
+
 def _export(api, tmp_path: Path, *, tail: int = 0) -> tuple[Path, Path]:  # type: ignore[no-untyped-def]
     """The site's export and its public key; `tail`: lots generated after the last checkpoint."""
     _closed_manifest(api)

@@ -105,6 +105,12 @@ def test_periods_and_deadlines() -> None:
     for bad in ("2026-13", "2026Q5", "26", "2026/01"):
         with pytest.raises(InvalidInput):
             parse_period(bad)
+    # a year outside the calendar a record may name (9999 overflowed the day bounds: a 500)
+    for far in ("9999", "0001", "1899-12", "3000Q1"):
+        with pytest.raises(InvalidInput, match="between 1900 and 2999") as refused:
+            parse_period(far)
+        assert refused.value.details == {"field": "period"}
+    assert parse_period("2999").last == date(2999, 12, 31)
     check_cycle("key", month(2026, 1))
     check_cycle("key", year(2025))
     with pytest.raises(InvalidInput, match="declares monthly"):
