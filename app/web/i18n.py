@@ -119,6 +119,7 @@ ZH: dict[str, str] = {
     "Storage extension": "延期贮存批准",
     "Storage extended until": "延期贮存至",
     "ran out": "已到期",
+    "ends in {n} days": "还剩 {n} 天到期",
     "extended until": "已延期至",
     "Approval no.": "批准文号",
     "Issuing authority": "批准机关",

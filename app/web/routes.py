@@ -390,6 +390,7 @@ def _lot_page(
         event_id=uuid4(),
         now=ctx.clock.now(),
         today=china_date(ctx.clock.now()),
+        days=_storage_days(ctx),
     )
 
 

@@ -130,6 +130,13 @@ def test_an_extension_near_its_last_day_is_near_the_limit_again(api) -> None:  #
     lots = manager.get("/lots").text
     assert 'class="warn extended"' in _age_cell(lots, ending["digital_id"])
     assert 'class="muted extended"' in _age_cell(lots, far["digital_id"])
+    # the lot page says how long is left, in the warning colour
+    page = manager.get(f"/lots/{ending['lot_id']}").text
+    shown = re.search(r'<dd id="storage-extension">(.*?)</dd>', page, re.S)
+    assert shown and '<b class="warn">' in shown.group(1) and "还剩 20 天到期" in shown.group(1)
+    page = manager.get(f"/lots/{far['lot_id']}").text
+    shown = re.search(r'<dd id="storage-extension">(.*?)</dd>', page, re.S)
+    assert shown and '<b class="">' in shown.group(1) and "天到期" not in shown.group(1)
     # the tile's list holds that one lot; the age filter both
     due = manager.get("/lots?due=1").text
     assert ending["digital_id"] in due and far["digital_id"] not in due
