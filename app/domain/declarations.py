@@ -103,12 +103,12 @@ def _parse_period(text: str) -> Period:
 
 
 def parse_period(text: str) -> Period:
-    period = _parse_period(text)
-    if not FIRST_YEAR <= period.first.year <= LAST_YEAR:
+    head = text.strip()[:4]
+    if head.isdigit() and not FIRST_YEAR <= int(head) <= LAST_YEAR:
         raise InvalidInput(
             f"the period's year must lie between {FIRST_YEAR} and {LAST_YEAR}", field="period"
         )
-    return period
+    return _parse_period(text)
 
 
 def check_cycle(klass: str, period: Period) -> None:

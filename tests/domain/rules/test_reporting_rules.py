@@ -106,7 +106,7 @@ def test_periods_and_deadlines() -> None:
         with pytest.raises(InvalidInput):
             parse_period(bad)
     # a year outside the calendar a record may name (9999 overflowed the day bounds: a 500)
-    for far in ("9999", "0001", "1899-12", "3000Q1"):
+    for far in ("9999", "0001", "1899-12", "3000Q1", "9999Q4"):
         with pytest.raises(InvalidInput, match="between 1900 and 2999") as refused:
             parse_period(far)
         assert refused.value.details == {"field": "period"}
