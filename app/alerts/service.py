@@ -112,10 +112,7 @@ def current_alerts(session: Session, ctx: AppContext, site_id: UUID, now: dateti
     out: list[Alert] = []
 
     # Lots: only those old enough to matter, or sitting at a storage spot.
-    warn_days = min(
-        int(data.param("storage", "duration_warn_days")),
-        int(data.param("storage", "duration_limit_days")),
-    )
+    warn_days = min(data.storage_days())
     cutoff = now - timedelta(days=warn_days)
     q = select(LotRow).where(
         LotRow.site_id == site_id,

@@ -437,7 +437,7 @@ def extend_storage(
     """Record an approval to store the lot beyond the one-year limit (固废法 Art. 81 ¶3); R32
     and R33 read it from the lot until its last day."""
     today = china_date(_occurred(ctx, cmd.occurred_at))
-    limit_days = int(rule_service.rule_data(ctx).param("storage", "duration_limit_days"))
+    _, limit_days = rule_service.rule_data(ctx).storage_days()
     approval = lot_domain.ExtendStorage.model_validate(
         cmd.model_dump(include=set(lot_domain.ExtendStorage.model_fields))
     )
@@ -526,12 +526,8 @@ def list_lots(
     if stored_to is not None:  # in storage since before (the storage age the limits count)
         conds.append(LotRow.stored_at <= stored_to)  # type: ignore[arg-type,operator]
     if storage_due:
-        data = rule_service.rule_data(ctx)
-        due, _ = storage_time_conditions(
-            ctx.clock.now(),
-            int(data.param("storage", "duration_warn_days")),
-            int(data.param("storage", "duration_limit_days")),
-        )
+        warn_days, limit_days = rule_service.rule_data(ctx).storage_days()
+        due, _ = storage_time_conditions(ctx.clock.now(), warn_days, limit_days)
         conds += [LotRow.status.in_([s.value for s in IN_ZONE]), due]  # type: ignore[attr-defined]
     if q:
         like = f"%{q.strip()}%"

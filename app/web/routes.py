@@ -198,9 +198,14 @@ def dashboard_page(
     site_id = _uuid(site)
     now = ctx.clock.now()
     t = Translator(language(request))
-    days = _storage_days(ctx)
+    warn_days, limit_days = rule_service.rule_data(ctx).storage_days()
     summary = dashboard.storage_summary(
-        session=session, actor=actor, now=now, site_id=site_id, **days
+        session=session,
+        actor=actor,
+        now=now,
+        site_id=site_id,
+        warn_days=warn_days,
+        limit_days=limit_days,
     )
     ages = dashboard.age_histogram(session=session, actor=actor, now=now, site_id=site_id)
     months = dashboard.monthly_trend(session=session, actor=actor, now=now, site_id=site_id)
@@ -259,7 +264,6 @@ def dashboard_page(
         sites=sites,
         site=site_id,
         summary=summary,
-        days=days,
         open_manifests=open_manifests,
         overdue=overdue,
         open_findings=total_alerts,
@@ -563,12 +567,10 @@ def zones_page(
 
 
 def _storage_days(ctx: Any) -> dict[str, int]:
-    """The rule set's storage-age marks (R32): the warning day and the limit."""
-    data = rule_service.rule_data(ctx)
-    return {
-        "warn_days": int(data.param("storage", "duration_warn_days")),
-        "limit_days": int(data.param("storage", "duration_limit_days")),
-    }
+    """The rule set's storage-age marks (R32): the warning day, the limit, and the lead between
+    them (R32/R33 warn that long before an extension's last day too)."""
+    warn_days, limit_days = rule_service.rule_data(ctx).storage_days()
+    return {"warn_days": warn_days, "limit_days": limit_days, "lead_days": limit_days - warn_days}
 
 
 def _category_names(ctx: Any) -> dict[str, str]:

@@ -54,6 +54,13 @@ class RuleData:
     def param(self, section: str, key: str) -> Any:
         return getattr(self, section)[key]
 
+    def storage_days(self) -> tuple[int, int]:
+        """R32/R33's storage-age marks: (the warning day, the limit), in days."""
+        return (
+            int(self.storage["duration_warn_days"]),
+            int(self.storage["duration_limit_days"]),
+        )
+
     def dec(self, section: str, key: str) -> Decimal:
         return Decimal(str(getattr(self, section)[key]))
 

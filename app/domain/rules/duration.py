@@ -25,8 +25,7 @@ from app.domain.values import china_date
 def _age_findings(
     s: Situation, r: Rule, lot: LotState, since: object, limit_severity: Severity
 ) -> Iterator[Finding]:
-    warn_at = int(s.data.param("storage", "duration_warn_days"))
-    limit = int(s.data.param("storage", "duration_limit_days"))
+    warn_at, limit = s.data.storage_days()
     age = age_days(s, since)
     deadline = since + timedelta(days=limit)  # type: ignore[operator]
     due = deadline.date()
