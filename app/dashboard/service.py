@@ -26,8 +26,9 @@ from app.domain.values import Role, WasteKind
 from app.eventstore.models import ChainHead
 from app.identity.permissions import Permission, Principal
 from app.manifests import service as manifest_service
-from app.projections.lots import LotRow, storage_time_conditions
+from app.projections.lots import LotRow, storage_age_start, storage_time_conditions
 from app.projections.manifests import ManifestRow
+from app.rules import service as rule_service
 
 CHINA = timedelta(hours=8)
 # Storage-age buckets in days (the legal limit is one year, 固废法 Art. 81).
@@ -80,13 +81,15 @@ def storage_summary(
     until the extension is as close to its last day as the warning day is to the year's: then
     it is near the limit again."""
     t = LotRow.__table__  # type: ignore[attr-defined]
-    due, over = storage_time_conditions(now, warn_days, limit_days)
+    sites = _sites(actor, site_id)
+    licensed = rule_service.licensed_operator_sites(session, sites)
+    due, over = storage_time_conditions(now, warn_days, limit_days, licensed)
     q = sa.select(
         sa.func.count(),
         sa.func.coalesce(sa.func.sum(t.c.weight_kg), 0),
         sa.func.count().filter(sa.and_(due, sa.not_(over))),
         sa.func.count().filter(over),
-    ).where(t.c.site_id.in_(_sites(actor, site_id)), t.c.status.in_(IN_STORAGE))
+    ).where(t.c.site_id.in_(sites), t.c.status.in_(IN_STORAGE))
     n, kg, n_near, n_over = session.execute(q).one()
     return StorageSummary(int(n), Decimal(kg), int(n_near), int(n_over))
 
@@ -94,18 +97,21 @@ def storage_summary(
 def age_histogram(
     *, session: Session, actor: Principal, now: datetime, site_id: UUID | None = None
 ) -> list[tuple[str, int, Decimal]]:
-    """(bucket label, lots, kg) of lots in storage by days since storage-in."""
+    """(bucket label, lots, kg) of lots in storage by storage age, counted as the lots list
+    and R32/R33 count it (`storage_age_start`)."""
     t = LotRow.__table__  # type: ignore[attr-defined]
+    sites = _sites(actor, site_id)
+    since = storage_age_start(rule_service.licensed_operator_sites(session, sites))
     cols = []
     for lo, hi in AGE_BUCKETS:
-        cond = t.c.stored_at <= now - timedelta(days=lo)
+        cond = since <= now - timedelta(days=lo)
         if hi is not None:
-            cond = sa.and_(cond, t.c.stored_at > now - timedelta(days=hi))
+            cond = sa.and_(cond, since > now - timedelta(days=hi))
         cols.append(sa.func.count().filter(cond))
         cols.append(sa.func.coalesce(sa.func.sum(t.c.weight_kg).filter(cond), 0))
     row = session.execute(
         sa.select(*cols).where(
-            t.c.site_id.in_(_sites(actor, site_id)),
+            t.c.site_id.in_(sites),
             t.c.status.in_(IN_STORAGE),
             t.c.stored_at.is_not(None),
         )

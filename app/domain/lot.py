@@ -634,19 +634,34 @@ class ExtendStorage(Command):
     note: str | None = Field(default=None, max_length=500)
 
 
-def one_year_limit(state: LotState, limit_days: int) -> date | None:
-    """The last day (China time) of the lot's storage limit counted from its storage date, or
-    None when it is not stored."""
-    if state.stored_at is None:
+def storage_clock_start(state: LotState, *, licensed_operator: bool) -> datetime | None:
+    """When the one-year storage limit (固废法 Art. 81) starts to run for the lot, as the rule
+    catalogue reads it: at storage-in for a licence holder (R32), at generation for a generator
+    (R33). None for general industrial solid waste, which has no such limit, for a lot that
+    has left the site, and for a licence holder's lot not (or no longer) in storage."""
+    if state.kind is not WasteKind.hazardous or state.status not in ON_SITE:
         return None
-    return china_date(state.stored_at + timedelta(days=limit_days))
+    return state.stored_at if licensed_operator else state.generated_at
+
+
+def one_year_limit(state: LotState, limit_days: int, *, licensed_operator: bool) -> date | None:
+    """The last day (China time) of the lot's storage limit, counted from where R32/R33 count
+    it (`storage_clock_start`), or None when no limit runs."""
+    start = storage_clock_start(state, licensed_operator=licensed_operator)
+    return None if start is None else china_date(start + timedelta(days=limit_days))
 
 
 def extend_storage(
-    state: LotState, cmd: ExtendStorage, *, today: date, limit_days: int = 365
+    state: LotState,
+    cmd: ExtendStorage,
+    *,
+    today: date,
+    licensed_operator: bool,
+    limit_days: int = 365,
 ) -> ev.LotStorageExtended:
-    """Record an approval to store the lot beyond the limit (固废法 Art. 81 ¶3). Only a lot in
-    storage has a limit to extend; a later approval replaces an earlier one."""
+    """Record an approval to store the lot beyond the limit (固废法 Art. 81 ¶3). Only a hazardous
+    lot in storage has a limit to extend, counted as R32/R33 count it for the site; a later
+    approval replaces an earlier one."""
     if state.status not in IN_STORAGE or state.stored_at is None:
         raise InvalidTransition(
             f"only a lot in storage can have its storage extended: this one is "
@@ -670,8 +685,13 @@ def extend_storage(
             f"{cmd.approved_on}",
             field="extended_until",
         )
-    limit = one_year_limit(state, limit_days)
-    assert limit is not None
+    limit = one_year_limit(state, limit_days, licensed_operator=licensed_operator)
+    if limit is None:
+        raise InvalidInput(
+            "general industrial solid waste has no one-year storage limit to extend "
+            "(固废法 Art. 81 limits hazardous waste)",
+            kind=state.kind.value,
+        )
     if cmd.extended_until <= limit:
         raise InvalidInput(
             f"extended_until {cmd.extended_until} does not extend anything: the lot may be "

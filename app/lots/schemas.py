@@ -144,6 +144,15 @@ class LotRead(Schema):
     accepted_weight_kg: Decimal | None
     method_code: str | None
     completed_on: date | None
+    storage_limit_from: datetime | None = Field(
+        description="where the one-year storage limit (固废法 Art. 81) counts from for a "
+        "hazardous lot on site: storage-in at a licence holder (R32), generation at a "
+        "generator (R33); null for general waste and lots that have left"
+    )
+    storage_limit_on: date | None = Field(
+        description="the one-year storage limit's last day (China time) counted from "
+        "`storage_limit_from`; an approved extension runs to `storage_extended_until`"
+    )
     storage_extended_until: date | None = Field(
         description="the current storage extension's last day (延期至), if any"
     )

@@ -26,7 +26,13 @@ from app.eventstore.store import EventStore, domain_event
 from app.identity.permissions import Principal
 from app.labelling import service as labelling
 from app.lots import schemas
-from app.projections.lots import IN_ZONE, LotRow, state_of, storage_time_conditions
+from app.projections.lots import (
+    IN_ZONE,
+    LotRow,
+    state_of,
+    storage_age_start,
+    storage_time_conditions,
+)
 from app.projections.zones import ZoneRow
 from app.rules import service as rule_service
 from app.services.recorder import Recorder
@@ -52,6 +58,8 @@ def lot_read(session: Session, ctx: AppContext, s: LotState) -> schemas.LotRead:
         category_name = entry.category_name if entry else None
     else:
         category_name = GENERAL_CATEGORIES.get(s.category)
+    licensed = rule_service.site_profile(session, s.site_id).licensed_operator
+    _, limit_days = rule_service.rule_data(ctx).storage_days()
     return schemas.LotRead(
         lot_id=s.lot_id,
         digital_id=s.digital_id,
@@ -87,6 +95,8 @@ def lot_read(session: Session, ctx: AppContext, s: LotState) -> schemas.LotRead:
         generated_at=s.generated_at,
         labelled_at=s.labelled_at,
         stored_at=s.stored_at,
+        storage_limit_from=lot_domain.storage_clock_start(s, licensed_operator=licensed),
+        storage_limit_on=lot_domain.one_year_limit(s, limit_days, licensed_operator=licensed),
         shipped_at=s.shipped_at,
         received_at=s.received_at,
         receipt_outcome=s.receipt_outcome,
@@ -447,7 +457,13 @@ def extend_storage(
         actor,
         lot_id,
         cmd,
-        lambda s: lot_domain.extend_storage(s, approval, today=today, limit_days=limit_days),
+        lambda s: lot_domain.extend_storage(
+            s,
+            approval,
+            today=today,
+            licensed_operator=rule_service.site_profile(session, s.site_id).licensed_operator,
+            limit_days=limit_days,
+        ),
     )
 
 
@@ -496,16 +512,18 @@ def list_lots(
     zone_id: UUID | None = None,
     generated_from: datetime | None = None,
     generated_to: datetime | None = None,
-    stored_to: datetime | None = None,
+    aged_since: datetime | None = None,
     storage_due: bool = False,
     q: str | None = None,
     limit: int = 50,
     offset: int = 0,
-    longest_stored_first: bool = False,
+    nearest_limit_first: bool = False,
 ) -> schemas.LotPage:
     """A page of the caller's lots. `storage_due`: lots in storage that R32/R33 flag for their
     storage time (from the warning day, an extension near or past its end), as the
-    dashboard counts them."""
+    dashboard counts them. `aged_since`: lots whose storage age, counted as R32/R33 count it
+    (`storage_age_start`), started at or before then; `nearest_limit_first` orders by that
+    age, oldest first."""
     conds: list[sa.ColumnElement[bool]] = [LotRow.site_id.in_(actor.site_ids)]  # type: ignore[attr-defined]
     if site_id is not None:
         conds.append(LotRow.site_id == site_id)  # type: ignore[arg-type]
@@ -523,11 +541,16 @@ def list_lots(
         conds.append(LotRow.generated_at >= generated_from)  # type: ignore[arg-type]
     if generated_to is not None:
         conds.append(LotRow.generated_at < generated_to)  # type: ignore[arg-type]
-    if stored_to is not None:  # in storage since before (the storage age the limits count)
-        conds.append(LotRow.stored_at <= stored_to)  # type: ignore[arg-type,operator]
+    licensed = (
+        rule_service.licensed_operator_sites(session, actor.site_ids)
+        if aged_since is not None or storage_due or nearest_limit_first
+        else frozenset()
+    )
+    if aged_since is not None:
+        conds.append(storage_age_start(licensed) <= aged_since)
     if storage_due:
         warn_days, limit_days = rule_service.rule_data(ctx).storage_days()
-        due, _ = storage_time_conditions(ctx.clock.now(), warn_days, limit_days)
+        due, _ = storage_time_conditions(ctx.clock.now(), warn_days, limit_days, licensed)
         conds += [LotRow.status.in_([s.value for s in IN_ZONE]), due]  # type: ignore[attr-defined]
     if q:
         like = f"%{q.strip()}%"
@@ -546,8 +569,8 @@ def list_lots(
             .where(where)
             .order_by(
                 *(
-                    (LotRow.stored_at.asc(), LotRow.lot_id)  # type: ignore[union-attr]
-                    if longest_stored_first
+                    (storage_age_start(licensed).asc(), LotRow.lot_id)
+                    if nearest_limit_first
                     else (LotRow.generated_at.desc(), LotRow.lot_id)  # type: ignore[attr-defined]
                 )
             )

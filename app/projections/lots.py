@@ -10,6 +10,7 @@ are kept, never rewritten, for the HJ 1259 入库 ledger.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -134,20 +135,34 @@ register_tables(
 IN_ZONE = {LotStatus.stored, LotStatus.allocated}
 
 
+def storage_age_start(licensed_sites: Collection[UUID]) -> sa.ColumnElement[Any]:
+    """Over `rm_lot`, the moment a lot's storage age counts from: where R32/R33 count the
+    one-year limit (`lot.storage_clock_start`: generation for a generator's hazardous waste),
+    storage-in otherwise (a licence holder's, and general waste, which has no such limit).
+    `licensed_sites` are the sites that hold a 经营许可证 (`Site.licensed_operator`)."""
+    t = LotRow.__table__  # type: ignore[attr-defined]
+    licensed = t.c.site_id.in_(sorted(licensed_sites)) if licensed_sites else sa.false()
+    generator_hw = sa.and_(t.c.kind == WasteKind.hazardous.value, sa.not_(licensed))
+    return sa.case((generator_hw, t.c.generated_at), else_=t.c.stored_at)
+
+
 def storage_time_conditions(
-    now: datetime, warn_days: int, limit_days: int
+    now: datetime, warn_days: int, limit_days: int, licensed_sites: Collection[UUID]
 ) -> tuple[sa.ColumnElement[bool], sa.ColumnElement[bool]]:
-    """(due, over) over `rm_lot`, as R32/R33 judge storage time by storage date: `due` from the
-    warning day on, unless an approved extension runs and ends more than the year's lead
-    (limit − warning day) away; `over` past the one-year limit with no extension running."""
+    """(due, over) over `rm_lot`, as R32/R33 judge a hazardous lot's storage time from where
+    they count it (`storage_age_start`): `due` from the warning day on, unless an approved
+    extension runs and ends more than the year's lead (limit − warning day) away; `over` past
+    the one-year limit with no extension running. General waste is neither."""
     t = LotRow.__table__  # type: ignore[attr-defined]
     today = china_date(now)
+    since = storage_age_start(licensed_sites)
+    hazardous = t.c.kind == WasteKind.hazardous.value
     ext = t.c.storage_extended_until
     unextended = sa.or_(ext.is_(None), ext < today)
-    warned = t.c.stored_at <= now - timedelta(days=warn_days)
+    warned = since <= now - timedelta(days=warn_days)
     ending = ext <= today + timedelta(days=limit_days - warn_days)
-    due = sa.and_(warned, sa.or_(unextended, ending))
-    over = sa.and_(t.c.stored_at <= now - timedelta(days=limit_days), unextended)
+    due = sa.and_(hazardous, warned, sa.or_(unextended, ending))
+    over = sa.and_(hazardous, since <= now - timedelta(days=limit_days), unextended)
     return due, over
 
 

@@ -8,7 +8,7 @@ index lookup for its largest liquid container, the site profile from `site`.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
@@ -81,6 +81,16 @@ def site_profile(session: Session, site_id: UUID) -> SiteProfile:
         licensed_operator=site.licensed_operator,
         spot_max_days=site.spot_max_days,
     )
+
+
+def licensed_operator_sites(session: Session, site_ids: Iterable[UUID]) -> frozenset[UUID]:
+    """Of these sites, those holding a 经营许可证: R32 counts their storage time from
+    storage-in, R33 a generator's from generation (`storage_age_start` in SQL)."""
+    ids = list(site_ids)
+    if not ids:
+        return frozenset()
+    q = select(Site.id).where(Site.id.in_(ids), Site.licensed_operator)  # type: ignore[attr-defined,arg-type]
+    return frozenset(session.exec(q))
 
 
 def facility_view(f: FacilityState | None) -> FacilityView | None:

@@ -94,6 +94,10 @@ ZH: dict[str, str] = {
     "Generated at": "产生时间",
     "Stored at": "入库时间",
     "Days in storage": "贮存天数",
+    "Hazardous waste: counted from generation at a generator (R33), from storage-in at a "
+    "licence holder (R32)": (
+        "危险废物：产生单位自产生之日起计（R33），经营单位自入库之日起计（R32）"
+    ),
     "No lots match.": "没有符合条件的批次。",
     "Lot": "批次",
     "Digital ID": "电子标签编码",
@@ -118,6 +122,8 @@ ZH: dict[str, str] = {
     "Apply label": "贴标",
     "Storage extension": "延期贮存批准",
     "Storage extended until": "延期贮存至",
+    "One-year storage limit": "一年贮存期限",
+    "counted from {day}": "自 {day} 起计",
     "ran out": "已到期",
     "ends in {n} days": "还剩 {n} 天到期",
     "extended until": "已延期至",

@@ -299,9 +299,9 @@ def lots_page(
 ) -> Response:
     allow(ws, "lots")
     statuses = [LotStatus(status)] if status in LotStatus.__members__ else None
-    stored_to = None
+    aged_since = None
     if min_age and min_age.isdigit():  # days in storage, as the age column shows
-        stored_to = ctx.clock.now() - timedelta(days=int(min_age))
+        aged_since = ctx.clock.now() - timedelta(days=int(min_age))
         statuses = statuses or [LotStatus.stored, LotStatus.allocated]
     result = lot_service.list_lots(
         session=session,
@@ -311,7 +311,7 @@ def lots_page(
         status=statuses,
         category=category or None,
         zone_id=_uuid(zone),
-        stored_to=stored_to,
+        aged_since=aged_since,
         storage_due=due == "1",
         q=q or None,
         limit=PAGE,

@@ -102,7 +102,7 @@ def _wizard_options(session: Session, ctx: Any, ws: WebSession, site_id: UUID) -
         status=[LotStatus.stored],
         kind=WasteKind.hazardous,
         limit=WIZARD_LOTS,
-        longest_stored_first=True,  # nearest the storage limit: what is shipped first
+        nearest_limit_first=True,  # nearest the storage limit: what is shipped first
     )
     by_code: dict[str, list[Any]] = defaultdict(list)
     for lot in stored.items:

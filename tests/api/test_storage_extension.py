@@ -227,7 +227,7 @@ def test_a_generator_is_not_warned_within_an_approval(api: Api) -> None:
 def test_bad_approvals_are_refused_with_the_reason_and_write_nothing(api: Api) -> None:
     mgr = api.as_("ehs_manager")
     lot = stored_since(api, 100)
-    limit = china_date(NOW - timedelta(days=100) + timedelta(days=365))
+    limit = china_date(NOW - timedelta(days=102) + timedelta(days=365))  # R33: from generation
     r = mgr.post(url(lot), extension(lot, extended_until=str(limit)))
     assert r.status_code == 422 and r.json()["field"] == "extended_until", r.text
     assert f"may be stored until {limit}" in r.json()["detail"]

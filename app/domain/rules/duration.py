@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import timedelta
 
-from app.domain.lot import LotState
+from app.domain.lot import LotState, storage_clock_start
 from app.domain.rules.base import Finding, Rule, Severity, Situation, Step
 from app.domain.rules.common import (
     GB18597,
@@ -14,7 +14,6 @@ from app.domain.rules.common import (
     SPOT,
     T,
     age_days,
-    is_hazardous,
     rule,
 )
 from app.domain.values import china_date
@@ -23,12 +22,15 @@ from app.domain.values import china_date
 
 
 def _age_findings(
-    s: Situation, r: Rule, lot: LotState, since: object, limit_severity: Severity
+    s: Situation, r: Rule, lot: LotState, limit_severity: Severity
 ) -> Iterator[Finding]:
+    since = storage_clock_start(lot, licensed_operator=s.site.licensed_operator)
+    if since is None:
+        return
     warn_at, limit = s.data.storage_days()
     age = age_days(s, since)
-    deadline = since + timedelta(days=limit)  # type: ignore[operator]
-    due = deadline.date()
+    deadline = since + timedelta(days=limit)
+    due = china_date(deadline)
     until = lot.storage_extended_until
     if until is not None and (s.now > deadline or age >= warn_at):
         # An approved extension (延期贮存批准) moves the limit to its last day, China time.
@@ -107,10 +109,8 @@ def _age_findings(
 def r32(s: Situation, r: Rule) -> Iterator[Finding]:
     if s.lot is None:
         return  # a lot-level rule
-    lot = s.lot
-    if not s.site.licensed_operator or not is_hazardous(s) or lot.stored_at is None:
-        return
-    yield from _age_findings(s, r, lot, lot.stored_at, Severity.block)
+    if s.site.licensed_operator:
+        yield from _age_findings(s, r, s.lot, Severity.block)
 
 
 @rule(
@@ -126,14 +126,13 @@ def r32(s: Situation, r: Rule) -> Iterator[Finding]:
 def r33(s: Situation, r: Rule) -> Iterator[Finding]:
     if s.lot is None:
         return  # a lot-level rule
-    lot = s.lot
-    if s.site.licensed_operator or not is_hazardous(s):
+    if s.site.licensed_operator:
         return
     profile = s.data.province(s.site.province_code)
     sev = Severity(
         profile.get("generator_one_year_severity", s.data.param("generator", "one_year_severity"))
     )
-    yield from _age_findings(s, r, lot, lot.generated_at, sev)
+    yield from _age_findings(s, r, s.lot, sev)
 
 
 @rule(

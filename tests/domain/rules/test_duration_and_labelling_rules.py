@@ -7,7 +7,9 @@ from datetime import timedelta
 
 import pytest
 
+from app.domain.lot import LotStatus
 from app.domain.rules.base import Severity, SiteProfile, Step
+from app.domain.values import WasteKind, china_date
 from tests.domain.rules.support import NOW, SITE, findings_of, lot, situation, zone
 
 
@@ -45,8 +47,37 @@ def test_one_year_limit(
     if found:
         assert found[0].citation["document"] == "固废法 (2020)"
         assert found[0].values["due"] == str(
-            (NOW - timedelta(days=days) + timedelta(days=365)).date()
+            china_date(NOW - timedelta(days=days) + timedelta(days=365))
         )
+
+
+@pytest.mark.parametrize(
+    ("site", "kind", "expected"),
+    [
+        (GENERATOR, "hazardous", [("R33", Severity.warn, 320)]),  # from generation
+        (OPERATOR, "hazardous", []),  # from storage-in: 10 days
+        (GENERATOR, "general", []),  # no one-year limit for general waste
+        (OPERATOR, "general", []),
+    ],
+)
+def test_the_year_counts_from_generation_at_a_generator_and_storage_at_a_licence_holder(
+    site: SiteProfile, kind: str, expected: list[tuple[str, Severity, int]]
+) -> None:
+    """Regulations.md §10: R32 `now − stored_at`, R33 `now − generated_at`."""
+    general = dict(
+        kind=WasteKind.general, category="SW13", waste_code=None, hazard_characteristics=()
+    )
+    kept = lot(
+        generated_at=NOW - timedelta(days=320),
+        stored_at=NOW - timedelta(days=10),
+        status=LotStatus.stored,
+        **(general if kind == "general" else {}),
+    )
+    s = situation(Step.storage_duration, the_lot=kept, site=site)
+    found = findings_of(s, "R32") + findings_of(s, "R33")
+    assert [(f.rule_id, f.severity, f.values["age_days"]) for f in found] == expected
+    if found:
+        assert found[0].message_zh.startswith("已贮存 320 天")
 
 
 def test_the_province_profile_can_come_from_data() -> None:
