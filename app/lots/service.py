@@ -23,6 +23,7 @@ from app.domain.rules.base import Finding, Step
 from app.domain.values import GENERAL_CATEGORIES, WasteKind, china_date, kg_to_t
 from app.eventstore.models import EventRecord
 from app.eventstore.store import EventStore, domain_event
+from app.identity.models import Site
 from app.identity.permissions import Principal
 from app.labelling import service as labelling
 from app.lots import schemas
@@ -578,14 +579,16 @@ def list_lots(
             .offset(offset)
         )
     )
-    # The page's zones in one query, held here so lot_read's session.get finds them in the
-    # (weak) identity map instead of one round trip per lot.
+    # The page's zones and sites in one query each, held here so lot_read's session.get finds
+    # them in the (weak) identity map instead of one round trip per lot.
     zone_ids = {r.zone_id for r in rows if r.zone_id is not None}
     zones = (
         list(session.exec(select(ZoneRow).where(ZoneRow.zone_id.in_(zone_ids))))  # type: ignore[attr-defined]
         if zone_ids
         else []
     )
+    site_ids = {r.site_id for r in rows}
+    sites = list(session.exec(select(Site).where(Site.id.in_(site_ids)))) if site_ids else []  # type: ignore[attr-defined]
     items = [lot_read(session, ctx, state_of(r)) for r in rows]
-    del zones
+    del zones, sites
     return schemas.LotPage(items=items, total=int(total), limit=limit, offset=offset)
