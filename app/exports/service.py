@@ -47,7 +47,7 @@ from app.projections.declarations import STREAM as DECLARATION_STREAM
 from app.projections.declarations import DeclarationFilingRow
 from app.projections.lots import LotRow, StorageInRow
 from app.projections.manifests import ManifestLotRow, ManifestRow
-from app.projections.zones import FacilityRow, ZoneRow
+from app.projections.zones import FacilityRow
 from app.services.recorder import Recorder
 from reports.ledger import (
     GENERATION,
@@ -434,6 +434,7 @@ def _entry_codes_cte(dialect: str, site_ids: list[UUID], spans: bool = False) ->
         S.c.seq,
         S.c.entered_at,
         S.c.zone_id,
+        S.c.facility_id,
         S.c.weight_kg,
         iday.label("iday"),
         _serial(iday, S.c.entered_at, S.c.lot_id, S.c.seq).label("iseq"),
@@ -480,7 +481,6 @@ def ledger_sheets(
     stream of rows straight from the database."""
     dialect = session.get_bind().dialect.name
     L = LotRow.__table__  # type: ignore[attr-defined]
-    Z = ZoneRow.__table__  # type: ignore[attr-defined]
     F = FacilityRow.__table__  # type: ignore[attr-defined]
     ML = ManifestLotRow.__table__  # type: ignore[attr-defined]
     M = ManifestRow.__table__  # type: ignore[attr-defined]
@@ -540,8 +540,8 @@ def ledger_sheets(
             ]
 
     def storage_in() -> Iterator[list[Any]]:
-        # every entry into storage in the period, in the facility of the zone it entered: a
-        # lot returned and stored again has a row per entry, and a later entry rewrites none
+        # every entry into storage in the period, in the facility its zone was in then: a lot
+        # returned and stored again has a row per entry, and a later entry rewrites none
         entries = _entry_codes_cte(dialect, site_ids)
         q = (
             sa.select(
@@ -562,8 +562,7 @@ def ledger_sheets(
             .select_from(entries)
             .join(L, L.c.lot_id == entries.c.lot_id)
             .join(codes, codes.c.lot_id == entries.c.lot_id)
-            .outerjoin(Z, Z.c.zone_id == entries.c.zone_id)
-            .outerjoin(F, F.c.facility_id == Z.c.facility_id)
+            .outerjoin(F, F.c.facility_id == entries.c.facility_id)
             .where(
                 L.c.kind == "hazardous",
                 entries.c.entered_at >= start,
@@ -644,8 +643,7 @@ def ledger_sheets(
             .join(M, M.c.manifest_id == ML.c.manifest_id)
             .outerjoin(H, H.c.id == M.c.handler_enterprise_id)
             .outerjoin(LIC, LIC.c.id == M.c.handler_licence_id)
-            .outerjoin(Z, Z.c.zone_id == ML.c.zone_id)
-            .outerjoin(F, F.c.facility_id == Z.c.facility_id)
+            .outerjoin(F, F.c.facility_id == ML.c.facility_id)
             .where(
                 ML.c.site_id.in_(site_ids),
                 ML.c.cancelled.is_(False),

@@ -35,6 +35,7 @@ from app.domain.values import (
 from app.eventstore.models import EventRecord, StoredEvent
 from app.eventstore.store import domain_event, write_pending
 from app.projections.base import projector, register_tables, upsert
+from app.projections.zones import zone_facility
 
 KG = sa.Numeric(14, 3)
 
@@ -123,6 +124,9 @@ class StorageInRow(SQLModel, table=True):
     site_id: UUID = Field(sa_column=sa.Column(sa.Uuid(), nullable=False))
     entered_at: datetime = Field(sa_column=sa.Column(UTCDateTime(), nullable=False))
     zone_id: UUID = Field(sa_column=sa.Column(sa.Uuid(), nullable=False))
+    # the zone's facility at the entry: a zone later moved to another facility rewrites no
+    # ledger row (HJ 1259 records the facility the waste went into)
+    facility_id: UUID | None = Field(default=None, sa_column=sa.Column(sa.Uuid()))
     weight_kg: Decimal = Field(sa_column=sa.Column(KG, nullable=False))
 
 
@@ -353,7 +357,8 @@ def _next_seq(session: Session, lot_id: UUID) -> int:
 @projector("lot")
 def project_storage_in(session: Session, event_row: EventRecord) -> None:
     """Runs after `project_lot` (registered after it): a `lot.stored` of a lot not in storage
-    before is a new entry, at the event's time, into its zone, at the lot's weight then."""
+    before is a new entry, at the event's time, into its zone and that zone's facility then,
+    at the lot's weight then."""
     if event_row.type != ev.LotStored.TYPE:
         return
     event = domain_event(event_row)
@@ -372,6 +377,7 @@ def project_storage_in(session: Session, event_row: EventRecord) -> None:
             site_id=event_row.site_id,
             entered_at=event_row.occurred_at,
             zone_id=event.zone_id,
+            facility_id=zone_facility(session, event.zone_id),
             weight_kg=lot.weight_kg,
         )
     )

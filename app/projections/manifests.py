@@ -18,6 +18,7 @@ from app.domain.manifest import ManifestState
 from app.eventstore.models import EventRecord
 from app.eventstore.store import domain_event
 from app.projections.base import projector, register_tables
+from app.projections.zones import zone_facility
 
 KG = sa.Numeric(14, 3)
 
@@ -59,6 +60,9 @@ class ManifestLotRow(SQLModel, table=True):
     line_no: int = Field(sa_column=sa.Column(sa.Integer(), nullable=False))
     waste_code: str = Field(sa_column=sa.Column(sa.String(12), nullable=False))
     zone_id: UUID | None = Field(default=None, sa_column=sa.Column(sa.Uuid()))
+    # the zone's facility when the lot left (none before): the HJ 1259 出库 row names the
+    # facility the waste left from, whatever the zone becomes later
+    facility_id: UUID | None = Field(default=None, sa_column=sa.Column(sa.Uuid()))
     planned_method: str = Field(sa_column=sa.Column(sa.String(8), nullable=False))
     weight_kg: Decimal = Field(sa_column=sa.Column(KG, nullable=False))
     received_kg: Decimal | None = Field(default=None, sa_column=sa.Column(KG))
@@ -147,6 +151,12 @@ def _project_lots(session: Session, s: ManifestState) -> None:
             "dispatched_at": s.dispatched_at,
         }
         row = existing.get(lot.lot_id)
+        if row is not None and row.dispatched_at is not None:
+            values["facility_id"] = row.facility_id  # it has left: from where, stays
+        elif s.dispatched_at is not None:
+            values["facility_id"] = zone_facility(session, lot.zone_id)  # leaving now
+        else:
+            values["facility_id"] = None  # still on site
         if row is None:
             session.add(ManifestLotRow(manifest_id=s.manifest_id, lot_id=lot.lot_id, **values))
         else:

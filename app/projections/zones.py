@@ -62,6 +62,12 @@ class ZoneRow(SQLModel, table=True):
 register_tables(FacilityRow.__table__, ZoneRow.__table__)  # type: ignore[attr-defined]
 
 
+def zone_facility(session: Session, zone_id: UUID | None) -> UUID | None:
+    """The facility the zone is in as the log stands (projectors: at the event at hand)."""
+    row = session.get(ZoneRow, zone_id) if zone_id is not None else None
+    return row.facility_id if row is not None else None
+
+
 def _split(text: str) -> tuple[str, ...]:
     return tuple(x for x in text.split(",") if x)
 

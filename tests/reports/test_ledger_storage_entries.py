@@ -208,3 +208,40 @@ def test_a_dispatch_backdated_before_the_storage_in_still_names_it(api: Api) -> 
     (stin,) = [r for r in sheets[STORAGE_IN][1:] if r[2] == lot["digital_id"]]
     (out,) = [r for r in sheets[STORAGE_OUT][1:] if r[2] == lot["digital_id"]]
     assert out[1] < stin[1] and out[14] == stin[0]
+
+
+def test_a_zone_moved_to_another_facility_rewrites_no_ledger_row(api: Api) -> None:
+    """Zone A2 starts in WH1 and moves to WH2. Entries and dispatches before the move keep WH1;
+    a lot drafted before the move but dispatched after it left from WH2; entries after it are
+    in WH2. The projector, a rebuild and the migration's backfill agree."""
+    p = setup_parties(api)
+    shipped = stored_lot(api, "A2")
+    to_in_transit(api, p, draft(api, [shipped]))
+    kept = stored_lot(api, "A2")
+    drafted = stored_lot(api, "A2")
+    m = draft(api, [drafted])
+    _second_facility(api)
+    to_in_transit(api, p, m)
+    later = stored_lot(api, "A2")
+
+    def facilities(sheets: list[list[tuple[Any, ...]]], sheet: int) -> dict[str, str]:
+        ids = {x["digital_id"]: name for name, x in named.items()}
+        return {ids[r[2]]: r[10] for r in sheets[sheet][1:] if r[2] in ids}
+
+    named = {"shipped": shipped, "kept": kept, "drafted": drafted, "later": later}
+    today = _day(datetime.now(UTC))
+    sheets = _ledger(api, today - timedelta(days=1), today)
+    assert facilities(sheets, STORAGE_IN) == {
+        "shipped": "WH1",
+        "kept": "WH1",
+        "drafted": "WH1",
+        "later": "WH2",
+    }
+    assert facilities(sheets, STORAGE_OUT) == {"shipped": "WH1", "drafted": "WH2"}
+
+    with api.ctx.db.session() as s:
+        rebuild(s)
+    assert _ledger(api, today - timedelta(days=1), today) == sheets
+    downgrade(api.url, "e8b2c6d1f0a3")
+    upgrade(api.url)
+    assert _ledger(api, today - timedelta(days=1), today) == sheets
