@@ -121,7 +121,8 @@ def populate(url: str, lots: int, seed: int = 7) -> UUID:
                 in_manifest += 1
                 mlots.append(
                     {"manifest_id": current, "lot_id": lot_id, "site_id": site, "line_no": 1,
-                     "waste_code": code, "zone_id": zone, "planned_method": method,
+                     "waste_code": code, "zone_id": zone, "facility_id": facility,
+                     "planned_method": method,
                      "weight_kg": kg, "received_kg": kg, "outcome": "accepted",
                      "accepted_kg": kg, "method_code": method,
                      "completed_on": (ship_at + timedelta(days=5)).date(), "returned": False,
@@ -141,7 +142,7 @@ def populate(url: str, lots: int, seed: int = 7) -> UUID:
             )  # fmt: skip
             entries.append(
                 {"lot_id": lot_id, "seq": 1, "site_id": site, "entered_at": at + timedelta(hours=2),
-                 "zone_id": zone, "weight_kg": kg}
+                 "zone_id": zone, "facility_id": facility, "weight_kg": kg}
             )  # fmt: skip
             if len(batch) >= 5000:
                 c.execute(sa.insert(LotRow.__table__), batch)  # type: ignore[attr-defined]
