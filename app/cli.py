@@ -294,6 +294,7 @@ def verify(
     import sqlalchemy as sa
 
     from app.audit import jobs as audit_jobs
+    from app.audit import service as audit_service
     from app.eventstore.models import StoredEvent
     from app.eventstore.verify import default_workers
 
@@ -306,10 +307,11 @@ def verify(
             ctx, progress=lambda n: progress.advance(task, n), workers=workers or default_workers()
         )
     rate = report.events / report.seconds if report.seconds else 0
+    line = audit_service.report_read(report).summary  # the chains, then the change trail
     if report.ok:
-        console.print(f"{report.summary()} ({rate:,.0f} events/s)")
+        console.print(f"{line} ({rate:,.0f} events/s)")
     else:
-        console.print(f"[red]{report.summary()}[/red]")
+        console.print(f"[red]{line}[/red]")
     try:
         record(trigger="cli")
     except sa.exc.DBAPIError as exc:

@@ -11,22 +11,37 @@ left out of the values, and refused by the writer (`record_change` raises) shoul
 the data.
 
 The table is append-only by trigger, as the custody log is (UPDATE and DELETE refused; a
-correction is a new row). Unlike the custody log it is not hash-chained or signed: a database
-owner who drops the triggers can change it undetected.
+correction is a new row), and hash-chained in `id` order: each row's `hash` covers its content
+and the `hash` of the row before (`change_hash`). Writers take the chain's head under a lock
+(PostgreSQL: a transaction-scoped advisory lock; SQLite: the write transaction's `BEGIN
+IMMEDIATE`), so rows chain in the order they are numbered. `verify_change_trail`, run with
+every verification of the log, recomputes the chain: a row altered, removed or inserted by
+someone who dropped the triggers breaks it. Rows removed from the end leave a shorter chain
+that still links up; a run checks that the head an earlier run saw is still in place, so that
+shows too. Unlike the custody log the trail is not signed.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Mapping
-from datetime import date
+from dataclasses import dataclass
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
+import sqlalchemy as sa
 from sqlmodel import Session
 
+from app.core.db import canonical_json
+from app.eventstore.hashing import GENESIS_HASH, ts
 from app.identity.permissions import Principal
 from app.parties.models import PartyChange
+
+TRAIL_SCHEME = "hazchain-change-trail-v1"
+# pg_advisory_xact_lock key of the trail's head (any constant no other lock uses)
+TRAIL_LOCK = 0x7A6368616E6765  # "zchange"
 
 # A field whose name holds one of these never enters the trail (any case, anywhere in the data).
 SECRET_WORDS = ("password", "secret", "token")
@@ -93,13 +108,114 @@ def record_change(
     values = dict(data)
     if via is not None:
         values["via"] = via
+    actor_id = actor.user_id if actor is not None else None
+    prev = _head(session)
     change = PartyChange(
         entity=entity,
         entity_id=entity_id,
         action=action,
-        actor_id=actor.user_id if actor is not None else None,
+        actor_id=actor_id,
         at=at,
         data=values,
+        prev_hash=prev,
+        hash=change_hash(
+            prev_hash=prev,
+            entity=entity,
+            entity_id=entity_id,
+            action=action,
+            actor_id=actor_id,
+            at=at,
+            data=values,
+        ),
     )
     session.add(change)
+    session.flush()  # numbered now, under the lock: the next row chains onto this one
     return change
+
+
+def change_hash(
+    *,
+    prev_hash: str,
+    entity: str,
+    entity_id: UUID | str,
+    action: str,
+    actor_id: UUID | str | None,
+    at: datetime,
+    data: Mapping[str, Any],
+) -> str:
+    """hex(sha256(UTF-8 of "\n".join([scheme, prev_hash, entity, entity_id, action, actor_id,
+    at, data]))): UUIDs lower-case hyphenated, no actor the empty string, `at` ISO 8601 UTC with
+    microseconds, `data` canonical JSON (sorted keys, no spaces, UTF-8)."""
+    text = "\n".join(
+        [
+            TRAIL_SCHEME,
+            prev_hash,
+            entity,
+            str(entity_id),
+            action,
+            str(actor_id) if actor_id is not None else "",
+            ts(at),
+            canonical_json(data),
+        ]
+    )
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _head(session: Session) -> str:
+    """The hash of the trail's last row, its writers serialised until this transaction ends."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": TRAIL_LOCK})
+    q = sa.select(PartyChange.hash).order_by(PartyChange.id.desc()).limit(1)  # type: ignore[union-attr]
+    return session.execute(q).scalar() or GENESIS_HASH
+
+
+@dataclass(frozen=True)
+class TrailReport:
+    """The change trail's verification: rows checked, the head's hash, the first broken row."""
+
+    rows: int
+    head_hash: str
+    broken_id: int | None = None
+    reason: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.reason is None
+
+    def summary(self) -> str:
+        if self.ok:
+            return f"change trail ok: {self.rows} rows"
+        where = f"at row {self.broken_id}" if self.broken_id is not None else "at its end"
+        return f"change trail broken {where}: {self.reason}"
+
+
+def verify_change_trail(conn: sa.Connection, seen: tuple[int, str] | None = None) -> TrailReport:
+    """Recompute the trail's chain on `conn`. `seen`: (rows, head hash) an earlier run found;
+    the chain must still hold that head at that row, or rows were removed or rewritten."""
+    t = PartyChange.__table__  # type: ignore[attr-defined]
+    prev, n = GENESIS_HASH, 0
+    rows = conn.execute(sa.select(t).order_by(t.c.id).execution_options(yield_per=2000))
+    for r in rows:
+        if r.prev_hash != prev:
+            reason = "prev_hash is not the hash of the row before: a row removed or inserted"
+            return TrailReport(n, prev, r.id, reason)
+        expected = change_hash(
+            prev_hash=r.prev_hash,
+            entity=r.entity,
+            entity_id=r.entity_id,
+            action=r.action,
+            actor_id=r.actor_id,
+            at=r.at,
+            data=r.data,
+        )
+        if r.hash != expected:
+            return TrailReport(n, prev, r.id, "hash does not match the row: the row was altered")
+        n += 1
+        if seen is not None and n == seen[0] and r.hash != seen[1]:
+            reason = f"row {r.id} is not the head an earlier verification saw at row {n}"
+            return TrailReport(n, r.hash, r.id, reason)
+        prev = r.hash
+    if seen is not None and n < seen[0]:
+        reason = f"{n} rows where an earlier verification saw {seen[0]}: rows removed"
+        return TrailReport(n, prev, None, reason)
+    return TrailReport(n, prev)

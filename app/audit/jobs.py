@@ -42,13 +42,15 @@ def verify_and_record(
 def verify(
     ctx: AppContext, *, workers: int = 1, progress: Callable[[int], None] | None = None
 ) -> tuple[VerifyReport, Callable[..., VerificationRun]]:
-    """Verify every site's chain on one snapshot; the answer, and how to record it (which the
-    CLI may be unable to do, on a read-only replica say)."""
+    """Verify every site's chain, and the master data's change trail, on one snapshot; the
+    answer, and how to record it (which the CLI may be unable to do, on a read-only replica
+    say)."""
     started_at = ctx.clock.now()
     with ctx.db.session(write=False) as session:
         report = verify_chains(
             session.connection(), ctx.keys.public_key, progress=progress, workers=workers
         )
+        report = audit_service.with_change_trail(report, session.connection())
 
     def record(*, trigger: str, actor: Principal | None = None) -> VerificationRun:
         with ctx.db.session() as session:

@@ -26,6 +26,17 @@ class SiteChainRead(Schema):
     streams: int = 0
 
 
+class ChangeTrailRead(Schema):
+    """The master data's change trail, its hash chain recomputed (admins and the CLI only: the
+    trail spans every organisation)."""
+
+    status: Literal["ok", "broken"]
+    rows: int
+    head_hash: str
+    broken_id: int | None = None
+    reason: str | None = None
+
+
 class VerifyRead(Schema):
     status: Literal["ok", "broken"]
     events: int
@@ -35,6 +46,7 @@ class VerifyRead(Schema):
     first_broken: BrokenLinkRead | None
     sites: list[SiteChainRead]
     summary: str
+    change_trail: ChangeTrailRead | None = None
 
 
 class CheckpointRead(Schema):

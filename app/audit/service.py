@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID, uuid4
@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from app.audit import schemas
+from app.audit.changes import TrailReport, verify_change_trail
 from app.audit.models import VerificationRun
 from app.context import AppContext
 from app.domain.errors import InvalidInput
@@ -29,7 +30,35 @@ from app.parties.models import ContractRow, ManagementPlanRow, PartyChange, Tran
 from app.parties.service import ENTITIES as PARTY_ENTITIES
 
 
+def with_change_trail(report: VerifyReport, conn: sa.Connection) -> VerifyReport:
+    """The chains' report with the change trail checked on the same connection (snapshot):
+    not ok if either is broken. The last recorded run's trail rows and head must still be
+    in place."""
+    seen = None
+    last = conn.execute(
+        sa.select(VerificationRun.report).order_by(VerificationRun.started_at.desc()).limit(1)  # type: ignore[attr-defined]
+    ).scalar()
+    if last is not None:
+        trail = json.loads(last).get("change_trail")
+        if trail and trail.get("status") == "ok":
+            seen = (int(trail["rows"]), str(trail["head_hash"]))
+    trail_report = verify_change_trail(conn, seen)
+    return replace(
+        report,
+        ok=report.ok and trail_report.ok,
+        extra={**report.extra, "change_trail": trail_report},
+    )
+
+
 def report_read(report: VerifyReport) -> schemas.VerifyRead:
+    trail: TrailReport | None = report.extra.get("change_trail")
+    chains = report.summary()  # `ok: …` or `BROKEN: …` naming the first broken link
+    if trail is None:
+        text = chains
+    elif trail.ok or report.first_broken is not None:
+        text = f"{chains}; {trail.summary()}"
+    else:  # the chains hold, the trail does not: the line still opens with BROKEN
+        text = f"BROKEN: {trail.summary()}; chains {chains}"
     return schemas.VerifyRead(
         status="ok" if report.ok else "broken",
         events=report.events,
@@ -50,7 +79,16 @@ def report_read(report: VerifyReport) -> schemas.VerifyRead:
             )
             for s in report.sites
         ],
-        summary=report.summary(),
+        summary=text,
+        change_trail=schemas.ChangeTrailRead(
+            status="ok" if trail.ok else "broken",
+            rows=trail.rows,
+            head_hash=trail.head_hash,
+            broken_id=trail.broken_id,
+            reason=trail.reason,
+        )
+        if trail is not None
+        else None,
     )
 
 
@@ -58,6 +96,8 @@ def verify(*, session: Session, ctx: AppContext, actor: Principal | None) -> sch
     """Recompute the chains the actor may see (all of them for the CLI and admins)."""
     scope = None if actor is None or actor.role is Role.admin else actor.site_ids
     report = verify_chains(session.connection(), ctx.keys.public_key, site_ids=scope)
+    if scope is None:  # the whole database: its change trail too
+        report = with_change_trail(report, session.connection())
     return report_read(report)
 
 

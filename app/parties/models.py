@@ -152,7 +152,9 @@ class ManagementPlanRow(SQLModel, table=True):
 class PartyChange(SQLModel, table=True):
     """Audit trail of the master data, parties and identity (enterprises, sites, users,
     devices): who changed what, when, and the values after (`app.audit.changes` writes it).
-    Append-only: the database refuses UPDATE and DELETE (migration e8b2c6d1f0a3)."""
+    Append-only: the database refuses UPDATE and DELETE (migration e8b2c6d1f0a3). Hash-chained
+    in `id` order (`prev_hash` → `hash`, `app.audit.changes.change_hash`), so a row altered,
+    removed or slipped in with the triggers dropped shows at verification."""
 
     __tablename__ = "party_change"
 
@@ -165,3 +167,5 @@ class PartyChange(SQLModel, table=True):
     actor_id: UUID | None = Field(default=None, sa_column=sa.Column(sa.Uuid()))
     at: datetime = Field(sa_column=sa.Column(UTCDateTime(), nullable=False, index=True))
     data: dict[str, Any] = Field(sa_column=sa.Column(sa.JSON(), nullable=False))
+    prev_hash: str = Field(sa_column=sa.Column(sa.String(64), nullable=False))
+    hash: str = Field(sa_column=sa.Column(sa.String(64), nullable=False))

@@ -122,6 +122,8 @@ ZH: dict[str, str] = {
     "Apply label": "贴标",
     "Storage extension": "延期贮存批准",
     "Storage extended until": "延期贮存至",
+    "Change trail: {n} rows, hash chain intact": "主数据变更记录：{n} 条，哈希链完整",
+    "Change trail broken at row {id}": "主数据变更记录的哈希链在第 {id} 条处断开",
     "One-year storage limit": "一年贮存期限",
     "counted from {day}": "自 {day} 起计",
     "ran out": "已到期",

@@ -1,0 +1,239 @@
+"""The change trail's hash chain (`party_change.prev_hash` → `hash`), on both databases: rows
+chain in `id` order as they are written, concurrent writers included; every verification
+recomputes the chain; a row altered, removed or slipped in by someone who dropped the
+append-only triggers, or rows cut from the end after a run saw them, make the verification
+fail and say where; the migration chains existing rows exactly as the writer does."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+from uuid import uuid4
+
+import sqlalchemy as sa
+from typer.testing import CliRunner
+
+from app.audit import jobs
+from app.audit import service as audit_service
+from app.audit.changes import GENESIS_HASH, change_hash, record_change
+from app.cli import cli
+from app.migrate import downgrade, upgrade
+from app.parties.models import PartyChange
+from tests.audit.test_change_trail import new_user
+from tests.support.client import Api
+
+
+def _rows(api: Api) -> list[Any]:
+    with api.ctx.db.engine.connect() as c:
+        return list(c.execute(sa.text("SELECT * FROM party_change ORDER BY id")).mappings())
+
+
+def _tamper(api: Api, backend: str, statement: str, **params: Any) -> None:
+    """What a database owner could do: drop the append-only triggers, then edit."""
+    with api.ctx.db.engine.begin() as c:
+        if backend == "postgresql":
+            c.execute(sa.text("DROP TRIGGER party_change_append_only ON party_change"))
+        else:
+            c.execute(sa.text("DROP TRIGGER party_change_no_update"))
+            c.execute(sa.text("DROP TRIGGER party_change_no_delete"))
+        c.execute(sa.text(statement), params)
+
+
+def _some_changes(api: Api) -> None:
+    for name in ("chain_a", "chain_b", "chain_c"):
+        new_user(api, name, api.world.plant)
+
+
+def _verify(api: Api) -> dict[str, Any]:
+    """A recorded run, as the CLI and the schedule make them (no cool-down), as JSON."""
+    report, run = jobs.verify_and_record(api.ctx, trigger="cli")
+    result = audit_service.report_read(report).model_dump(mode="json")
+    assert run.ok is (result["status"] == "ok")
+    return result
+
+
+def test_rows_chain_in_order_and_verify(api: Api) -> None:
+    _some_changes(api)
+    rows = _rows(api)
+    assert len(rows) >= 3
+    prev = GENESIS_HASH
+    for row in rows:
+        assert row["prev_hash"] == prev
+        prev = row["hash"]
+    r = api.as_("admin").post("/api/v1/audit/verifications", {})
+    assert r.status_code == 201, r.text
+    result = r.json()["result"]
+    assert result["status"] == "ok"
+    trail = result["change_trail"]
+    assert trail == {
+        "status": "ok",
+        "rows": len(rows),
+        "head_hash": rows[-1]["hash"],
+        "broken_id": None,
+        "reason": None,
+    }
+    assert (
+        result["summary"].startswith("ok: ")
+        and f"change trail ok: {len(rows)} rows" in (result["summary"])
+    )
+    # the trail spans every organisation: an auditor's answer leaves it out
+    mine = api.as_("auditor").get("/api/v1/audit/verify").json()
+    assert mine["status"] == "ok" and mine["change_trail"] is None
+    assert api.as_("admin").get("/api/v1/audit/verify").json()["change_trail"]["rows"] == len(rows)
+
+
+def test_an_altered_row_breaks_the_chain_there(api: Api, backend: str) -> None:
+    _some_changes(api)
+    victim = _rows(api)[1]
+    _tamper(
+        api,
+        backend,
+        "UPDATE party_change SET data = :d WHERE id = :i",
+        d='{"username": "someone_else"}',
+        i=victim["id"],
+    )
+    result = _verify(api)
+    assert result["status"] == "broken"
+    assert result["first_broken"] is None  # the custody log itself is intact
+    trail = result["change_trail"]
+    assert (trail["status"], trail["broken_id"], trail["rows"]) == ("broken", victim["id"], 1)
+    assert "altered" in trail["reason"]
+    assert result["summary"].startswith(f"BROKEN: change trail broken at row {victim['id']}")
+    # the CLI says so and fails
+    out = CliRunner().invoke(cli, ["verify", "--workers", "1"], env={"DATABASE_URL": api.url})
+    assert out.exit_code == 1, out.output
+    assert "change trail broken" in out.output
+
+
+def test_a_removed_row_breaks_the_chain_at_the_next(api: Api, backend: str) -> None:
+    _some_changes(api)
+    rows = _rows(api)
+    _tamper(api, backend, "DELETE FROM party_change WHERE id = :i", i=rows[1]["id"])
+    trail = _verify(api)["change_trail"]
+    assert (trail["status"], trail["broken_id"]) == ("broken", rows[2]["id"])
+    assert "removed or inserted" in trail["reason"]
+
+
+def test_rows_cut_from_the_end_after_a_run_saw_them_show(api: Api, backend: str) -> None:
+    _some_changes(api)
+    rows = _rows(api)
+    assert _verify(api)["change_trail"]["rows"] == len(rows)
+    # the last row cut off: what is left still links up, but the run before saw more
+    _tamper(api, backend, "DELETE FROM party_change WHERE id = :i", i=rows[-1]["id"])
+    trail = _verify(api)["change_trail"]
+    assert trail["status"] == "broken" and trail["rows"] == len(rows) - 1
+    assert f"where an earlier verification saw {len(rows)}: rows removed" in trail["reason"]
+
+
+def test_a_rewritten_tail_shows_against_the_head_a_run_saw(api: Api, backend: str) -> None:
+    """The last row replaced by a forged one with a correct hash over the row before: the chain
+    links up, but no longer holds the head the earlier run recorded."""
+    _some_changes(api)
+    rows = _rows(api)
+    assert _verify(api)["status"] == "ok"
+    last = _orm_row(api, rows[-1]["id"])
+    forged = {"username": "forged"}
+    new_hash = change_hash(
+        prev_hash=last.prev_hash,
+        entity=last.entity,
+        entity_id=last.entity_id,
+        action=last.action,
+        actor_id=last.actor_id,
+        at=last.at,
+        data=forged,
+    )
+    _tamper(
+        api,
+        backend,
+        "UPDATE party_change SET data = :d, hash = :h WHERE id = :i",
+        d='{"username":"forged"}',
+        h=new_hash,
+        i=last.id,
+    )
+    trail = _verify(api)["change_trail"]
+    assert (trail["status"], trail["broken_id"]) == ("broken", last.id)
+    assert "not the head an earlier verification saw" in trail["reason"]
+
+
+def _orm_row(api: Api, row_id: int) -> PartyChange:
+    """A row as the ORM reads it (UUIDs and aware UTC times on both databases)."""
+    with api.ctx.db.session(write=False) as s:
+        row = s.get(PartyChange, row_id)
+        assert row is not None
+        s.expunge(row)
+        return row
+
+
+def test_concurrent_writers_chain_without_a_fork(api: Api) -> None:
+    """Eight writers at once, each in its own transaction: one chain, no two rows on one link
+    (SQLite serialises on BEGIN IMMEDIATE, PostgreSQL on the trail's advisory lock)."""
+    errors: list[BaseException] = []
+    start = threading.Barrier(8)
+
+    def write(i: int) -> None:
+        try:
+            start.wait()
+            with api.ctx.db.session() as s:
+                for k in range(3):
+                    record_change(
+                        s,
+                        entity="site",
+                        entity_id=uuid4(),
+                        action="updated",
+                        actor=None,
+                        at=api.ctx.clock.now(),
+                        data={"writer": i, "k": k},
+                        via="cli",
+                    )
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=write, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors, errors
+    rows = _rows(api)
+    assert len({r["prev_hash"] for r in rows}) == len(rows)  # no fork
+    report, _ = jobs.verify(api.ctx, workers=1)
+    assert report.ok and report.extra["change_trail"].rows == len(rows)
+
+
+def test_the_migration_chains_existing_rows_as_the_writer_does(api: Api) -> None:
+    _some_changes(api)
+    before = [(r["id"], r["prev_hash"], r["hash"]) for r in _rows(api)]
+    downgrade(api.url, "f3c5a7e9b214")
+    with api.ctx.db.engine.connect() as c:
+        cols = {col["name"] for col in sa.inspect(c).get_columns("party_change")}
+    assert "hash" not in cols
+    upgrade(api.url)
+    assert [(r["id"], r["prev_hash"], r["hash"]) for r in _rows(api)] == before
+    # and the triggers are back
+    with api.ctx.db.engine.connect() as c:
+        try:
+            c.execute(sa.text("DELETE FROM party_change"))
+        except sa.exc.DatabaseError as exc:
+            assert "append-only" in str(exc)
+        else:
+            raise AssertionError("the trail took a DELETE after the migration")
+
+
+def test_the_audit_page_shows_the_trail(api: Api, backend: str) -> None:
+    from tests.web.support import Web
+
+    _some_changes(api)
+    _verify(api)
+    page = Web(api, "admin").get("/audit").text
+    shown = page[page.index('id="change-trail"') :].split("</p>")[0]
+    assert f"主数据变更记录：{len(_rows(api))} 条，哈希链完整" in shown
+    victim = _rows(api)[0]
+    _tamper(
+        api, backend, "UPDATE party_change SET action = 'deleted' WHERE id = :i", i=victim["id"]
+    )
+    _verify(api)
+    page = Web(api, "admin").get("/audit").text
+    shown = page[page.index('id="change-trail"') :].split("</p>")[0]
+    assert f"主数据变更记录的哈希链在第 {victim['id']} 条处断开" in shown and "altered" in shown
+    # an auditor's page shows the chains of their sites, not the cross-organisation trail
+    assert 'id="change-trail"' not in Web(api, "auditor").get("/audit").text
