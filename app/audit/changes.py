@@ -108,26 +108,16 @@ def record_change(
     values = dict(data)
     if via is not None:
         values["via"] = via
-    actor_id = actor.user_id if actor is not None else None
-    prev = _head(session)
-    change = PartyChange(
+    fields: dict[str, Any] = dict(
         entity=entity,
         entity_id=entity_id,
         action=action,
-        actor_id=actor_id,
+        actor_id=actor.user_id if actor is not None else None,
         at=at,
         data=values,
-        prev_hash=prev,
-        hash=change_hash(
-            prev_hash=prev,
-            entity=entity,
-            entity_id=entity_id,
-            action=action,
-            actor_id=actor_id,
-            at=at,
-            data=values,
-        ),
     )
+    prev = _head(session)
+    change = PartyChange(**fields, prev_hash=prev, hash=change_hash(prev_hash=prev, **fields))
     session.add(change)
     session.flush()  # numbered now, under the lock: the next row chains onto this one
     return change
