@@ -200,10 +200,17 @@ def current_alerts(session: Session, ctx: AppContext, site_id: UUID, now: dateti
             key = f"R60:{f.values['level']}:{f.values['period']}:{site_id}"
             out.append(_site_alert(f, key, "declaration_due", site_id))
 
-    # The site's chain, as the last recorded verification run found it (H02).
-    seen = IntegritySituation(Step.integrity, now, audit_service.broken_link_seen(session, site_id))
+    # The site's chain and the change trail, as the last recorded verification run found them
+    # (H02, H03).
+    seen = IntegritySituation(
+        Step.integrity,
+        now,
+        audit_service.broken_link_seen(session, site_id),
+        audit_service.trail_break_seen(session),
+    )
     for f in evaluate(seen):  # type: ignore[arg-type]
-        out.append(_site_alert(f, f"{f.rule_id}:chain:{site_id}", "chain_broken", site_id))
+        what = "chain" if f.rule_id == "H02" else "trail"
+        out.append(_site_alert(f, f"{f.rule_id}:{what}:{site_id}", "chain_broken", site_id))
 
     # Zones: inspections (hazardous zones) and fill level.
     totals: dict[UUID, list[Decimal]] = defaultdict(lambda: [Decimal(0), Decimal(0), Decimal(0)])

@@ -18,7 +18,7 @@ from app.audit.changes import TrailReport, verify_change_trail
 from app.audit.models import VerificationRun
 from app.context import AppContext
 from app.domain.errors import InvalidInput
-from app.domain.rules.integrity import BrokenLinkSeen
+from app.domain.rules.integrity import BrokenLinkSeen, TrailBreakSeen
 from app.domain.values import Role
 from app.eventstore.models import ChainCheckpoint, ChainHead
 from app.eventstore.store import EventStore
@@ -206,6 +206,25 @@ def broken_link_seen(session: Session, site_id: UUID) -> BrokenLinkSeen | None:
             return None
         return BrokenLinkSeen(int(broken["chain_position"]), str(broken["reason"]), run.started_at)
     except (KeyError, TypeError, ValueError):
+        log.exception("verification run %s: its report cannot be read", run.id)
+        return None
+
+
+def trail_break_seen(session: Session) -> TrailBreakSeen | None:
+    """The change trail's break in the last recorded run, if it found one (what rule H03 reads
+    at the sweep); read as `broken_link_seen` reads the chains."""
+    run = last_run(session)
+    if run is None or run.ok:
+        return None
+    try:
+        trail = json.loads(run.report).get("change_trail")
+        if not trail or trail["status"] != "broken":
+            return None
+        row = trail.get("broken_id")
+        return TrailBreakSeen(
+            int(row) if row is not None else None, str(trail["reason"]), run.started_at
+        )
+    except (KeyError, TypeError, ValueError, AttributeError):
         log.exception("verification run %s: its report cannot be read", run.id)
         return None
 

@@ -237,3 +237,24 @@ def test_the_audit_page_shows_the_trail(api: Api, backend: str) -> None:
     assert f"主数据变更记录的哈希链在第 {victim['id']} 条处断开" in shown and "altered" in shown
     # an auditor's page shows the chains of their sites, not the cross-organisation trail
     assert 'id="change-trail"' not in Web(api, "auditor").get("/audit").text
+
+
+def test_a_broken_trail_is_an_alert_at_the_sweep(api: Api, backend: str) -> None:
+    from app.alerts import service as alert_service
+    from tests.web.support import Web
+
+    _some_changes(api)
+    victim = _rows(api)[2]
+    _tamper(api, backend, "DELETE FROM party_change WHERE id = :i", i=victim["id"])
+    _verify(api)
+    with api.ctx.db.session() as s:
+        alert_service.sweep(session=s, ctx=api.ctx)
+    alerts = api.as_("ehs_manager").get("/api/v1/alerts").json()["items"]
+    h03 = [a for a in alerts if a["rule_id"] == "H03"]
+    assert h03 and {a["severity"] for a in h03} == {"block"}
+    assert (
+        "主数据变更记录" in h03[0]["message_zh"] and "removed or inserted" in h03[0]["message_zh"]
+    )
+    assert h03[0]["values"]["row_id"] == _rows(api)[2]["id"]  # the row after the removed one
+    dashboard = Web(api, "ehs_manager").get("/dashboard").text
+    assert "H03" in dashboard and 'href="/audit#verify"' in dashboard
