@@ -134,10 +134,11 @@ ZH: dict[str, str] = {
     "Approved on": "批准日期",
     "Extended until": "延期至",
     "Record the approval": "记录批准",
-    "A licence holder stores hazardous waste for at most one year; longer needs the approval of "
-    "the ecology and environment bureau that issued the licence (固废法 Art. 81 ¶3).": (
-        "持有经营许可证的单位贮存危险废物不得超过一年；确需延长贮存期限的，须报经颁发许可证的"
-        "生态环境主管部门批准（固废法第八十一条第三款）。"
+    "Hazardous waste is stored for at most one year (固废法 Art. 81: at a licence holder from "
+    "storage-in, at a generator from generation); longer needs the approval of the ecology and "
+    "environment bureau.": (
+        "贮存危险废物不得超过一年（固废法第八十一条：经营单位自入库之日起计，产生单位自产生之日"
+        "起计）；确需延长贮存期限的，须报经生态环境主管部门批准。"
     ),
     "Refused by the rules": "规则不允许",
     "Override with a written reason (EHS manager)": "EHS 经理书面说明后超控",

@@ -116,7 +116,11 @@ def zone_label(zone_code: str | None, site_id: Any, site_codes: dict[Any, str] |
     return zone_code
 
 
-TEMPLATES.env.filters.update(china=china, day=day, kg=kg, tonnes=tonnes)
+def add_days(d: date, n: int) -> date:
+    return d + timedelta(days=n)
+
+
+TEMPLATES.env.filters.update(china=china, day=day, kg=kg, tonnes=tonnes, add_days=add_days)
 TEMPLATES.env.globals.update(expiry=expiry, zone_label=zone_label)
 
 

@@ -5,7 +5,7 @@ lot as past the limit; an operator gets no form and is refused."""
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from uuid import uuid4
 
@@ -58,6 +58,7 @@ def test_an_ehs_manager_records_a_storage_extension_from_the_lot_page(api) -> No
     assert r.status_code == 200, r.text
     lot = _stored_since(api, 366)
     page_url = f"/lots/{lot['lot_id']}"
+    limit_on = date.fromisoformat(lot["storage_limit_on"])
 
     # an operator sees no form and may not post one
     operator = Web(api, "operator")
@@ -70,6 +71,8 @@ def test_an_ehs_manager_records_a_storage_extension_from_the_lot_page(api) -> No
     assert form, page
     for label in ("批准文号", "批准机关", "批准日期", "延期至", 'name="extended_until"'):
         assert label in form.group(0), label
+    # the date picker starts the day after the one-year limit (a licence holder: storage-in)
+    assert f'name="extended_until" required min="{limit_on + timedelta(days=1)}"' in form.group(0)
     assert "延期贮存批准" in page and 'id="storage-extension"' not in page
     english = Web(api, "ehs_manager").get(f"{page_url}?lang=en").text  # its own cookie jar
     assert "Storage extension" in english and "Approval no." in english
@@ -152,3 +155,12 @@ def test_no_form_for_a_lot_not_in_storage(api) -> None:  # type: ignore[no-untyp
     # posted anyway (an old page): the state machine's refusal, shown, not a 500
     r = manager.post(f"/lots/{lot['lot_id']}/act", _form(lot))
     assert r.status_code == 409 and "only a lot in storage" in r.text
+
+
+def test_no_form_for_general_waste(api) -> None:  # type: ignore[no-untyped-def]
+    """General industrial solid waste has no one-year limit: nothing to extend, no form."""
+    op = api.as_("operator")
+    lot = op.generate(kind="general", waste_code=None, general_class="I", general_category="SW13")
+    lot = op.step(op.step(lot, "label"), "store", zone_id=str(api.world.zones["G1"]))
+    page = Web(api, "ehs_manager").get(f"/lots/{lot['lot_id']}").text
+    assert 'id="extension-form"' not in page and 'id="storage-limit"' not in page
