@@ -191,16 +191,30 @@ def latest_run(*, session: Session, actor: Principal) -> schemas.VerificationRun
     return next(iter(list_runs(session=session, actor=actor, limit=1)), None)
 
 
+def _broken_report(session: Session) -> tuple[VerificationRun, dict[str, Any]] | None:
+    """The last recorded run and its stored answer, if that run found something broken."""
+    run = last_run(session)
+    if run is None or run.ok:
+        return None
+    try:
+        report = json.loads(run.report)
+    except ValueError:
+        log.exception("verification run %s: its report cannot be read", run.id)
+        return None
+    return (run, report) if isinstance(report, dict) else None
+
+
 def broken_link_seen(session: Session, site_id: UUID) -> BrokenLinkSeen | None:
     """The site's first broken link in the last recorded run, if that run found one (what
     rule H02 reads at the sweep). The stored answer is read field by field: a run recorded by
     another release still answers, and one that cannot be read is logged, not raised, so the
     sweep's other alerts go on."""
-    run = last_run(session)
-    if run is None or run.ok:
+    found = _broken_report(session)
+    if found is None:
         return None
+    run, report = found
     try:
-        sites = json.loads(run.report)["sites"]
+        sites = report["sites"]
         broken = next((s["broken"] for s in sites if s["site_id"] == str(site_id)), None)
         if broken is None:
             return None
@@ -212,12 +226,13 @@ def broken_link_seen(session: Session, site_id: UUID) -> BrokenLinkSeen | None:
 
 def trail_break_seen(session: Session) -> TrailBreakSeen | None:
     """The change trail's break in the last recorded run, if it found one (what rule H03 reads
-    at the sweep); read as `broken_link_seen` reads the chains."""
-    run = last_run(session)
-    if run is None or run.ok:
+    at the sweep), read as `broken_link_seen` reads the chains."""
+    found = _broken_report(session)
+    if found is None:
         return None
+    run, report = found
+    trail = report.get("change_trail")
     try:
-        trail = json.loads(run.report).get("change_trail")
         if not trail or trail["status"] != "broken":
             return None
         row = trail.get("broken_id")
