@@ -107,7 +107,6 @@ def enrol_device(
         at=device.enrolled_at,
         data=row_values(device),
     )
-    session.flush()
     ttl = timedelta(days=ctx.settings.mobile.device_token_days)
     return device, _token(ctx, device, ttl, {})
 
@@ -137,7 +136,6 @@ def revoke_device(
             at=device.revoked_at,
             data={**after, "changed": changed(before, after)},
         )
-        session.flush()
     return device
 
 

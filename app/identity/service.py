@@ -120,7 +120,6 @@ def _record(
         data=data,
         via=via,
     )
-    session.flush()
 
 
 def create_enterprise(
