@@ -34,7 +34,7 @@ from app.exports import service as export_service
 from app.identity.models import Site
 from app.identity.permissions import Principal
 from app.projections.alerts import AlertRow
-from app.projections.lots import LotRow, ZoneInventoryRow, state_of
+from app.projections.lots import LotRow, ZoneInventoryRow, managed_hazardous, state_of
 from app.projections.zones import ZoneRow
 from app.projections.zones import state_of as zone_state_of
 from app.rules import service as rule_service
@@ -144,7 +144,7 @@ def current_alerts(session: Session, ctx: AppContext, site_id: UUID, now: dateti
         select(LotRow).where(
             LotRow.site_id == site_id,
             LotRow.status == LotStatus.generated.value,
-            LotRow.kind == WasteKind.hazardous.value,
+            managed_hazardous(),  # an exempt lot needs no label (R61)
             LotRow.generated_at <= now - timedelta(hours=hours),
         )
     ):  # type: ignore[arg-type]

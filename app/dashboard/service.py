@@ -155,11 +155,12 @@ def monthly_trend(
     dialect = session.get_bind().dialect.name
     out = {k: [Decimal(0)] * 3 for k in keys}
     series = [
-        (0, t.c.generated_at, t.c.weight_kg, starts, sa.DateTime(timezone=True)),
-        (1, t.c.shipped_at, t.c.weight_kg, starts, sa.DateTime(timezone=True)),
-        (2, t.c.completed_on, disposed_kg, days, sa.Date()),
+        (0, t.c.generated_at, t.c.weight_kg, starts, sa.DateTime(timezone=True), sa.true()),
+        (1, t.c.shipped_at, t.c.weight_kg, starts, sa.DateTime(timezone=True), sa.true()),
+        # an exempt lot's discard (R61) is no disposal
+        (2, t.c.completed_on, disposed_kg, days, sa.Date(), t.c.status != "discarded"),
     ]
-    for j, col, weight, bounds, typ in series:
+    for j, col, weight, bounds, typ, only in series:
         if dialect == "postgresql":
             # the month's index by binary search over the bounds: no per-row formatting
             bucket = sa.func.width_bucket(
@@ -167,7 +168,7 @@ def monthly_trend(
             )
             q = (
                 sa.select(bucket, sa.func.sum(weight))
-                .where(*scope, col >= bounds[0], col < bounds[-1])
+                .where(*scope, only, col >= bounds[0], col < bounds[-1])
                 .group_by(bucket)
             )
             for k, kg in session.execute(q):
@@ -180,7 +181,7 @@ def monthly_trend(
             )
             q = (
                 sa.select(fmt, sa.func.sum(weight))
-                .where(*scope, col >= bounds[0], col < bounds[-1])
+                .where(*scope, only, col >= bounds[0], col < bounds[-1])
                 .group_by(fmt)
             )
             for k, kg in session.execute(q):

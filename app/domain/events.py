@@ -260,6 +260,17 @@ class LotUtilised(Event):
 
 
 @register
+class LotDiscarded(Event):
+    """A lot exempt under 豁免管理清单 #24 (900-041-49 collected unsorted with household
+    waste) went out with the household waste (随生活垃圾清运): the site's custody ends."""
+
+    TYPE = "lot.discarded"
+
+    completed_on: date  # 清运日期 (China date)
+    note: str | None = None
+
+
+@register
 class LotRuleOverridden(Event):
     """An ehs_manager let a blocked step through, with a written reason. The step's own event
     follows in the same append and carries the findings."""

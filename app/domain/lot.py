@@ -48,14 +48,28 @@ class LotStatus(StrEnum):
     rejected = "rejected"
     disposed = "disposed"
     utilised = "utilised"
+    discarded = "discarded"  # exempt (豁免管理清单 #24): went out with the household waste
 
 
-TERMINAL = {LotStatus.disposed, LotStatus.utilised}
+TERMINAL = {LotStatus.disposed, LotStatus.utilised, LotStatus.discarded}
 ON_SITE = {LotStatus.generated, LotStatus.labelled, LotStatus.stored, LotStatus.allocated}
 IN_STORAGE = {LotStatus.stored, LotStatus.allocated}  # in a zone: the storage limit runs
 # Disposal/utilisation method codes (HJ 1033 App. F via regulations.md §7.4).
 UTILISATION_CODES = {f"R{i}" for i in (1, 2, 3, 4, 5, 6, 7, 8, 9, 15)} | {"C1", "C2", "C3"}
 DISPOSAL_CODES = {"D1", "D9", "D10", "D16"}
+# 名录 豁免管理清单 #24 (R61): 900-041-49 rags and PPE collected unsorted with household
+# waste are not managed as hazardous waste at any step (no label, storage, manifest or
+# ledger). Segregated, they are hazardous waste again: storing one in a zone ends it.
+EXEMPT_UNSORTED_CODE = "900-041-49"
+
+
+def exempt_unsorted(waste_code: str | None, collected_unsorted: bool) -> bool:
+    """Whether a lot generated with this code and collection is exempt (豁免管理清单 #24)."""
+    return (
+        collected_unsorted
+        and waste_code is not None
+        and normalise_code(waste_code) == EXEMPT_UNSORTED_CODE
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +113,8 @@ class LotState:
     # the current approval to store beyond the one-year limit (固废法 Art. 81 ¶3), if any
     storage_extended_until: date | None = None
     storage_extension_approval_no: str | None = None
+    # exempt under 豁免管理清单 #24 (R61) until it is stored in a zone (segregated)
+    exempt: bool = False
 
     @property
     def needs_repack(self) -> bool:
@@ -133,6 +149,7 @@ def evolve(state: LotState | None, event: ev.Event, at: datetime, lot_id: UUID) 
             headspace_mm=event.headspace_mm,
             organic_matter_pct=event.organic_matter_pct,
             soluble_salts_pct=event.soluble_salts_pct,
+            exempt=exempt_unsorted(event.waste_code, event.collected_unsorted),
         )
     if state is None:
         raise ValueError(f"{event.TYPE} before lot.generated")
@@ -151,8 +168,13 @@ def evolve(state: LotState | None, event: ev.Event, at: datetime, lot_id: UUID) 
         case ev.LotWeighed():
             return replace(s, weight_kg=event.weight_kg)
         case ev.LotStored():
+            # stored in a zone, it is segregated: hazardous waste again (R61)
             return replace(
-                s, status=LotStatus.stored, zone_id=event.zone_id, stored_at=s.stored_at or at
+                s,
+                status=LotStatus.stored,
+                zone_id=event.zone_id,
+                stored_at=s.stored_at or at,
+                exempt=False,
             )
         case ev.LotMoved():
             return replace(s, zone_id=event.to_zone_id)
@@ -210,6 +232,8 @@ def evolve(state: LotState | None, event: ev.Event, at: datetime, lot_id: UUID) 
                 method_code=event.method_code,
                 completed_on=event.completed_on,
             )
+        case ev.LotDiscarded():
+            return replace(s, status=LotStatus.discarded, completed_on=event.completed_on)
         case ev.LotRuleOverridden():
             return s
         case ev.LotStorageExtended():
@@ -634,12 +658,40 @@ class ExtendStorage(Command):
     note: str | None = Field(default=None, max_length=500)
 
 
+class DiscardLot(Command):
+    """An exempt lot (豁免管理清单 #24) went out with the household waste (随生活垃圾清运)."""
+
+    discarded_on: date = Field(description="清运日期 (China date)")
+    note: str | None = Field(default=None, max_length=500)
+
+
+def discard(state: LotState, cmd: DiscardLot, *, today: date) -> ev.LotDiscarded:
+    """End an exempt lot's custody at the site: it went out with the household waste. Only a
+    900-041-49 lot collected unsorted (R61) and never stored in a zone may; hazardous waste
+    leaves on a transfer manifest."""
+    if not state.exempt:
+        raise InvalidInput(
+            "only a lot exempt under 豁免管理清单 #24 (900-041-49 collected unsorted with "
+            "household waste, never stored in a zone) leaves with the household waste; this "
+            "one leaves on a transfer manifest",
+            field="lot_id",
+            rule_id="R61",
+        )
+    _require(state, {LotStatus.generated, LotStatus.labelled}, "discard")
+    if cmd.discarded_on > today:
+        raise InvalidInput("discarded_on is in the future", field="discarded_on")
+    if cmd.discarded_on < china_date(state.generated_at):
+        raise InvalidInput("discarded_on is before the lot was generated", field="discarded_on")
+    return ev.LotDiscarded(completed_on=cmd.discarded_on, note=cmd.note)
+
+
 def storage_clock_start(state: LotState, *, licensed_operator: bool) -> datetime | None:
     """When the one-year storage limit (固废法 Art. 81) starts to run for the lot, as the rule
     catalogue reads it: at storage-in for a licence holder (R32), at generation for a generator
-    (R33). None for general industrial solid waste, which has no such limit, for a lot that
-    has left the site, and for a licence holder's lot not (or no longer) in storage."""
-    if state.kind is not WasteKind.hazardous or state.status not in ON_SITE:
+    (R33). None for general industrial solid waste, which has no such limit, for a lot exempt
+    under 豁免管理清单 #24 (R61: not managed as hazardous waste), for a lot that has left the
+    site, and for a licence holder's lot not (or no longer) in storage."""
+    if state.kind is not WasteKind.hazardous or state.exempt or state.status not in ON_SITE:
         return None
     return state.stored_at if licensed_operator else state.generated_at
 

@@ -45,7 +45,7 @@ from app.parties import service as parties
 from app.parties.models import CrewRow, HandlerLicenceRow, TransferApprovalRow, VehicleRow
 from app.projections.declarations import STREAM as DECLARATION_STREAM
 from app.projections.declarations import DeclarationFilingRow
-from app.projections.lots import LotRow, StorageInRow
+from app.projections.lots import LotRow, StorageInRow, managed_hazardous
 from app.projections.manifests import ManifestLotRow, ManifestRow
 from app.projections.zones import FacilityRow
 from app.services.recorder import Recorder
@@ -513,7 +513,7 @@ def ledger_sheets(
             .outerjoin(U, U.c.id == gen_event.c.actor_id)
             .where(
                 L.c.site_id.in_(site_ids),
-                L.c.kind == "hazardous",
+                managed_hazardous(),  # not the exempt (豁免管理清单 #24, R61)
                 L.c.generated_at >= start,
                 L.c.generated_at < end,
             )
@@ -789,7 +789,7 @@ def management_class(session: Session, site: Site, today: date) -> tuple[str, De
         kg = session.execute(
             sa.select(sa.func.coalesce(sa.func.sum(L.c.weight_kg), 0)).where(
                 L.c.site_id == site.id,
-                L.c.kind == "hazardous",
+                managed_hazardous(),
                 L.c.generated_at >= lo,
                 L.c.generated_at < hi,
             )
@@ -960,7 +960,7 @@ def declaration(
     def by_code(q: Any) -> dict[str, Decimal]:
         return {r[0]: Decimal(r[1] or 0) for r in session.execute(q)}
 
-    hw = sa.and_(L.c.site_id == site_id, L.c.kind == "hazardous")
+    hw = sa.and_(L.c.site_id == site_id, managed_hazardous())  # the exempt are not declared
     gen_before = by_code(
         sa.select(L.c.waste_code, sa.func.sum(L.c.weight_kg))
         .where(hw, L.c.generated_at < lo)

@@ -235,3 +235,13 @@ def extend_storage(
     固废法 Art. 81 ¶3): R32 no longer blocks (R33 no longer warns) until `extended_until`.
     409 if the lot is not in storage; 422 if the dates do not extend its limit."""
     return lot_service.extend_storage(session=session, ctx=ctx, actor=actor, lot_id=lot_id, cmd=cmd)
+
+
+@router.post("/{lot_id}/discard", response_model=schemas.LotCommandResult, responses=WRITE_ERRORS)
+def discard(
+    lot_id: UUID, cmd: schemas.LotDiscard, actor: Writer, session: SessionDep, ctx: CtxDep
+) -> schemas.LotCommandResult:
+    """Record that a lot exempt under 豁免管理清单 #24 (900-041-49 collected unsorted with
+    household waste, R61) went out with the household waste (随生活垃圾清运). 422 for a lot
+    managed as hazardous waste, which leaves on a transfer manifest; 409 once discarded."""
+    return lot_service.discard_lot(session=session, ctx=ctx, actor=actor, lot_id=lot_id, cmd=cmd)

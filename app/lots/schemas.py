@@ -10,7 +10,7 @@ from uuid import UUID
 from pydantic import Field
 
 from app.core.schemas import Instant, Schema
-from app.domain.lot import ExtendStorage, GenerateLot, LotStatus
+from app.domain.lot import DiscardLot, ExtendStorage, GenerateLot, LotStatus
 from app.domain.values import (
     Container,
     ContainerCondition,
@@ -101,6 +101,11 @@ class LotStorageExtension(ActionEnvelope, ExtendStorage):
     replaces it (a further extension or a correction)."""
 
 
+class LotDiscard(ActionEnvelope, DiscardLot):
+    """An exempt lot (豁免管理清单 #24) went out with the household waste (随生活垃圾清运): the
+    day and an optional note."""
+
+
 class ContainerRead(Schema):
     type: str
     volume_l: Decimal
@@ -158,6 +163,11 @@ class LotRead(Schema):
     )
     storage_extension_approval_no: str | None = Field(
         description="the current storage extension's approval number (批准文号), if any"
+    )
+    exempt: bool = Field(
+        description="exempt under 豁免管理清单 #24 (R61): 900-041-49 collected unsorted with "
+        "household waste and never stored in a zone — no label, storage limit, manifest or "
+        "ledger line; it leaves with the household waste (`POST …/discard`)"
     )
 
 

@@ -106,6 +106,7 @@ def lot_read(session: Session, ctx: AppContext, s: LotState) -> schemas.LotRead:
         completed_on=s.completed_on,
         storage_extended_until=s.storage_extended_until,
         storage_extension_approval_no=s.storage_extension_approval_no,
+        exempt=s.exempt,
     )
 
 
@@ -465,6 +466,25 @@ def extend_storage(
             licensed_operator=rule_service.site_profile(session, s.site_id).licensed_operator,
             limit_days=limit_days,
         ),
+    )
+
+
+def discard_lot(
+    *,
+    session: Session,
+    ctx: AppContext,
+    actor: Principal,
+    lot_id: UUID,
+    cmd: schemas.LotDiscard,
+) -> schemas.LotCommandResult:
+    """An exempt lot (豁免管理清单 #24, R61) went out with the household waste: its custody at
+    the site ends. 422 for a lot managed as hazardous waste (it leaves on a manifest)."""
+    today = china_date(_occurred(ctx, cmd.occurred_at))
+    discard = lot_domain.DiscardLot.model_validate(
+        cmd.model_dump(include=set(lot_domain.DiscardLot.model_fields))
+    )
+    return _act(
+        session, ctx, actor, lot_id, cmd, lambda s: lot_domain.discard(s, discard, today=today)
     )
 
 

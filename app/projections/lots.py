@@ -92,6 +92,10 @@ class LotRow(SQLModel, table=True):
     storage_extension_approval_no: str | None = Field(
         default=None, sa_column=sa.Column(sa.String(64))
     )
+    # 豁免管理清单 #24 (R61): not managed as hazardous waste until stored in a zone
+    exempt: bool = Field(
+        default=False, sa_column=sa.Column(sa.Boolean(), nullable=False, server_default=sa.false())
+    )
 
 
 class ZoneInventoryRow(SQLModel, table=True):
@@ -139,14 +143,22 @@ register_tables(
 IN_ZONE = {LotStatus.stored, LotStatus.allocated}
 
 
+def managed_hazardous() -> sa.ColumnElement[bool]:
+    """Over `rm_lot`: managed as hazardous waste — the hazardous lots, less those exempt under
+    豁免管理清单 #24 (R61: no label, storage limit, manifest or ledger)."""
+    t = LotRow.__table__  # type: ignore[attr-defined]
+    return sa.and_(t.c.kind == WasteKind.hazardous.value, sa.not_(t.c.exempt))
+
+
 def storage_age_start(licensed_sites: Collection[UUID]) -> sa.ColumnElement[Any]:
     """Over `rm_lot`, the moment a lot's storage age counts from: where R32/R33 count the
     one-year limit (`lot.storage_clock_start`: generation for a generator's hazardous waste),
-    storage-in otherwise (a licence holder's, and general waste, which has no such limit).
+    storage-in otherwise (a licence holder's, general waste, which has no such limit, and an
+    exempt lot's, which is never stored while it is exempt).
     `licensed_sites` are the sites that hold a 经营许可证 (`Site.licensed_operator`)."""
     t = LotRow.__table__  # type: ignore[attr-defined]
     licensed = t.c.site_id.in_(sorted(licensed_sites)) if licensed_sites else sa.false()
-    generator_hw = sa.and_(t.c.kind == WasteKind.hazardous.value, sa.not_(licensed))
+    generator_hw = sa.and_(managed_hazardous(), sa.not_(licensed))
     return sa.case((generator_hw, t.c.generated_at), else_=t.c.stored_at)
 
 
@@ -156,11 +168,12 @@ def storage_time_conditions(
     """(due, over) over `rm_lot`, as R32/R33 judge a hazardous lot's storage time from where
     they count it (`storage_age_start`): `due` from the warning day on, unless an approved
     extension runs and ends more than the year's lead (limit − warning day) away; `over` past
-    the one-year limit with no extension running. General waste is neither."""
+    the one-year limit with no extension running. General waste and exempt lots (R61) are
+    neither."""
     t = LotRow.__table__  # type: ignore[attr-defined]
     today = china_date(now)
     since = storage_age_start(licensed_sites)
-    hazardous = t.c.kind == WasteKind.hazardous.value
+    hazardous = managed_hazardous()
     ext = t.c.storage_extended_until
     unextended = sa.or_(ext.is_(None), ext < today)
     warned = since <= now - timedelta(days=warn_days)
@@ -216,6 +229,7 @@ def state_of(row: LotRow | sa.Row[Any]) -> LotState:
         soluble_salts_pct=row.soluble_salts_pct,
         storage_extended_until=row.storage_extended_until,
         storage_extension_approval_no=row.storage_extension_approval_no,
+        exempt=row.exempt,
     )
 
 
@@ -261,6 +275,7 @@ def _row_values(s: LotState) -> dict[str, Any]:
         "soluble_salts_pct": s.soluble_salts_pct,
         "storage_extended_until": s.storage_extended_until,
         "storage_extension_approval_no": s.storage_extension_approval_no,
+        "exempt": s.exempt,
     }
 
 

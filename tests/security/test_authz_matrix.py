@@ -68,6 +68,7 @@ ROUTES: list[tuple[str, str, str]] = [
     ("POST", "/api/v1/lots/{lot_id}/repack", "lot:write"),
     ("POST", "/api/v1/lots/{lot_id}/correct", "lot:correct"),
     ("POST", "/api/v1/lots/{lot_id}/storage-extension", "lot:correct"),
+    ("POST", "/api/v1/lots/{lot_id}/discard", "lot:write"),
     ("POST", "/api/v1/labels/batch", "lot:read"),
     ("POST", "/api/v1/zones", "zone:admin"),
     ("GET", "/api/v1/zones", "zone:read"),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from app.domain.lot import EXEMPT_UNSORTED_CODE, exempt_unsorted
 from app.domain.rules.base import Finding, Rule, Severity, Situation, Step
 from app.domain.rules.common import (
     MINGLU,
@@ -124,23 +125,37 @@ def r04(s: Situation, r: Rule) -> Iterator[Finding]:
     MINGLU,
     "豁免管理清单 #24",
     T,
-    [Step.generation],
+    [Step.generation, Step.storage_in],
     Severity.info,
 )
 def r61(s: Situation, r: Rule) -> Iterator[Finding]:
+    """At generation: the exemption holds for 900-041-49 only. At storage-in: a lot stored in
+    a zone is segregated, so hazardous waste again (label, storage limit, manifest, ledger)."""
+    if s.step is Step.storage_in:
+        if s.lot is not None and s.lot.exempt:
+            yield r.finding(
+                s,
+                "豁免的 900-041-49 入区贮存即为分类收集，此后按危险废物管理"
+                "（标签、贮存期限、联单、台账）",
+                "an exempt 900-041-49 lot stored in a zone is segregated: from now on it is "
+                "managed as hazardous waste (label, storage limit, manifest, ledger)",
+                severity=Severity.warn,
+            )
+        return
     p = s.proposal
     if p is None or not p.collected_unsorted:
         return
-    if p.waste_code and normalise_code(p.waste_code) == "900-041-49":
+    if exempt_unsorted(p.waste_code, p.collected_unsorted):
         yield r.finding(
             s,
-            "900-041-49 未分类收集，全过程不按危险废物管理（豁免）",
-            "900-041-49 collected unsorted: exempt from hazardous-waste management at every step",
+            f"{EXEMPT_UNSORTED_CODE} 未分类收集，全过程不按危险废物管理（豁免），随生活垃圾清运",
+            f"{EXEMPT_UNSORTED_CODE} collected unsorted: exempt from hazardous-waste management "
+            "at every step; it goes out with the household waste",
         )
     else:
         yield r.finding(
             s,
-            "仅 900-041-49 含油抹布、劳保用品可因混入生活垃圾收集而豁免",
-            "only 900-041-49 rags and PPE are exempt when collected unsorted",
+            f"仅 {EXEMPT_UNSORTED_CODE} 含油抹布、劳保用品可因混入生活垃圾收集而豁免",
+            f"only {EXEMPT_UNSORTED_CODE} rags and PPE are exempt when collected unsorted",
             severity=Severity.warn,
         )
