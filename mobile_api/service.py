@@ -58,6 +58,7 @@ STATUS_ZH = {
     "rejected": "已拒收",
     "disposed": "已处置",
     "utilised": "已利用",
+    "discarded": "已随生活垃圾清运",
 }
 ACTION_ZH = {
     "generate": "产生登记",

@@ -346,7 +346,7 @@ def project_lot(session: Session, event_row: EventRecord) -> None:
             _add_inventory(session, new, +1)
 
 
-def _state_before_from_log(session: Session, event_row: EventRecord) -> LotState | None:
+def state_before_from_log(session: Session, event_row: EventRecord) -> LotState | None:
     """The lot before `event_row`, folded from its earlier events in the log."""
     t = StoredEvent.__table__  # type: ignore[attr-defined]
     write_pending(session)  # a batch's appends kept in memory are part of the stream
@@ -380,7 +380,7 @@ def project_storage_in(session: Session, event_row: EventRecord) -> None:
     assert isinstance(event, ev.LotStored)
     before = state_before(session, event_row)
     if before is None:  # not kept for this event: read the log
-        before = _state_before_from_log(session, event_row)
+        before = state_before_from_log(session, event_row)
     if before is not None and before.stored_at is not None:
         return  # already in storage: not an entry
     lot = session.get(LotRow, event_row.stream_id)

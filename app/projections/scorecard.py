@@ -3,7 +3,8 @@ rows, never the log or every lot), and the period inputs recorded on the `scorec
 
 * `rm_waste_month` (site, month, kind, category, waste_code, method_code): generation and
   custody counters on method_code "" — generated count/kg (keyed by the generation month; a
-  later weighing or repack moves the kg of that month), labelled-before-first-storage and
+  later weighing or repack moves the kg of that month), of those the ones still exempt under
+  豁免管理清单 #24 (R61, until first stored), labelled-before-first-storage and
   first-storage counts (generation month), lots that left (shipping month) and of those the
   ones received on their manifest (shipping month); completions (disposed / utilised) on
   their method code, keyed by the completion event's month, with the fully traced count.
@@ -43,7 +44,7 @@ from app.domain.values import CHINA_TZ as CHINA
 from app.eventstore.models import EventRecord
 from app.eventstore.store import domain_event, write_pending
 from app.projections.base import projector, register_tables
-from app.projections.lots import LotRow, state_before, state_of
+from app.projections.lots import LotRow, state_before, state_before_from_log, state_of
 from app.projections.manifests import ManifestRow
 
 KG = sa.Numeric(16, 3)
@@ -78,6 +79,8 @@ class WasteMonthRow(SQLModel, table=True):
     generated_count: int = Field(default=0, sa_column=_int())
     generated_kg: Decimal = Field(default=Decimal(0), sa_column=_kg())
     labelled_before_storage: int = Field(default=0, sa_column=_int())
+    # of the generated, those still exempt under 豁免管理清单 #24 (R61: no label needed)
+    exempt_count: int = Field(default=0, sa_column=_int())
     stored_count: int = Field(default=0, sa_column=_int())
     left_count: int = Field(default=0, sa_column=_int())
     left_kg: Decimal = Field(default=Decimal(0), sa_column=_kg())
@@ -217,7 +220,14 @@ def project_lot_aggregates(session: Session, row: EventRecord) -> None:
     gen_month = month_of(after.generated_at)
     match event:
         case ev.LotGenerated():
-            _waste(session, after, gen_month, generated_count=1, generated_kg=after.weight_kg)
+            _waste(
+                session,
+                after,
+                gen_month,
+                generated_count=1,
+                generated_kg=after.weight_kg,
+                exempt_count=1 if after.exempt else 0,
+            )
         case ev.LotWeighed() | ev.LotRepacked():
             previous = _previous_weight(session, row)
             if previous is not None and previous != after.weight_kg:
@@ -225,12 +235,15 @@ def project_lot_aggregates(session: Session, row: EventRecord) -> None:
         case ev.LotStored():
             if _first_storage(session, row):
                 labelled = 1 if after.digital_id and after.labelled_at else 0
+                # an exempt lot is first stored here: the exemption ends (R61)
+                before = state_before(session, row) or state_before_from_log(session, row)
                 _waste(
                     session,
                     after,
                     gen_month,
                     stored_count=1,
                     labelled_before_storage=labelled,
+                    exempt_count=-1 if before is not None and before.exempt else 0,
                 )
         case ev.LotShipped():
             _waste(session, after, month_of(row.occurred_at), left_count=1, left_kg=after.weight_kg)

@@ -267,6 +267,7 @@ def facts_for(*, session: Session, site_id: UUID, year: int) -> Facts:
             "completed_count",
             "completed_kg",
             "traced_count",
+            "exempt_count",
         )
     ]
     rows = session.execute(
@@ -290,6 +291,7 @@ def facts_for(*, session: Session, site_id: UUID, year: int) -> Facts:
             completed_count=int(r[11] or 0),
             completed_kg=Decimal(r[12] or 0),
             traced_count=int(r[13] or 0),
+            exempt_count=int(r[14] or 0),
         )
         for r in rows
     )
@@ -452,6 +454,7 @@ def drill_filters(criterion: str, start: datetime, end: datetime, d: Definition)
     gen = _in(L.generated_at, start, end)
     cls = d.classes
     if criterion == "e_label_coverage":
+        hw = sa.and_(hw, sa.not_(L.exempt))  # the exempt need no label (R61)
         return sa.and_(hw, gen), sa.and_(
             hw,
             gen,

@@ -121,6 +121,11 @@ ZH: dict[str, str] = {
     "Inspect": "检查",
     "Apply label": "贴标",
     "Storage extension": "延期贮存批准",
+    "Exemption": "豁免",
+    "exempt: collected unsorted with household waste": (
+        "豁免：混入生活垃圾收集，全过程不按危险废物管理"
+    ),
+    "Out with household waste": "随生活垃圾清运",
     "Storage extended until": "延期贮存至",
     "Change trail: {n} rows, hash chain intact": "主数据变更记录：{n} 条，哈希链完整",
     "Change trail broken at row {id}": "主数据变更记录的哈希链在第 {id} 条处断开",
@@ -456,6 +461,7 @@ STATUS_ZH = {
     "rejected": "已拒收",
     "disposed": "已处置",
     "utilised": "已利用",
+    "discarded": "已随生活垃圾清运",
     "draft": "草稿",
     "submitted": "已提交",
     "loaded": "已装车",
@@ -485,6 +491,7 @@ EVENT_ZH = {
     "lot.utilised": "利用",
     "lot.returned": "退回",
     "lot.disposed": "处置",
+    "lot.discarded": "随生活垃圾清运",
     "manifest.drafted": "创建联单",
     "manifest.submitted": "提交联单",
     "manifest.loaded": "装车",

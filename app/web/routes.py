@@ -411,7 +411,7 @@ def lot_page(
     return _lot_page(request, ws, session, ctx, lot_id, done=done)
 
 
-LOT_ACTIONS = {"label", "store", "move", "weigh", "inspect", "reprint", "extend"}
+LOT_ACTIONS = {"label", "store", "move", "weigh", "inspect", "reprint", "extend", "discard"}
 
 
 @router.post("/lots/{lot_id}/act", response_class=HTMLResponse)
@@ -434,6 +434,7 @@ def lot_action(
     authority: OptForm = None,
     approved_on: OptForm = None,
     extended_until: OptForm = None,
+    discarded_on: OptForm = None,
     note: OptForm = None,
 ) -> Response:
     check_csrf(ws.csrf, csrf)
@@ -482,6 +483,13 @@ def lot_action(
                         approved_on=approved_on or "",
                         extended_until=extended_until or "",
                         note=(note or "").strip() or None,
+                    ),
+                    **kw,
+                )
+            if action == "discard":
+                return lot_service.discard_lot(
+                    cmd=lot_schemas.LotDiscard(
+                        **env, discarded_on=discarded_on or "", note=(note or "").strip() or None
                     ),
                     **kw,
                 )

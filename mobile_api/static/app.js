@@ -20,6 +20,7 @@
   const STATUS_ZH = {
     generated: "已产生", labelled: "已贴标", stored: "已入库", allocated: "已配联单",
     shipped: "已转移", received: "已接收", rejected: "已拒收", disposed: "已处置", utilised: "已利用",
+    discarded: "已随生活垃圾清运",
   };
   const CONDITION_ZH = { intact: "完好", damaged: "破损", leaking: "渗漏", deformed: "变形" };
   const OUTCOME_ZH = { accepted: "全部接收", partly_accepted: "部分接收", rejected: "拒收" };

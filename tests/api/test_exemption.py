@@ -20,6 +20,7 @@ from app.domain.values import china_date
 from app.migrate import downgrade, upgrade
 from app.projections.base import rebuild
 from app.projections.lots import LotRow
+from app.projections.scorecard import WasteMonthRow
 from tests.support.client import Api
 
 NOW = datetime.now(UTC)
@@ -189,12 +190,43 @@ def test_the_migration_fills_the_exemption_from_the_log(api: Api) -> None:
     stored = op.step(rags(api, "含油抹布 3", unsorted=True), "label")
     op.step(stored, "store", zone_id=str(api.world.zones["A1"]))
     rags(api, "含油抹布 4", unsorted=False)
-    inline = _rm_lot(api)
+    inline, months = _rm_lot(api), _waste_months(api)
     assert [r.exempt for r in _rows(api)] == [True, True, False, False]
+    assert sum(r.exempt_count for r in months) == 2
 
     downgrade(api.url, "a9d4c2e7f615")
     upgrade(api.url)
-    assert _rm_lot(api) == inline
+    assert (_rm_lot(api), _waste_months(api)) == (inline, months)
+
+
+def _waste_months(api: Api) -> list[Any]:
+    with api.ctx.db.session(write=False) as s:
+        t = WasteMonthRow.__table__  # type: ignore[attr-defined]
+        return list(s.execute(sa.select(t).order_by(*t.primary_key.columns)).all())
+
+
+def test_e_label_coverage_leaves_out_the_exempt(api: Api) -> None:
+    """Of four hazardous lots generated this year: rags labelled and stored (covered), exempt
+    rags (need no label: out), exempt rags labelled and then stored (segregated, covered),
+    and rags not yet labelled (not covered): 2 of 3."""
+    op = api.as_("operator")
+    a1 = str(api.world.zones["A1"])
+    op.step(
+        op.step(rags(api, "含油抹布 甲", unsorted=False, days_ago=0), "label"), "store", zone_id=a1
+    )
+    rags(api, "含油抹布 乙", unsorted=True, days_ago=0)
+    op.step(
+        op.step(rags(api, "含油抹布 丙", unsorted=True, days_ago=0), "label"), "store", zone_id=a1
+    )
+    rags(api, "含油抹布 丁", unsorted=False, days_ago=0)
+    q = {"year": TODAY.year, "site_id": str(api.world.site_a)}
+    card = api.as_("ehs_manager").get("/api/v1/scorecard", params=q).json()
+    [cov] = [x for i in card["items"] for x in i["criteria"] if x["key"] == "e_label_coverage"]
+    assert (cov["numerator"], cov["denominator"]) == ("2", "3"), cov
+    page = api.as_("ehs_manager").get(cov["lots_url"]).json()
+    assert (page["numerator_lots"], page["denominator_lots"]) == (2, 3)
+    names = {x["name"] for x in page["items"]}
+    assert "含油抹布 乙" not in names and len(names) == 3
 
 
 def _rows(api: Api) -> list[Any]:

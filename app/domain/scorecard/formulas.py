@@ -41,6 +41,7 @@ class WasteFigures:
     generated_kg: Decimal = ZERO
     labelled_before_storage: int = 0
     stored_count: int = 0
+    exempt_count: int = 0  # of the generated, still exempt (豁免管理清单 #24, R61)
     left_count: int = 0
     left_kg: Decimal = ZERO
     left_received_count: int = 0
@@ -438,7 +439,9 @@ def electronic_manifest_coverage(c: Criterion, x: Ctx) -> Outcome:
 
 @formula("e_label_coverage")
 def e_label_coverage(c: Criterion, x: Ctx) -> Outcome:
-    gen = sum(w.generated_count for w in x.rows("hazardous"))
+    """Lots labelled before their first storage, of the hazardous lots generated — less those
+    exempt under 豁免管理清单 #24 (R61), which need no label."""
+    gen = sum(w.generated_count - w.exempt_count for w in x.rows("hazardous"))
     ok = sum(w.labelled_before_storage for w in x.rows("hazardous"))
     return rate_outcome(c, Decimal(ok), Decimal(gen), unit="lots", empty="full")
 
