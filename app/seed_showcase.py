@@ -5,7 +5,9 @@ behind, so a newcomer sees every state and every kind of alert right after `make
   - labelled lots not yet stored;
   - lots stored for 330 and 380 days (one-year storage alerts), and one for 400 days under an
     approved storage extension (延期贮存批准: no alert while it runs);
-  - a leaking container found at an inspection (awaiting repack).
+  - a leaking container found at an inspection (awaiting repack);
+  - oily rags collected unsorted with household waste (豁免管理清单 #24, R61): one bag waiting,
+    exempt (no label alert), one already out with the household waste (`discarded`).
 
 Everything goes through the services with past `occurred_at`, like a real back-entry.
 """
@@ -77,6 +79,7 @@ def _step(
         "store": lot_schemas.LotStore,
         "inspect": lot_schemas.LotInspect,
         "extend_storage": lot_schemas.LotStorageExtension,
+        "discard": lot_schemas.LotDiscard,
     }[action]
     cmd = cls.model_validate(
         {
@@ -136,5 +139,18 @@ def add_showcase(ctx: AppContext) -> int:
         )
         lot = _step(s, ctx, op, lot, "store", 2.98, zone_id=b2.zone_id)
         _step(s, ctx, op, lot, "inspect", 1, condition="leaking", notes="桶底渗漏，待更换包装")
+        rags = {"weight_kg": Decimal("6.5"), "collected_unsorted": True}
+        _lot(s, ctx, op, site, 2, "废含油抹布、手套（混入生活垃圾）", "900-041-49", **rags)
+        lot = _lot(s, ctx, op, site, 6, "废含油抹布（混入生活垃圾）", "900-041-49", **rags)
+        _step(
+            s,
+            ctx,
+            op,
+            lot,
+            "discard",
+            5,
+            discarded_on=str(today - timedelta(days=5)),
+            note="随厂区生活垃圾清运",
+        )
     with ctx.db.session() as s:
         return alert_service.sweep(session=s, ctx=ctx).open
