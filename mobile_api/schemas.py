@@ -7,7 +7,7 @@ would have sent online.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 from uuid import UUID
@@ -119,6 +119,10 @@ class LotBrief(Schema):
     zone_code: str | None
     manifest_id: UUID | None
     label_url: str | None = Field(description="the HJ 1276 label PDF (device token)")
+    exempt: bool = Field(
+        default=False,
+        description="exempt under 豁免管理清单 #24 (R61): it may go out with the household waste",
+    )
 
 
 class ZoneSummary(ZoneBrief):
@@ -258,6 +262,16 @@ class ReceiveItem(_LotItem, _ManifestTarget):
     )
 
 
+class DiscardItem(_LotItem):
+    """An exempt lot (豁免管理清单 #24, R61) went out with the household waste (随生活垃圾清运)."""
+
+    action: Literal["discard"]
+    discarded_on: date | None = Field(
+        default=None, description="清运日期; default: the China date of occurred_at"
+    )
+    note: str | None = Field(default=None, max_length=500)
+
+
 MobileAction = Annotated[
     GenerateItem
     | LabelItem
@@ -268,7 +282,8 @@ MobileAction = Annotated[
     | RepackItem
     | InspectZoneItem
     | LoadItem
-    | ReceiveItem,
+    | ReceiveItem
+    | DiscardItem,
     Field(discriminator="action"),
 ]
 

@@ -27,7 +27,7 @@ from app.domain.lot import LotState, LotStatus
 from app.domain.manifest import ManifestStatus
 from app.domain.rules.base import Finding
 from app.domain.rules.registry import blocking
-from app.domain.values import ContainerCondition, ReceiptOutcome
+from app.domain.values import ContainerCondition, ReceiptOutcome, china_date
 from app.eventstore.store import CLOCK_SKEW, EventStore
 from app.identity import devices as device_service
 from app.identity.devices import Device
@@ -71,6 +71,7 @@ ACTION_ZH = {
     "inspect_zone": "区域巡检",
     "load": "装车",
     "receive": "接收",
+    "discard": "随生活垃圾清运",
 }
 CONDITION_ZH = {"intact": "完好", "damaged": "破损", "leaking": "渗漏", "deformed": "变形"}
 
@@ -214,6 +215,7 @@ def lot_brief(session: Session, s: LotState) -> schemas.LotBrief:
         zone_code=zone_code,
         manifest_id=s.manifest_id,
         label_url=label_url(s.lot_id) if s.digital_id else None,
+        exempt=s.exempt,
     )
 
 
@@ -237,6 +239,7 @@ def _brief_of_read(r: lot_schemas.LotRead) -> schemas.LotBrief:
         zone_code=r.zone_code,
         manifest_id=r.manifest_id,
         label_url=label_url(r.lot_id) if r.digital_id else None,
+        exempt=r.exempt,
     )
 
 
@@ -357,6 +360,10 @@ def lot_actions(
             _state_check("inspect", lambda: lot_domain.inspect(s, ContainerCondition.intact))
         )
         out.append(_state_check("repack", lambda: lot_domain.repack(s, s.container, "check")))
+        if s.exempt:  # 豁免管理清单 #24 (R61): out with the household waste
+            today = china_date(ctx.clock.now())
+            discard = lot_domain.DiscardLot(discarded_on=today)
+            out.append(_state_check("discard", lambda: lot_domain.discard(s, discard, today=today)))
     out.extend(_manifest_actions(session, actor, s))
     # Most useful first: what may be done now, then what needs a scan, then what may not.
     return sorted(out, key=lambda a: (not a.allowed, bool(a.needs)))
@@ -671,6 +678,13 @@ def _dispatch(
                     items=item.items,
                     notes=item.notes,
                 ),
+            )
+        case schemas.DiscardItem():
+            day = item.discarded_on or china_date(item.occurred_at)
+            return lot_service.discard_lot(
+                **kw,
+                lot_id=item.lot_id,
+                cmd=lot_schemas.LotDiscard(**_envelope(item), discarded_on=day, note=item.note),
             )
         case schemas.LoadItem() | schemas.ReceiveItem():
             return _manifest_step(session, ctx, actor, item)

@@ -131,6 +131,8 @@ FIELD_ZH = {
     "scale_id": "秤编号",
     "condition": "容器状况",
     "notes": "备注",
+    "note": "备注",
+    "discarded_on": "清运日期",
     "reason": "原因",
     "items": "巡检项",
     "manifest_id": "联单",

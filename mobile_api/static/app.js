@@ -16,6 +16,7 @@
   const ACTION_ZH = {
     generate: "产生登记", label: "贴标", weigh: "称重", store: "入库", move: "移库",
     inspect: "检查", repack: "重新包装", inspect_zone: "区域巡检", load: "装车", receive: "接收",
+    discard: "随生活垃圾清运",
   };
   const STATUS_ZH = {
     generated: "已产生", labelled: "已贴标", stored: "已入库", allocated: "已配联单",
@@ -392,6 +393,8 @@
     out.push(a("repack", repackable, `废物当前为「${STATUS_ZH[lot.status]}」`));
     if (lot.status === "allocated" && !lot.loaded) out.push(a("load", true));
     if (lot.status === "shipped" && !lot.checked_in) out.push(a("receive", true, null, ["input"]));
+    // exempt rags (豁免管理清单 #24): out with the household waste
+    if (lot.exempt && ["generated", "labelled"].includes(lot.status)) out.push(a("discard", true));
     return out;
   }
 
@@ -416,6 +419,7 @@
     if (action === "repack") Object.assign(next, { condition: "intact", needs_repack: false });
     if (action === "load") next.loaded = true;
     if (action === "receive") next.checked_in = true;
+    if (action === "discard") next.status = "discarded";
     state.lot = next;
     state.actions = null;
     remember(next);
@@ -435,6 +439,7 @@
       return queueLotAction(action, body);
     }
     if (action === "label") return queueLotAction("label", {});
+    if (action === "discard") return queueLotAction("discard", {});
     if (action === "weigh") {
       return openInput(`<h3>称重（kg）</h3>
         <input id="f-weight" type="number" inputmode="decimal" step="0.001" min="0" required value="">
@@ -495,18 +500,22 @@
       <label>容器 <select id="g-ctype">${options(CONTAINER_ZH, "drum")}</select></label></div>
       <div class="row"><label>容积 L <input id="g-vol" type="number" inputmode="decimal" min="0" value="200" required></label>
       <label>重量 kg <input id="g-weight" type="number" inputmode="decimal" step="0.001" min="0" required></label></div>
+      <label class="check"><input id="g-unsorted" type="checkbox"> 混入生活垃圾收集（仅 900-041-49 含油抹布、劳保用品豁免）</label>
       <button class="big primary" type="submit">登记并生成标签</button>`, () => {
       const lotId = uuid4();
+      const unsorted = $("g-unsorted").checked;
       const item = enqueue({
         action: "generate", lot_id: lotId, name: $("g-name").value, waste_code: $("g-code").value,
         physical_form: $("g-form").value, container: { type: $("g-ctype").value, volume_l: $("g-vol").value },
-        weight_kg: $("g-weight").value,
+        weight_kg: $("g-weight").value, collected_unsorted: unsorted,
       });
       state.lot = {
         lot_id: lotId, digital_id: null, status: "generated", version: 1, name: item.name,
         waste_code: item.waste_code, weight_kg: item.weight_kg, physical_form: item.physical_form,
         container: item.container, condition: "intact", needs_repack: false, zone_code: null,
         hazard_characteristics: [],
+        // as the server decides it (豁免管理清单 #24): 900-041-49 collected unsorted
+        exempt: unsorted && item.waste_code.replace(/[^0-9]/g, "") === "90004149",
       };
       state.actions = null;
       remember(state.lot);
@@ -559,7 +568,8 @@
         <dl><dt>代码</dt><dd>${esc(lot.waste_code || lot.category || "")}${hz ? ` · ${esc(hz)}` : ""}</dd>
         <dt>重量</dt><dd>${esc(Number(lot.weight_kg).toString())} kg</dd>
         <dt>容器</dt><dd>${esc(CONTAINER_ZH[lot.container?.type] || lot.container?.type || "")} ${esc(Number(lot.container?.volume_l ?? 0).toString())} L</dd>
-        <dt>位置</dt><dd>${esc(lot.zone_code || "未入库")}</dd></dl>`;
+        <dt>位置</dt><dd>${esc(lot.zone_code || "未入库")}</dd>
+        ${lot.exempt ? "<dt>豁免</dt><dd>混入生活垃圾收集，不按危险废物管理（豁免管理清单 #24）</dd>" : ""}</dl>`;
     }
     const zc = $("zone-card");
     const zone = state.zone;
