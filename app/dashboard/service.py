@@ -26,7 +26,12 @@ from app.domain.values import Role, WasteKind
 from app.eventstore.models import ChainHead
 from app.identity.permissions import Permission, Principal
 from app.manifests import service as manifest_service
-from app.projections.lots import LotRow, storage_age_start, storage_time_conditions
+from app.projections.lots import (
+    LotRow,
+    managed_hazardous,
+    storage_age_start,
+    storage_time_conditions,
+)
 from app.projections.manifests import ManifestRow
 from app.rules import service as rule_service
 
@@ -97,8 +102,9 @@ def storage_summary(
 def age_histogram(
     *, session: Session, actor: Principal, now: datetime, site_id: UUID | None = None
 ) -> list[tuple[str, int, Decimal]]:
-    """(bucket label, lots, kg) of lots in storage by storage age, counted as the lots list
-    and R32/R33 count it (`storage_age_start`)."""
+    """(bucket label, lots, kg) of hazardous lots in storage by storage age, counted as the lots
+    list and R32/R33 count it (`storage_age_start`). Only what the one-year limit applies to:
+    general waste has none (its age would fill the buckets coloured as near or past it)."""
     t = LotRow.__table__  # type: ignore[attr-defined]
     sites = _sites(actor, site_id)
     since = storage_age_start(rule_service.licensed_operator_sites(session, sites))
@@ -114,6 +120,7 @@ def age_histogram(
             t.c.site_id.in_(sites),
             t.c.status.in_(IN_STORAGE),
             t.c.stored_at.is_not(None),
+            managed_hazardous(),
         )
     ).one()
     out = []

@@ -71,7 +71,7 @@ ZH: dict[str, str] = {
     "Scorecard total": "评分总分",
     "not available": "暂不可用",
     "Inventory by zone": "各区域库存",
-    "Storage age (days)": "贮存时长（天）",
+    "Hazardous waste storage age (days)": "危险废物贮存时长（天）",
     "Monthly trend (t)": "月度趋势（吨）",
     "Generated": "产生",
     "Shipped": "转移",

@@ -238,7 +238,9 @@ def dashboard_page(
         empty=t("None"),
     )
     histogram = charts.histogram(
-        [(label, n) for label, n, _ in ages], title=t("Storage age (days)"), danger_from=6
+        [(label, n) for label, n, _ in ages],
+        title=t("Hazardous waste storage age (days)"),
+        danger_from=6,
     )
     trend = charts.trend(
         [m.month for m in months],

@@ -79,8 +79,14 @@ def test_a_generators_year_counts_from_generation_everywhere(api: Api) -> None:
 
     # the console: the tile counts it, nothing is past the year (general waste has no limit)
     manager = Web(api, "ehs_manager")
-    near, over = _tiles(manager.get("/dashboard").text)
+    dashboard = manager.get("/dashboard").text
+    near, over = _tiles(dashboard)
     assert near == 1 and "超过一年" not in over
+    # the age histogram: the hazardous lots, by where their year counts from; not the
+    # general waste (400 days, no limit) in the bucket coloured as past the year
+    bars = dict(re.findall(r'class="bar"><title>([^<:]+): (\d+)</title>', dashboard))
+    assert (bars["0–30"], bars["270–330"], bars["≥365"]) == ("1", "1", "0"), bars
+    assert "危险废物贮存时长（天）" in dashboard
     lots = manager.get("/lots").text
     assert re.fullmatch(r'<span class="warn">320</span>', _age_cell(lots, kept["digital_id"]))
     assert re.fullmatch(r'<span class="">6</span>', _age_cell(lots, fresh["digital_id"]))
