@@ -122,6 +122,9 @@ ZH: dict[str, str] = {
     "Apply label": "贴标",
     "Storage extension": "延期贮存批准",
     "Exemption": "豁免",
+    "All waste": "全部废物",
+    "kind hazardous": "危险废物",
+    "kind general": "一般工业固体废物",
     "exempt: collected unsorted with household waste": (
         "豁免：混入生活垃圾收集，全过程不按危险废物管理"
     ),
@@ -530,6 +533,7 @@ def language(request: Request) -> str:
 
 # Enum values rendered through a prefixed key (`_("party " ~ value)`): English shows the value.
 _PREFIXES = (
+    "kind ",
     "handover ",
     "party ",
     "method ",

@@ -25,7 +25,13 @@ from app.dashboard import service as dashboard
 from app.deps import CtxDep, ReadSessionDep, SessionDep
 from app.domain.errors import DomainError, InvalidInput, RuleViolation, Unauthenticated
 from app.domain.lot import LotStatus
-from app.domain.values import GENERAL_CATEGORIES, ContainerCondition, Role, china_date
+from app.domain.values import (
+    GENERAL_CATEGORIES,
+    ContainerCondition,
+    Role,
+    WasteKind,
+    china_date,
+)
 from app.identity import service as identity_service
 from app.identity.permissions import Permission
 from app.labelling import service as labelling_service
@@ -293,6 +299,7 @@ def lots_page(
     q: Annotated[str | None, Query(max_length=100)] = None,
     category: Annotated[str | None, Query(max_length=8)] = None,
     status: Annotated[str | None, Query(max_length=16)] = None,
+    kind: Annotated[str | None, Query(max_length=16)] = None,
     zone: str | None = None,
     site: str | None = None,
     min_age: Annotated[str | None, Query(max_length=5)] = None,
@@ -311,6 +318,7 @@ def lots_page(
         actor=ws.principal,
         site_id=_uuid(site),
         status=statuses,
+        kind=WasteKind(kind) if kind in WasteKind.__members__ else None,
         category=category or None,
         zone_id=_uuid(zone),
         aged_since=aged_since,
@@ -327,6 +335,7 @@ def lots_page(
             "q": q,
             "category": category,
             "status": status,
+            "kind": kind if kind in WasteKind.__members__ else None,
             "zone": zone,
             "site": site,
             "min_age": min_age,

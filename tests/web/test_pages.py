@@ -181,6 +181,11 @@ def test_the_lot_page_shows_the_timeline_override_and_label(api) -> None:  # typ
     # a list filter finds it, another one does not
     assert lot["digital_id"] in web.get(f"/lots?q={lot['digital_id'][-8:]}").text
     assert lot["digital_id"] not in web.get("/lots?status=disposed").text
+    # by kind: hazardous waste or general industrial solid waste
+    hazardous = web.get("/lots?kind=hazardous").text
+    assert lot["digital_id"] in hazardous and '<option value="hazardous" selected>' in hazardous
+    assert lot["digital_id"] not in web.get("/lots?kind=general").text
+    assert lot["digital_id"] in web.get("/lots?kind=nonsense").text  # ignored, as status is
 
 
 def test_auditors_get_no_write_buttons_and_writes_are_refused(api) -> None:  # type: ignore[no-untyped-def]
