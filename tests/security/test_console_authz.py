@@ -56,7 +56,7 @@ HANDLER = (LOGIN, X, X, X, X, 409, X)  # the handler's steps (the admin is the c
 SHIPPER = (LOGIN, 409, 409, 409, X, X, 409)  # consignor or carrier
 ANY_PARTY = (LOGIN, 409, 409, 409, X, 409, 409)  # every named party, not the regulator
 
-LOT_ACTIONS = ("label", "store", "move", "weigh", "inspect", "reprint")
+LOT_ACTIONS = ("label", "store", "move", "weigh", "inspect", "reprint", "discard")
 
 # (method, path[?query], action, outcomes in CALLERS order)
 CONSOLE: list[tuple[str, str, str, tuple[Any, ...]]] = [
@@ -219,6 +219,7 @@ class Console:
                 "weigh": [("weight_kg", "130")],
                 "inspect": [("condition", "intact")],
                 "reprint": [("reason", "标签污损")],
+                "discard": [("discarded_on", today), ("note", "随生活垃圾清运")],
                 "extend": [
                     ("approval_no", "苏环危延〔2026〕1号"),
                     ("authority", "苏州市生态环境局"),
