@@ -413,7 +413,8 @@
     if (action === "label") next.status = "labelled";
     if (action === "weigh") next.weight_kg = body.weight_kg;
     const zoneId = state.zone ? state.zone.zone_id : null;
-    if (action === "store") Object.assign(next, { status: "stored", zone_id: zoneId, zone_code: body.zone_code });
+    // stored in a zone, exempt rags are segregated: hazardous waste again (R61)
+    if (action === "store") Object.assign(next, { status: "stored", zone_id: zoneId, zone_code: body.zone_code, exempt: false });
     if (action === "move") Object.assign(next, { zone_id: zoneId, zone_code: body.zone_code });
     if (action === "inspect") Object.assign(next, { condition: body.condition, needs_repack: body.condition !== "intact" });
     if (action === "repack") Object.assign(next, { condition: "intact", needs_repack: false });
