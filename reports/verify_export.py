@@ -10,7 +10,8 @@ Get the site's public key from the operator independently of the file
 embedded in the export is used, which proves only that the file is self-consistent.
 
 The file: line 1 is a header, then one line per event in chain order, then the signed
-checkpoints, then an end line sealed with the site key. Each event's hash is
+checkpoints, then (v3) the master-data changes the site's transfers rest on, then an end line
+sealed with the site key. Each event's hash is
 
     sha256(UTF-8 of "\\n".join([scheme, prev_hash, site_id, chain_position, event_id,
         stream_type, stream_id, version, type, schema_version, occurred_at, recorded_at,
@@ -26,6 +27,19 @@ header_sha256: the SHA-256 of the header line's exact bytes (without its newline
 file is signed, not only the chain up to the last checkpoint: a file cut short or rewritten
 after it, or a header with another site name, code or key, does not verify. A public key in the
 header must be the key given with --key/--jwk.
+
+A v3 export also carries master-data change lines (`record: change`): rows of the change trail
+of the handlers' and carriers' licences, vehicles and crew, and the site's own contracts,
+transfer approvals and management plans (who changed what, when, the values after). Each row's
+hash is
+
+    sha256(UTF-8 of "\\n".join([change_scheme, prev_hash, entity, entity_id, action, actor_id,
+        at, data as canonical JSON (sorted keys, no spaces, UTF-8 kept)]))
+
+and must match; the trail's chain runs through rows the export leaves out (other enterprises',
+users and devices), so the lines are checked as a whole by the seal: the end line gives their
+count and `changes_sha256`, the SHA-256 of the change lines' exact bytes (each with its newline),
+and the seal signs both.
 
 A v1 export has no seal: nothing signs its header or the events after the last checkpoint, and
 relabelling a v2 file as v1 would switch the seal check off. So it fails unless
@@ -46,9 +60,11 @@ import jwt
 from jwt.algorithms import OKPAlgorithm
 
 SCHEME = "hazchain-chain-v1"
-FORMAT = "hazchain-log-export-v2"
+CHANGE_SCHEME = "hazchain-change-trail-v1"
+FORMAT = "hazchain-log-export-v3"  # v2 and the master-data change lines
+SEALED = "hazchain-log-export-v2"  # sealed, without change lines
 UNSEALED = "hazchain-log-export-v1"  # the end record is not sealed: only with --accept-unsealed
-FORMATS = (UNSEALED, FORMAT)
+FORMATS = (UNSEALED, SEALED, FORMAT)
 SEAL = "log-export-seal"
 # Checkpoints and the seal are signed statements, not sessions: a reader whose clock is behind
 # the signer's (a regulator's laptop) must not take them for forgeries.
@@ -79,6 +95,7 @@ class Result:
     ok: bool
     events: int = 0
     checkpoints: int = 0
+    changes: int = 0
     line: int | None = None
     reason: str = ""
     site_id: str = ""
@@ -97,9 +114,11 @@ class Result:
             if self.sealed
             else f"signed through position {self.signed_through} of {self.head_position}"
         )
+        changes = f", {self.changes} master-data changes verified" if self.changes else ""
         return (
             f"ok: {self.events} events of site {self.site_id}, chain intact, "
-            f"{self.checkpoints} signed checkpoints verified, {signed}; head {self.head_hash}"
+            f"{self.checkpoints} signed checkpoints verified{changes}, {signed}; "
+            f"head {self.head_hash}"
         )
 
 
@@ -112,6 +131,17 @@ def event_hash(e: dict) -> str:
     if material.count("\n") != len(FIELDS):
         raise ValueError("a hashed field contains a newline")
     return hashlib.sha256(material.encode("utf-8")).hexdigest()
+
+
+def change_hash(c: dict) -> str:
+    data = json.dumps(c.get("data"), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    parts = [CHANGE_SCHEME]
+    for name in ("prev_hash", "entity", "entity_id", "action", "actor_id", "at"):
+        v = c.get(name)
+        parts.append("" if v is None else str(v))
+    if any("\n" in part for part in parts):  # fields must not shift (`data`'s JSON has none)
+        raise ValueError("a hashed field of a master-data change contains a newline")
+    return hashlib.sha256("\n".join([*parts, data]).encode("utf-8")).hexdigest()
 
 
 def _key(header: dict, pem: str | None, jwk: dict | None):  # type: ignore[no-untyped-def]
@@ -151,6 +181,8 @@ def _header_problem(rec: dict, accept_unsealed: bool) -> str | None:
     """Why line 1 is not a header this verifier checks, or None."""
     if rec.get("record") != "header" or rec.get("format") not in FORMATS:
         return f"not a hazchain log export (expected a {FORMAT} header)"
+    if rec["format"] == FORMAT and rec.get("change_hash_scheme") != CHANGE_SCHEME:
+        return f"unknown change hash scheme {rec.get('change_hash_scheme')!r}"
     if rec["format"] == UNSEALED and not accept_unsealed:
         return (
             "unsealed v1 export: nothing signs its tail or header; ask the site "
@@ -172,6 +204,8 @@ def verify_lines(  # type: ignore[no-untyped-def]
     res = Result(ok=False)
     ended = False
     versions: dict[str, int] = {}
+    changes = hashlib.sha256()  # over the change lines' exact bytes, each with its newline
+    last_change = 0
     for n, raw in enumerate(lines, start=1):
         res.line = n
         if not raw.strip():
@@ -272,6 +306,24 @@ def verify_lines(  # type: ignore[no-untyped-def]
                 return res
             res.checkpoints += 1
             res.signed_through = max(res.signed_through, pos)
+        elif kind == "change" and header["format"] == FORMAT:
+            if not isinstance(rec.get("id"), int) or rec["id"] <= last_change:
+                res.reason = "master-data change out of trail order (ids must increase)"
+                return res
+            try:
+                h = change_hash(rec)
+            except ValueError as exc:
+                res.reason = str(exc)
+                return res
+            if h != rec.get("hash"):
+                res.reason = (
+                    f"hash does not match the master-data change (row {rec['id']}, "
+                    f"{rec.get('entity')} {rec.get('entity_id')}): the line was altered"
+                )
+                return res
+            last_change = rec["id"]
+            changes.update(raw.rstrip("\r\n").encode("utf-8") + b"\n")
+            res.changes += 1
         elif kind == "end":
             head = expected - 1
             if (rec.get("events"), rec.get("head_position"), rec.get("head_hash")) != (
@@ -281,7 +333,16 @@ def verify_lines(  # type: ignore[no-untyped-def]
             ):
                 res.reason = "the end record does not match the events (lines removed or added)"
                 return res
-            if header["format"] == FORMAT:
+            if header["format"] == FORMAT and (
+                rec.get("changes"),
+                rec.get("changes_sha256"),
+            ) != (res.changes, changes.hexdigest()):
+                res.reason = (
+                    "the end record does not match the master-data change lines (lines "
+                    "removed, added or altered)"
+                )
+                return res
+            if header["format"] != UNSEALED:
                 problem = _seal_problem(rec, key, header, header_sha256, n)
                 if problem:
                     res.line, res.reason = problem
@@ -321,7 +382,10 @@ def _seal_problem(  # type: ignore[no-untyped-def]
     header that differs from the sealed one is a problem of line 1, anything else of the end
     record's `line`."""
     if not rec.get("jws"):
-        return line, "the end record is not sealed (a v2 export's end carries the site's signature)"
+        return (
+            line,
+            "the end record is not sealed (a sealed export's end carries the site's signature)",
+        )
     try:
         claims = jwt.decode(rec["jws"], key, algorithms=["EdDSA"], options=SIGNED)
     except Exception as exc:
@@ -342,6 +406,8 @@ def _seal_problem(  # type: ignore[no-untyped-def]
         "head_position": rec.get("head_position"),
         "head_hash": rec.get("head_hash"),
     }
+    if header["format"] == FORMAT:  # v3: the seal signs the change lines too
+        want.update(changes=rec.get("changes"), changes_sha256=rec.get("changes_sha256"))
     wrong = {k for k, v in want.items() if claims.get(k) != v}
     if rec.get("exported_at") != header.get("exported_at"):
         wrong.add("exported_at")

@@ -14,6 +14,7 @@ from uuid import UUID, uuid5
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
+from app.audit.changes import TRAIL_SCHEME
 from app.context import AppContext
 from app.core.db import canonical_json
 from app.core.keys import public_jwk, public_pem
@@ -42,7 +43,13 @@ from app.identity.models import Enterprise, Site, User
 from app.identity.permissions import Permission, Principal
 from app.manifests import service as manifest_service
 from app.parties import service as parties
-from app.parties.models import CrewRow, HandlerLicenceRow, TransferApprovalRow, VehicleRow
+from app.parties.models import (
+    CrewRow,
+    HandlerLicenceRow,
+    PartyChange,
+    TransferApprovalRow,
+    VehicleRow,
+)
 from app.projections.declarations import STREAM as DECLARATION_STREAM
 from app.projections.declarations import DeclarationFilingRow
 from app.projections.lots import LotRow, StorageInRow, managed_hazardous
@@ -256,7 +263,9 @@ def require_export_site(actor: Principal, site_id: UUID) -> None:
     actor.require_site(site_id)
 
 
-LOG_EXPORT_FORMAT = "hazchain-log-export-v2"
+LOG_EXPORT_FORMAT = "hazchain-log-export-v3"
+# The parties' credentials every consignor relies on: in every site's export.
+PUBLIC_PARTIES = ("handler_licence", "carrier_licence", "vehicle", "crew")
 LOG_EXPORT_SEAL = "log-export-seal"  # the end record's JWS `typ`
 
 
@@ -264,10 +273,11 @@ def log_lines(
     *, session: Session, ctx: AppContext, site_id: UUID, batch: int = 5000
 ) -> Iterator[str]:
     """The site's whole chain as JSON Lines: header, events (hash material exactly as stored:
-    `findings` / `payload` are the stored JSON text), signed checkpoints, and the end record
-    sealed with the site's key (its count, head hash and the SHA-256 of the header line signed
-    at export: a file cut short or rewritten after the last checkpoint, or a header changed, no
-    longer verifies)."""
+    `findings` / `payload` are the stored JSON text), signed checkpoints, the master-data
+    changes its transfers rest on (`change_lines`), and the end record sealed with the site's
+    key (its count, head hash, the SHA-256 of the header line and of the change lines, signed at
+    export: a file cut short or rewritten after the last checkpoint, a header changed or a
+    change line removed, added or altered no longer verifies)."""
     site = session.get(Site, site_id)
     if site is None:
         raise NotFound("site not found", site_id=str(site_id))
@@ -283,6 +293,7 @@ def log_lines(
             "exported_at": exported_at,
             "hash_scheme": hashing.SCHEME,
             "hash_fields": list(hashing.HASHED_FIELDS),
+            "change_hash_scheme": TRAIL_SCHEME,
             "public_key_pem": public_pem(pub),
             "public_jwk": public_jwk(pub),
             "verify": "python verify_export.py FILE --key site.pem (or hazchain verify-export)",
@@ -348,10 +359,17 @@ def log_lines(
             )
             + "\n"
         )
+    changes, digest = 0, hashlib.sha256()
+    for line in change_lines(session, site):
+        changes += 1
+        digest.update(line.encode("utf-8"))
+        yield line
     end = {
         "events": count,
         "head_position": last,
         "head_hash": head,
+        "changes": changes,
+        "changes_sha256": digest.hexdigest(),
         "exported_at": exported_at,
         # the header line's exact bytes (without its newline): the seal signs the site's name,
         # code and public key as written
@@ -369,6 +387,45 @@ def log_lines(
         },
     )
     yield canonical_json({"record": "end", **end, "jws": seal}) + "\n"
+
+
+def change_lines(session: Session, site: Site) -> Iterator[str]:
+    """The change trail's rows (`party_change`, in trail order) of the master data the site's
+    transfers rest on, one JSON line each with the fields its hash covers and that hash: the
+    handlers' and carriers' licences, vehicles and crew, and the site's enterprise's contracts
+    and transfer approvals and the site's own management plans. Other enterprises' and the
+    identity rows (users, devices) stay out; the trail's chain skips over them, so each row is
+    checked against its own hash and the lines as a whole against the export's seal."""
+    t = PartyChange.__table__  # type: ignore[attr-defined]
+    own = {"contract": "consignor_enterprise_id", "approval": "consignor_enterprise_id"}
+    mine = {"consignor_enterprise_id": str(site.enterprise_id), "site_id": str(site.id)}
+    rows = session.connection().execute(
+        sa.select(t)
+        .where(t.c.entity.in_([*PUBLIC_PARTIES, *own, "plan"]))
+        .order_by(t.c.id)
+        .execution_options(yield_per=2000)
+    )
+    for r in rows:
+        key = own.get(r.entity, "site_id" if r.entity == "plan" else None)
+        if key is not None and str(r.data.get(key)) != mine[key]:
+            continue
+        yield (
+            canonical_json(
+                {
+                    "record": "change",
+                    "id": r.id,
+                    "entity": r.entity,
+                    "entity_id": str(r.entity_id),
+                    "action": r.action,
+                    "actor_id": _s(r.actor_id),
+                    "at": hashing.ts(_aware(r.at)),
+                    "data": r.data,
+                    "prev_hash": r.prev_hash,
+                    "hash": r.hash,
+                }
+            )
+            + "\n"
+        )
 
 
 def _aware(v: datetime | str) -> datetime:

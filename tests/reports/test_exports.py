@@ -5,6 +5,7 @@ one-byte change makes fail verification, naming the line."""
 from __future__ import annotations
 
 import ast
+import hashlib
 import io
 import json
 import subprocess
@@ -17,6 +18,7 @@ import pypdfium2 as pdfium
 import zxingcpp
 
 import reports.verify_export as verifier
+from app.domain.uscc import uscc_with_check
 from tests.manifests.support import TODAY, draft, ok, setup_parties, step, stored_lot, to_received
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -129,6 +131,11 @@ def test_a_ledger_period_outside_the_calendar_is_refused_with_the_reason(api) ->
 def _export(api, tmp_path: Path, *, tail: int = 0) -> tuple[Path, Path]:  # type: ignore[no-untyped-def]
     """The site's export and its public key; `tail`: lots generated after the last checkpoint."""
     _closed_manifest(api)
+    return _download(api, tmp_path, tail=tail)
+
+
+def _download(api, tmp_path: Path, *, tail: int = 0) -> tuple[Path, Path]:  # type: ignore[no-untyped-def]
+    """A checkpoint, `tail` lots after it, then the site's export and its public key."""
     r = api.as_("admin").post("/api/v1/audit/checkpoints")
     assert r.status_code in (200, 201), r.text
     op = api.as_("operator")
@@ -252,7 +259,8 @@ def test_the_export_is_sealed_so_its_tail_cannot_be_cut_or_rewritten(api, tmp_pa
 
     # 4. an unsealed v1 export (the cut file, its seal dropped) fails unless accepted: then it
     # is checked, saying how much only the hash chain covers
-    v1 = [{**records[0], "format": "hazchain-log-export-v1"}, *cut[1:-1]]
+    kept = [r for r in cut[1:-1] if r["record"] != "change"]  # v1 had no change lines
+    v1 = [{**records[0], "format": "hazchain-log-export-v1"}, *kept]
     v1.append({k: v for k, v in cut[-1].items() if k != "jws"})
     _write(tmp_path / "v1.jsonl", v1)
     res = verifier.verify_file(str(tmp_path / "v1.jsonl"), key)
@@ -270,14 +278,20 @@ def test_the_export_is_sealed_so_its_tail_cannot_be_cut_or_rewritten(api, tmp_pa
     ]
 
 
-def test_a_v2_export_relabelled_v1_fails_unless_unsealed_is_accepted(api, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_a_sealed_export_relabelled_v1_fails_unless_unsealed_is_accepted(api, tmp_path) -> None:  # type: ignore[no-untyped-def]
     """One byte of the header (v2 -> v1) used to switch the seal check off, and with it the
     protection of the tail; now an unsealed file fails unless the reader asks for it."""
     path, pem = _export(api, tmp_path, tail=3)
-    raw = path.read_bytes()
-    assert raw.count(b'"format":"hazchain-log-export-v2"') == 1
-    relabelled = tmp_path / "relabelled.jsonl"
-    relabelled.write_bytes(raw.replace(b"export-v2", b"export-v1", 1))
+    assert path.read_bytes().count(b'"format":"hazchain-log-export-v3"') == 1
+    records = _records(path)
+    # the header relabelled (v1 had no change lines: they go too), the rest as written
+    relabelled = _write(
+        tmp_path / "relabelled.jsonl",
+        [
+            {**records[0], "format": "hazchain-log-export-v1"},
+            *[r for r in records[1:] if r["record"] != "change"],
+        ],
+    )
     res = verifier.verify_file(str(relabelled), pem.read_text())
     assert not res.ok and res.line == 1, res.summary()
     assert "unsealed v1 export: nothing signs its tail or header" in res.reason
@@ -361,3 +375,107 @@ def test_verifier_uses_only_stdlib_and_pyjwt() -> None:
         elif isinstance(node, ast.ImportFrom) and node.module:
             mods.add(node.module.split(".")[0])
     assert mods - set(sys.stdlib_module_names) == {"jwt"}
+
+
+def test_the_export_carries_the_master_data_changes_its_transfers_rest_on(api, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A v3 export holds the change trail of the handlers' and carriers' credentials and of the
+    site's own contracts, approvals and plans: each row checked against its hash, the lines as
+    a whole sealed. Another enterprise's contract and another site's plan stay out; a licence
+    edited after the fact shows, and a line forged, dropped or rewritten does not verify."""
+    w = api.world
+    admin = api.as_("admin")
+    _closed_manifest(api)  # parties, contracts, this site's plan, a transfer
+    [licence] = ok(admin.get("/api/v1/parties/handler-licences"))
+    later = str(TODAY + timedelta(days=900))
+    ok(admin.patch(f"/api/v1/parties/handler-licences/{licence['id']}", {"valid_to": later}))
+    other = ok(
+        admin.post(
+            "/api/v1/enterprises",
+            {
+                "name": "福州新厂",
+                "uscc": uscc_with_check("91350100M000100Y4"),
+                "kind": "plant",
+                "division_code": "350100",
+            },
+        ),
+        201,
+    )
+    body = {
+        "consignor_enterprise_id": other["id"],
+        "counterparty_enterprise_id": str(w.handler_org),
+        "kind": "handler",
+        "contract_no": "HT-OTHER-PLANT",
+        "valid_from": str(TODAY),
+        "valid_to": str(TODAY + timedelta(days=30)),
+    }
+    ok(admin.post("/api/v1/parties/contracts", body), 201)
+    plan = {"site_id": str(w.site_b), "year": TODAY.year, "filing_no": "SITE-B-PLAN"}
+    ok(admin.post("/api/v1/parties/plans", {**plan, "filed_on": str(TODAY), "items": []}), 201)
+    path, pem = _download(api, tmp_path)
+    key = pem.read_text()
+    records = _records(path)
+    changes = [r for r in records if r["record"] == "change"]
+    text = path.read_text(encoding="utf-8")
+    assert "HT-OTHER-PLANT" not in text and "SITE-B-PLAN" not in text
+    assert {c["entity"] for c in changes} == {
+        "handler_licence",
+        "carrier_licence",
+        "vehicle",
+        "crew",
+        "contract",
+        "plan",
+    }
+    edits = [c for c in changes if c["entity_id"] == licence["id"]]
+    assert [c["action"] for c in edits] == ["created", "updated"]
+    assert edits[-1]["data"]["valid_to"] == later  # the edit after the fact, as recorded
+    assert records[0]["change_hash_scheme"] == "hazchain-change-trail-v1"
+    end = records[-1]
+    assert end["changes"] == len(changes)
+    good = verifier.verify_file(str(path), key)
+    assert good.ok and good.changes == len(changes), good.summary()
+    assert f"{len(changes)} master-data changes verified" in good.summary()
+    run = _run(str(path), "--key", str(pem))  # the standalone script agrees
+    assert run.returncode == 0 and "master-data changes verified" in run.stdout, run
+
+    # 1. a licence's validity rewritten in the file: its row's hash names the line
+    i = records.index(edits[0])
+    forged = {**edits[0], "data": {**edits[0]["data"], "valid_to": "2099-12-31"}}
+    res = verifier.verify_file(str(_write(tmp_path / "f1.jsonl", _swap(records, i, forged))), key)
+    assert not res.ok and res.line == i + 1 and "master-data change" in res.reason, res.summary()
+    # 2. and its hash recomputed (the trail's scheme is public): the sealed digest catches it
+    forged["hash"] = verifier.change_hash(forged)
+    res = verifier.verify_file(str(_write(tmp_path / "f2.jsonl", _swap(records, i, forged))), key)
+    assert not res.ok and res.line == len(records), res.summary()
+    assert "does not match the master-data change lines" in res.reason
+    # 3. a change line dropped, the end's count and digest made to agree: the seal says no
+    dropped = [r for r in records if r is not edits[-1]]
+    rest = [r for r in dropped if r["record"] == "change"]
+    digest = hashlib.sha256(
+        "".join(
+            json.dumps(r, sort_keys=True, separators=(",", ":"), ensure_ascii=False) + "\n"
+            for r in rest
+        ).encode("utf-8")
+    )
+    dropped[-1] = {**end, "changes": len(rest), "changes_sha256": digest.hexdigest()}
+    res = verifier.verify_file(str(_write(tmp_path / "f3.jsonl", dropped)), key)
+    assert not res.ok and "seal does not match the file (changes, changes_sha256)" in res.reason
+    # 4. relabelled as a v2 export (sealed, before change lines): the seal signs the header
+    v2 = [{**records[0], "format": "hazchain-log-export-v2"}, *records[1:]]
+    res = verifier.verify_file(str(_write(tmp_path / "f4.jsonl", v2)), key)
+    assert not res.ok, res.summary()
+    # 5. a genuine v2 export, as the site sealed them before change lines: still verifies
+    header = {**records[0], "format": "hazchain-log-export-v2"}
+    header.pop("change_hash_scheme")
+    line = json.dumps(header, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    sealed = {k: v for k, v in end.items() if k not in ("changes", "changes_sha256", "jws")}
+    sealed["header_sha256"] = hashlib.sha256(line.encode("utf-8")).hexdigest()
+    claims = {"iss": "hazchain", "sub": str(w.site_a), "typ": "log-export-seal"}
+    claims |= {"format": header["format"], "site_id": str(w.site_a), **sealed}
+    sealed["jws"] = api.ctx.keys.sign(w.site_a, claims)
+    body = [r for r in records[1:-1] if r["record"] != "change"]
+    res = verifier.verify_file(str(_write(tmp_path / "v2.jsonl", [header, *body, sealed])), key)
+    assert res.ok and res.sealed and res.changes == 0, res.summary()
+
+
+def _swap(records: list[dict], i: int, new: dict) -> list[dict]:  # type: ignore[type-arg]
+    return [new if n == i else r for n, r in enumerate(records)]
