@@ -126,7 +126,8 @@ def _sign_in(page: Any, username: str) -> None:
     page.fill("#username", username)
     page.fill("#password", PASSWORD)
     page.click("#signin-form button[type=submit]")
-    expect(page.locator("#work")).to_be_visible()
+    # a sign-in checks an argon2 hash: on two busy cores (CI) it can take more than 5 s
+    expect(page.locator("#work")).to_be_visible(timeout=15000)
     expect(page.locator("#who")).to_contain_text(f" · {username} · ")
 
 
