@@ -12,6 +12,7 @@ from datetime import datetime
 from uuid import UUID, uuid5
 
 import sqlalchemy as sa
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, select
 
 from app.context import AppContext
@@ -584,21 +585,23 @@ def list_lots(
         )  # type: ignore[union-attr]
     where = sa.and_(*conds)
     total = session.exec(select(sa.func.count()).select_from(LotRow).where(where)).one()
-    rows = list(
-        session.exec(
-            select(LotRow)
-            .where(where)
-            .order_by(
-                *(
-                    (storage_age_start(licensed).asc(), LotRow.lot_id)
-                    if nearest_limit_first
-                    else (LotRow.generated_at.desc(), LotRow.lot_id)  # type: ignore[attr-defined]
-                )
-            )
-            .limit(limit)
-            .offset(offset)
+    if (aged_since is not None or storage_due) and not nearest_limit_first:
+        # The storage-age condition is a CASE the planner cannot estimate: it took the newest
+        # first by walking the generation-date index backwards, filtering out most of the
+        # table (127 ms at 100,000 lots on PostgreSQL, against 18 ms for the count). Filter
+        # first (a materialised CTE fences it), then order the few that match.
+        matched = select(LotRow).where(where).cte("matched")
+        matched = matched.prefix_with("MATERIALIZED", dialect="postgresql")
+        lot = aliased(LotRow, matched)
+        query = select(lot).order_by(lot.generated_at.desc(), lot.lot_id)  # type: ignore[attr-defined]
+    else:
+        order = (
+            (storage_age_start(licensed).asc(), LotRow.lot_id)
+            if nearest_limit_first
+            else (LotRow.generated_at.desc(), LotRow.lot_id)  # type: ignore[attr-defined]
         )
-    )
+        query = select(LotRow).where(where).order_by(*order)
+    rows = list(session.exec(query.limit(limit).offset(offset)))
     # The page's zones and sites in one query each, held here so lot_read's session.get finds
     # them in the (weak) identity map instead of one round trip per lot.
     zone_ids = {r.zone_id for r in rows if r.zone_id is not None}
