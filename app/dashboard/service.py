@@ -71,6 +71,12 @@ def _sites(actor: Principal, site_id: UUID | None) -> list[UUID]:
     return [s for s in ids if s == site_id] if site_id is not None else ids
 
 
+def licensed_sites(session: Session, actor: Principal, site_id: UUID | None) -> frozenset[UUID]:
+    """The sites in view that hold a 经营许可证: where R32 counts the year from storage-in. Read
+    once per dashboard and given to the tile and the histogram."""
+    return rule_service.licensed_operator_sites(session, _sites(actor, site_id))
+
+
 def storage_summary(
     *,
     session: Session,
@@ -78,6 +84,7 @@ def storage_summary(
     now: datetime,
     warn_days: int,
     limit_days: int,
+    licensed: frozenset[UUID],
     site_id: UUID | None = None,
 ) -> StorageSummary:
     """Lots and weight in storage on site (stored or allocated, not yet shipped), and how many
@@ -87,7 +94,6 @@ def storage_summary(
     it is near the limit again."""
     t = LotRow.__table__  # type: ignore[attr-defined]
     sites = _sites(actor, site_id)
-    licensed = rule_service.licensed_operator_sites(session, sites)
     due, over = storage_time_conditions(now, warn_days, limit_days, licensed)
     q = sa.select(
         sa.func.count(),
@@ -100,14 +106,19 @@ def storage_summary(
 
 
 def age_histogram(
-    *, session: Session, actor: Principal, now: datetime, site_id: UUID | None = None
+    *,
+    session: Session,
+    actor: Principal,
+    now: datetime,
+    licensed: frozenset[UUID],
+    site_id: UUID | None = None,
 ) -> list[tuple[str, int, Decimal]]:
     """(bucket label, lots, kg) of hazardous lots in storage by storage age, counted as the lots
     list and R32/R33 count it (`storage_age_start`). Only what the one-year limit applies to:
     general waste has none (its age would fill the buckets coloured as near or past it)."""
     t = LotRow.__table__  # type: ignore[attr-defined]
     sites = _sites(actor, site_id)
-    since = storage_age_start(rule_service.licensed_operator_sites(session, sites))
+    since = storage_age_start(licensed)
     cols = []
     for lo, hi in AGE_BUCKETS:
         cond = since <= now - timedelta(days=lo)

@@ -205,6 +205,7 @@ def dashboard_page(
     now = ctx.clock.now()
     t = Translator(language(request))
     warn_days, limit_days = rule_service.rule_data(ctx).storage_days()
+    licensed = dashboard.licensed_sites(session, actor, site_id)
     summary = dashboard.storage_summary(
         session=session,
         actor=actor,
@@ -212,8 +213,11 @@ def dashboard_page(
         site_id=site_id,
         warn_days=warn_days,
         limit_days=limit_days,
+        licensed=licensed,
     )
-    ages = dashboard.age_histogram(session=session, actor=actor, now=now, site_id=site_id)
+    ages = dashboard.age_histogram(
+        session=session, actor=actor, now=now, licensed=licensed, site_id=site_id
+    )
     months = dashboard.monthly_trend(session=session, actor=actor, now=now, site_id=site_id)
     counts = dashboard.manifest_counts(session=session, actor=actor, site_id=site_id)
     open_manifests = sum(n for s, n in counts.items() if s in dashboard.OPEN_MANIFEST)
@@ -308,6 +312,7 @@ def lots_page(
 ) -> Response:
     allow(ws, "lots")
     statuses = [LotStatus(status)] if status in LotStatus.__members__ else None
+    waste_kind = WasteKind(kind) if kind in WasteKind.__members__ else None
     aged_since = None
     if min_age and min_age.isdigit():  # days in storage, as the age column shows
         aged_since = ctx.clock.now() - timedelta(days=int(min_age))
@@ -318,7 +323,7 @@ def lots_page(
         actor=ws.principal,
         site_id=_uuid(site),
         status=statuses,
-        kind=WasteKind(kind) if kind in WasteKind.__members__ else None,
+        kind=waste_kind,
         category=category or None,
         zone_id=_uuid(zone),
         aged_since=aged_since,
@@ -335,7 +340,7 @@ def lots_page(
             "q": q,
             "category": category,
             "status": status,
-            "kind": kind if kind in WasteKind.__members__ else None,
+            "kind": waste_kind.value if waste_kind else None,
             "zone": zone,
             "site": site,
             "min_age": min_age,
