@@ -79,8 +79,15 @@ class Settings(BaseSettings):
     var_dir: Path = PROJECT_ROOT / "var"
     # HS256 secret for access tokens.
     jwt_secret: str | None = Field(default=None, repr=False)
-    # 32-byte hex seed from which each site's Ed25519 checkpoint-signing key is derived.
+    # 32-byte hex seed from which each site's Ed25519 checkpoint-signing key is derived (and the
+    # MAC of the roadside-check link printed on manifests: a new seed voids printed links).
     site_signing_seed: str | None = Field(default=None, repr=False)
+    # The address phones outside the plant reach the server on (`https://hazchain.example.cn`),
+    # for links printed on paper: the manifest's roadside-check QR code. Unset, a PDF carries
+    # the address its request came in on.
+    public_url: str = Field(
+        default="", max_length=200, pattern=r"^(https?://[^\s/?#]+(/[^\s?#]*)?)?$"
+    )
     sql_echo: bool = False
     # The storage sweep (alerts) runs inside the server every N minutes; 0 turns it off.
     sweep_interval_minutes: int | None = None

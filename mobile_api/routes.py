@@ -96,7 +96,10 @@ def context(actor: DeviceReader, session: ReadSessionDep, ctx: CtxDep) -> schema
 
 
 @router.get(
-    "/scan/{code}", response_model=schemas.ScanResult, responses=error_responses(401, 403, 404, 422)
+    # `:path`: a scanned link (the manifest's roadside-check QR code) carries slashes.
+    "/scan/{code:path}",
+    response_model=schemas.ScanResult,
+    responses=error_responses(401, 403, 404, 422),
 )
 async def scan(
     code: str,
@@ -105,9 +108,10 @@ async def scan(
     lot_id: UUID | None = None,
     zone_id: UUID | None = None,
 ) -> Response:
-    """Resolve a scan (lot digital ID, QR or Code 128 payload, zone code, manifest number) and
-    list the next actions, each checked by the rules now. `lot_id` / `zone_id`: what the device
-    scanned before, so storing that lot in this zone (or this lot in that zone) is checked."""
+    """Resolve a scan (lot digital ID, QR or Code 128 payload, zone code, manifest number or
+    its roadside-check link) and list the next actions, each checked by the rules now.
+    `lot_id` / `zone_id`: what the device scanned before, so storing that lot in this zone (or
+    this lot in that zone) is checked."""
 
     # The handheld's hot path, in one trip to a thread: session, operator, scan and the JSON.
     # A sync route takes a second trip for FastAPI to check the answer against its model.

@@ -500,11 +500,13 @@ def lot_storage_action(s: LotState) -> str:
 def _resolve_manifest(
     session: Session, ctx: AppContext, actor: Principal, text: str, sc: ScanContext
 ) -> schemas.ScanResult | None:
-    """A 14-digit transfer manifest number (issue 6) in the actor's scope."""
-    if not (len(text) == 14 and text.isdigit()):
+    """A 14-digit transfer manifest number (issue 6) in the actor's scope, or the manifest's
+    roadside-check link (the PDF's second QR code)."""
+    number = text if len(text) == 14 and text.isdigit() else manifest_service.roadside_number(text)
+    if number is None:
         return None
-    page = manifest_service.list_manifests(session=session, actor=actor, number=text, limit=2)
-    found = next((m for m in page.items if m.number == text), None)
+    page = manifest_service.list_manifests(session=session, actor=actor, number=number, limit=2)
+    found = next((m for m in page.items if m.number == number), None)
     if found is None:
         return None
     # The lots are scanned next, one by one: each scan offers load or receive.

@@ -1,5 +1,6 @@
 """The transfer manifest (危险废物转移联单) as a PDF in the layout of the national form:
-title and number with a QR code of the number, then the three parts filled by the 移出人,
+title and number with a QR code of the number (and one of the roadside-check link, when the
+document has one), then the three parts filled by the 移出人,
 the 承运人 and the 接受人, each closing with its signature, and an annex listing every
 package (lot) with its digital ID. Pure: a `ManifestDoc` in, PDF bytes out.
 
@@ -106,6 +107,7 @@ class ManifestDoc:
     lots: Sequence[DocLot] = ()
     corrections: Sequence[str] = field(default_factory=tuple)
     generated_at: str = ""
+    check_url: str = ""  # the roadside check (路检核验) a phone opens from the second QR code
 
 
 def _font() -> str:
@@ -252,9 +254,17 @@ def render_manifest(doc: ManifestDoc) -> bytes:
     c.setTitle(f"危险废物转移联单 {doc.number}")
     c.setCreator("hazchain reports")
     pen = _Pen(c, doc)
-    # header: title, number, QR of the number
+    # header: title, number, QR of the number; left of it the roadside-check link's QR
     qr = 26 * MM
-    _draw_qr(c, doc.number, PAGE_W - MARGIN - qr, PAGE_H - MARGIN - qr, qr)
+    codes = [(doc.number, ("联单编号", "Manifest No."))]
+    if doc.check_url:
+        codes.insert(0, (doc.check_url, ("路检核验（手机扫码）", "Roadside check")))
+    c.setFont(FONT_NAME, 6.5)
+    for i, (data, caption) in enumerate(reversed(codes)):
+        x = PAGE_W - MARGIN - qr - i * (qr + 4 * MM)
+        _draw_qr(c, data, x, PAGE_H - MARGIN - qr, qr)
+        for k, text in enumerate(caption):
+            c.drawCentredString(x + qr / 2, PAGE_H - MARGIN - qr - (2.2 + 2.6 * k) * MM, text)
     c.setFont(FONT_NAME, 18)
     c.drawCentredString(PAGE_W / 2 - 10 * MM, PAGE_H - MARGIN - 9 * MM, "危险废物转移联单")
     c.setFont(FONT_NAME, 8)
@@ -265,7 +275,7 @@ def render_manifest(doc: ManifestDoc) -> bytes:
     c.drawString(MARGIN, PAGE_H - MARGIN - 21 * MM, f"联单编号：{doc.number}")
     c.drawString(MARGIN + 62 * MM, PAGE_H - MARGIN - 21 * MM, f"状态：{doc.status}")
     y = PAGE_H - MARGIN - 26 * MM
-    room = PAGE_W - 2 * MARGIN - qr - 4 * MM  # left of the QR code
+    room = PAGE_W - 2 * MARGIN - len(codes) * (qr + 4 * MM)  # left of the QR codes
     for text in (
         f"跨省转移批准文号：{doc.approval_no}" if doc.approval_no else "",
         f"纸质联单补录：{doc.paper}" if doc.paper else "",
@@ -273,7 +283,7 @@ def render_manifest(doc: ManifestDoc) -> bytes:
         for line in _fit(text, 10, room) if text else []:
             c.drawString(MARGIN, y, line)
             y -= 4.5 * MM
-    pen.y = min(PAGE_H - MARGIN - qr - 3 * MM, y + 2 * MM)
+    pen.y = min(PAGE_H - MARGIN - qr - 7 * MM, y + 2 * MM)
 
     _section(pen, "第一部分  危险废物移出信息（由移出人填写）")
     _pairs(

@@ -1,13 +1,15 @@
 """Per-site Ed25519 signing keys, derived from one configured seed (HKDF-SHA256).
 
 A regulator verifies a site's signed checkpoints and sealed log exports with that site's
-public key alone.
+public key alone. The same seed also keys the short MACs of links printed on paper (the
+manifest's roadside-check QR code), one derived key per purpose.
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
+import hmac
 from functools import lru_cache
 from typing import Any
 from uuid import UUID
@@ -31,6 +33,19 @@ class KeyRing:
             info=site_id.bytes,
         ).derive(self._seed)
         return Ed25519PrivateKey.from_private_bytes(raw)
+
+    @lru_cache(maxsize=8)  # noqa: B019 - one KeyRing per app; one key per purpose
+    def _mac_key(self, purpose: str) -> bytes:
+        return HKDF(
+            algorithm=hashes.SHA256(),
+            length=32,
+            salt=b"hazchain-mac-v1",
+            info=purpose.encode(),
+        ).derive(self._seed)
+
+    def mac(self, purpose: str, message: bytes) -> bytes:
+        """HMAC-SHA256 of `message` under the key derived for `purpose`."""
+        return hmac.new(self._mac_key(purpose), message, hashlib.sha256).digest()
 
     def public_key(self, site_id: UUID) -> Ed25519PublicKey:
         return self.private_key(site_id).public_key()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Iterator
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -223,9 +224,16 @@ def manifest_doc(session: Session, s: ManifestState, now: datetime) -> ManifestD
     )
 
 
-def manifest_pdf(*, session: Session, actor: Principal, manifest_id: UUID) -> tuple[bytes, str]:
+def manifest_pdf(
+    *, session: Session, ctx: AppContext, actor: Principal, manifest_id: UUID, base_url: str
+) -> tuple[bytes, str]:
+    """The manifest PDF; its roadside-check QR code links under `base_url` unless
+    `PUBLIC_URL` is configured."""
     s = manifest_service.manifest_state(session=session, actor=actor, manifest_id=manifest_id)
-    doc = manifest_doc(session, s, datetime.now(CHINA))
+    doc = replace(
+        manifest_doc(session, s, datetime.now(CHINA)),
+        check_url=manifest_service.roadside_url(ctx, base_url, s.number, s.manifest_id),
+    )
     return render_manifest(doc), f"manifest-{s.number}.pdf"
 
 

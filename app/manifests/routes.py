@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Query, Request, status
 from fastapi.responses import Response
 
 from app.core.errors import error_responses
@@ -86,11 +86,18 @@ def alerts(actor: Reader, session: ReadSessionDep, ctx: CtxDep) -> list[schemas.
     response_class=Response,
     responses={200: {"content": {"application/pdf": {}}}, **READ},
 )
-def manifest_pdf(manifest_id: UUID, actor: Reader, session: ReadSessionDep) -> Response:
+def manifest_pdf(
+    manifest_id: UUID, request: Request, actor: Reader, session: ReadSessionDep, ctx: CtxDep
+) -> Response:
     """The manifest in the layout of the national form (Chinese, embedded font, QR code of
-    the manifest number)."""
+    the manifest number), with a second QR code linking to its roadside check (`/check/…`,
+    under `PUBLIC_URL` when configured)."""
     pdf, filename = export_service.manifest_pdf(
-        session=session, actor=actor, manifest_id=manifest_id
+        session=session,
+        ctx=ctx,
+        actor=actor,
+        manifest_id=manifest_id,
+        base_url=str(request.base_url),
     )
     return Response(
         pdf,

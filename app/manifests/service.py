@@ -9,8 +9,10 @@ The manifest stream is chained on the consignor site, like its lots.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
+import re
 import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
@@ -1534,6 +1536,58 @@ def lot_manifest(
 
 def manifest_state(*, session: Session, actor: Principal, manifest_id: UUID) -> ManifestState:
     return _load(session, actor, manifest_id)[1]
+
+
+# ---------------------------------------------------------------- roadside check
+
+# The manifest PDF carries a link for a roadside check (路检核验): a traffic-police or
+# environmental inspector scans it with a phone and sees, without an account, whether the paper
+# is genuine and what the system says now (in transit, or received days ago). The link names
+# the manifest number and a MAC of the number and the manifest's id, so it cannot be made up
+# for another manifest, nor does a paper outlive the manifest it was printed from (a database
+# restored elsewhere, a demo reseeded). It does not expire: the paper travels as long as the
+# trip lasts.
+ROADSIDE_PURPOSE = "roadside-check-v1"
+ROADSIDE_PATH = "/check/"
+_ROADSIDE_MAC_BYTES = 10  # 80 bits, 16 base32 characters
+_ROADSIDE_TOKEN = re.compile(r"(\d{14})-([a-z2-7]{16})")
+_ROADSIDE_URL = re.compile(r"/CHECK/(\d{14})-[A-Z2-7]{16}$")
+
+
+def roadside_token(ctx: AppContext, number: str, manifest_id: UUID) -> str:
+    mac = ctx.keys.mac(ROADSIDE_PURPOSE, f"{number}:{manifest_id}".encode())
+    return f"{number}-{base64.b32encode(mac[:_ROADSIDE_MAC_BYTES]).decode().lower()}"
+
+
+def roadside_url(ctx: AppContext, base_url: str, number: str, manifest_id: UUID) -> str:
+    """The roadside-check link of a manifest, under `PUBLIC_URL` when configured (the address
+    phones outside the plant reach), else under the address the request came in on."""
+    base = (ctx.settings.public_url or base_url).rstrip("/")
+    return f"{base}{ROADSIDE_PATH}{roadside_token(ctx, number, manifest_id)}"
+
+
+def roadside_number(text: str) -> str | None:
+    """The manifest number in a scanned roadside-check link (handheld scans are upper-cased)."""
+    found = _ROADSIDE_URL.search(text)
+    return found.group(1) if found else None
+
+
+def roadside_manifest(*, session: Session, ctx: AppContext, token: str) -> ManifestState:
+    """The manifest a roadside-check token names; any other token is "not valid", whether
+    its number exists or not."""
+    invalid = NotFound(
+        "this check link is not valid: it was not issued by this system or was mistyped"
+    )
+    found = _ROADSIDE_TOKEN.fullmatch(token.strip().lower())
+    if found is None:
+        raise invalid
+    row = session.exec(select(ManifestRow).where(ManifestRow.number == found.group(1))).first()
+    if row is None:
+        raise invalid
+    s = state_of(row)
+    if not hmac.compare_digest(roadside_token(ctx, s.number, s.manifest_id), found.group(0)):
+        raise invalid
+    return s
 
 
 def list_manifests(

@@ -452,6 +452,44 @@ ZH: dict[str, str] = {
     "Citation": "依据",
     "Steps": "环节",
     "Severity": "级别",
+    # roadside check (/check/…): a phone outside the plant, no sign-in
+    "Manifest check": "联单核验",
+    "Not a valid check link": "核验链接无效",
+    "This link was not issued by this system or was mistyped. Check the manifest number with "
+    "the consignor or in the national solid waste system.": (
+        "此链接并非本系统签发，或输入有误。请向移出人或在全国固体废物管理信息系统中核对联单编号。"
+    ),
+    "Hazardous waste transfer manifest": "危险废物转移联单",
+    "Received at": "接收时间",
+    "Vehicle and crew": "车辆与人员",
+    "Road transport licence": "道路运输经营许可证",
+    "Vehicle plate": "车牌号",
+    "Loading place": "运输起点",
+    "Destination": "运输终点",
+    "Departed": "启运时间",
+    "Wastes": "所载废物",
+    "packages": "件",
+    "Digital IDs of the packages (HJ 1276 labels)": "包装件数字识别码（HJ 1276 标签）",
+    "Consignor and receiver": "移出人与接受人",
+    "Consignor": "移出人",
+    "Emergency phone": "应急联系电话",
+    "Receiver": "接受人",
+    "Hazardous waste licence": "危险废物经营许可证",
+    "Checked at": "核验时间",
+    "As recorded by the consignor in hazchain; the national solid waste system is "
+    "authoritative.": "以上为移出人在 hazchain 中的记录，以全国固体废物管理信息系统为准。",
+    "Draft: not submitted, it covers no transport": "草稿：尚未提交，不能用于运输",
+    "Submitted: loading has not been signed yet": "已提交：尚未签署装车交接",
+    "Loaded: the vehicle below may leave with these wastes": "已装车：下列车辆可载运这些废物启运",
+    "In transit: this manifest covers the load below": "运输中：本联单覆盖下列车辆所载废物",
+    "Trip ended: the receiver signed for the load": (
+        "运输已结束：接受人已签收，本联单不再覆盖在途运输"
+    ),
+    "Cancelled: this manifest covers no transport": "已作废：本联单不能用于运输",
+    "Roadside check": "路检核验",
+    "What a roadside inspector sees from the QR code on the PDF, without signing in": (
+        "路检人员扫描联单 PDF 上的二维码、无需登录即可看到的页面"
+    ),
 }
 
 STATUS_ZH = {

@@ -17,7 +17,7 @@ from sqlmodel import Session
 from app.core.errors import status_for
 from app.dashboard import service as dashboard
 from app.deps import CtxDep, ReadSessionDep, SessionDep
-from app.domain.errors import DomainError, InvalidInput
+from app.domain.errors import DomainError, InvalidInput, NotFound
 from app.domain.lot import LotStatus
 from app.domain.manifest import (
     HANDOVER_PARTIES,
@@ -362,8 +362,50 @@ def _manifest_page(
         mismatches=list(Mismatch),
         challenge=challenge,
         track=track,
+        check_url=manifest_service.roadside_url(
+            ctx, str(request.base_url), mf.number, mf.manifest_id
+        ),
         **steps,
     )
+
+
+# What a roadside inspector is told first: does this manifest cover a load on the road now?
+ROADSIDE_VERDICT: dict[ManifestStatus, tuple[str, str]] = {
+    ManifestStatus.draft: ("bad", "Draft: not submitted, it covers no transport"),
+    ManifestStatus.submitted: ("warn", "Submitted: loading has not been signed yet"),
+    ManifestStatus.loaded: ("ok", "Loaded: the vehicle below may leave with these wastes"),
+    ManifestStatus.in_transit: ("ok", "In transit: this manifest covers the load below"),
+    ManifestStatus.received: ("bad", "Trip ended: the receiver signed for the load"),
+    ManifestStatus.disposed: ("bad", "Trip ended: the receiver signed for the load"),
+    ManifestStatus.closed: ("bad", "Trip ended: the receiver signed for the load"),
+    ManifestStatus.cancelled: ("bad", "Cancelled: this manifest covers no transport"),
+}
+
+
+@router.get("/check/{token}", response_class=HTMLResponse)
+def roadside_check(request: Request, token: str, session: ReadSessionDep, ctx: CtxDep) -> Response:
+    """The roadside check (路检核验) a phone opens from the manifest PDF's second QR code: no
+    sign-in; the manifest as the system holds it now, to hold against the paper and the
+    vehicle. Not cached, not indexed, and the link is not sent on as a referrer."""
+    now = ctx.clock.now()
+    try:
+        s = manifest_service.roadside_manifest(session=session, ctx=ctx, token=token)
+    except NotFound:
+        response = page(request, "check.html", None, status_code=404, checked_at=now)
+    else:
+        response = page(
+            request,
+            "check.html",
+            None,
+            m=s,
+            doc=export_service.manifest_doc(session, s, now),
+            verdict=ROADSIDE_VERDICT[s.status],
+            checked_at=now,
+        )
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["X-Robots-Tag"] = "noindex"
+    return response
 
 
 def _handover(mf: Any) -> dict[str, Any] | None:
@@ -396,10 +438,16 @@ def manifest_page(
 
 
 @router.get("/manifests/{manifest_id}/manifest.pdf")
-def manifest_pdf(manifest_id: UUID, ws: WebUser, session: ReadSessionDep) -> Response:
+def manifest_pdf(
+    manifest_id: UUID, request: Request, ws: WebUser, session: ReadSessionDep, ctx: CtxDep
+) -> Response:
     allow(ws, "manifests")
     pdf, filename = export_service.manifest_pdf(
-        session=session, actor=ws.principal, manifest_id=manifest_id
+        session=session,
+        ctx=ctx,
+        actor=ws.principal,
+        manifest_id=manifest_id,
+        base_url=str(request.base_url),
     )
     return Response(
         pdf,

@@ -9,6 +9,7 @@ from uuid import UUID
 
 import pytest
 
+from app.manifests import service as manifest_service
 from tests.manifests.support import (
     Parties,
     draft,
@@ -229,3 +230,18 @@ def test_the_consignors_handheld_may_not_receive(
     r = pda.post("/mobile/v1/actions", item("receive", lot, received_weight_kg="1"))
     assert r.status_code == 403, r.text
     assert _events(api, lot["lot_id"])[-1] == "lot.shipped"
+
+
+def test_scanning_the_roadside_check_link_lands_on_the_manifest(
+    api: Api, pda: Handheld, submitted: tuple[dict[str, Any], list[dict[str, Any]]]
+) -> None:
+    """The PDF's second QR code is the roadside-check link: an operator who scans it rather
+    than the number's gets the manifest all the same."""
+    m, _ = submitted
+    token = manifest_service.roadside_token(api.ctx, m["number"], m["manifest_id"])
+    r = pda.scan(f"http://plant.example:8000/check/{token}\r\n")  # as a wedge scanner types it
+    assert r.status_code == 200, r.text
+    assert r.json()["kind"] == "manifest" and r.json()["manifest"]["number"] == m["number"]
+    # a link of the same shape to another host's path is not a manifest
+    r = pda.scan(f"http://plant.example:8000/other/{token}")
+    assert r.status_code == 404, r.text

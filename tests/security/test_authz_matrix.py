@@ -167,7 +167,7 @@ ROUTES: list[tuple[str, str, str]] = [
     ("POST", "/mobile/v1/devices/{device_id}/revoke", "site:admin"),
     ("POST", "/mobile/v1/auth/sign-in", "device"),
     ("GET", "/mobile/v1/context", "device:lot:read"),
-    ("GET", "/mobile/v1/scan/{code}", "device:lot:read"),
+    ("GET", "/mobile/v1/scan/{code:path}", "device:lot:read"),
     ("POST", "/mobile/v1/actions", "device:lot:write"),
     ("POST", "/mobile/v1/sync", "device:lot:write"),
     ("GET", "/mobile/v1/lots/{lot_id}/label.pdf", "device:lot:read"),
@@ -227,7 +227,8 @@ class Matrix:
         }
         out = template
         for part in [p.split("}")[0] for p in template.split("{")[1:]]:
-            out = out.replace("{" + part + "}", values.get(part, str(uuid4())))
+            name = part.split(":")[0]  # `{code:path}`
+            out = out.replace("{" + part + "}", values.get(name, str(uuid4())))
         return out
 
     def call(self, method: str, path: str, token: str | None, body: Any = None) -> Any:

@@ -34,6 +34,7 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from httpx import Response
 
+from app.manifests import service as manifest_service
 from tests.conftest import _PG_PROBLEM, _template
 from tests.manifests.support import draft, setup_parties, stored_lot
 from tests.support.client import Api
@@ -87,6 +88,8 @@ CONSOLE: list[tuple[str, str, str, tuple[Any, ...]]] = [
     ("POST", "/manifests/new", "", (LOGIN, OK, OK, OK, X, X, X)),  # the wizard's check step
     ("GET", "/manifests/{manifest_id}", "", (LOGIN, *(OK,) * 6)),
     ("GET", "/manifests/{manifest_id}/manifest.pdf", "", (LOGIN, *(OK,) * 6)),
+    # the roadside check opened from the PDF's QR code: anyone holding the paper's link
+    ("GET", "/check/{token}", "", ALL_OK),
     ("POST", "/manifests/{manifest_id}/act", "submit", CONSIGNOR),
     ("POST", "/manifests/{manifest_id}/act", "cancel", CONSIGNOR),
     ("POST", "/manifests/{manifest_id}/act", "close", CONSIGNOR),
@@ -194,6 +197,9 @@ class Console:
             "path": "app.js" if template.startswith("/m/") else "console.css",
             "code_b": self.lot_b["digital_id"],
             "number": self.manifest["number"],
+            "token": manifest_service.roadside_token(
+                self.api.ctx, self.manifest["number"], self.manifest["manifest_id"]
+            ),
         }
         out = template
         for key, value in values.items():

@@ -180,6 +180,17 @@ def test_console_in_the_browser(server: tuple[str, Api], tmp_path: Path) -> None
             number = page.locator("h1 .mono").inner_text()
             expect(page.locator("#custody")).to_contain_text("提交联单")
             shot(page, "manifest")
+            # its roadside check, as a phone without an account opens it from the PDF
+            check_url = page.locator("#roadside-check").get_attribute("href")
+            assert check_url and check_url.startswith(f"{base}/check/{number}-"), check_url
+            phone = browser.new_context(locale="zh-CN", viewport={"width": 390, "height": 844})
+            roadside = phone.new_page()
+            roadside.goto(check_url)
+            expect(roadside.locator("#check-number")).to_have_text(number)
+            expect(roadside.locator("#verdict")).to_contain_text("已提交：尚未签署装车交接")
+            expect(roadside.locator("#nav")).to_have_count(0)
+            shot(roadside, "roadside-check")
+            phone.close()
             page.goto(f"{base}/manifests")
             expect(page.locator("#manifest-table")).to_contain_text(number)
             shot(page, "manifests")
