@@ -4,7 +4,7 @@ rows, never the log or every lot), and the period inputs recorded on the `scorec
 * `rm_waste_month` (site, month, kind, category, waste_code, method_code): generation and
   custody counters on method_code "" — generated count/kg (keyed by the generation month; a
   later weighing or repack moves the kg of that month), of those the ones still exempt under
-  豁免管理清单 #24 (R61, until first stored), labelled-before-first-storage and
+  豁免管理清单 #24 (R61, until first stored) and their kg, labelled-before-first-storage and
   first-storage counts (generation month), lots that left (shipping month) and of those the
   ones received on their manifest (shipping month); completions (disposed / utilised) on
   their method code, keyed by the completion event's month, with the fully traced count.
@@ -79,8 +79,10 @@ class WasteMonthRow(SQLModel, table=True):
     generated_count: int = Field(default=0, sa_column=_int())
     generated_kg: Decimal = Field(default=Decimal(0), sa_column=_kg())
     labelled_before_storage: int = Field(default=0, sa_column=_int())
-    # of the generated, those still exempt under 豁免管理清单 #24 (R61: no label needed)
+    # of the generated, those still exempt under 豁免管理清单 #24 (R61: no label needed, not
+    # managed as hazardous waste) and their kg
     exempt_count: int = Field(default=0, sa_column=_int())
+    exempt_kg: Decimal = Field(default=Decimal(0), sa_column=_kg())
     stored_count: int = Field(default=0, sa_column=_int())
     left_count: int = Field(default=0, sa_column=_int())
     left_kg: Decimal = Field(default=Decimal(0), sa_column=_kg())
@@ -227,23 +229,33 @@ def project_lot_aggregates(session: Session, row: EventRecord) -> None:
                 generated_count=1,
                 generated_kg=after.weight_kg,
                 exempt_count=1 if after.exempt else 0,
+                exempt_kg=after.weight_kg if after.exempt else Decimal(0),
             )
         case ev.LotWeighed() | ev.LotRepacked():
             previous = _previous_weight(session, row)
             if previous is not None and previous != after.weight_kg:
-                _waste(session, after, gen_month, generated_kg=after.weight_kg - previous)
+                change = after.weight_kg - previous
+                _waste(
+                    session,
+                    after,
+                    gen_month,
+                    generated_kg=change,
+                    exempt_kg=change if after.exempt else Decimal(0),
+                )
         case ev.LotStored():
             if _first_storage(session, row):
                 labelled = 1 if after.digital_id and after.labelled_at else 0
                 # an exempt lot is first stored here: the exemption ends (R61)
                 before = state_before(session, row) or state_before_from_log(session, row)
+                ended = before is not None and before.exempt
                 _waste(
                     session,
                     after,
                     gen_month,
                     stored_count=1,
                     labelled_before_storage=labelled,
-                    exempt_count=-1 if before is not None and before.exempt else 0,
+                    exempt_count=-1 if ended else 0,
+                    exempt_kg=-after.weight_kg if ended else Decimal(0),
                 )
         case ev.LotShipped():
             _waste(session, after, month_of(row.occurred_at), left_count=1, left_kg=after.weight_kg)

@@ -268,6 +268,7 @@ def facts_for(*, session: Session, site_id: UUID, year: int) -> Facts:
             "completed_kg",
             "traced_count",
             "exempt_count",
+            "exempt_kg",
         )
     ]
     rows = session.execute(
@@ -292,6 +293,7 @@ def facts_for(*, session: Session, site_id: UUID, year: int) -> Facts:
             completed_kg=Decimal(r[12] or 0),
             traced_count=int(r[13] or 0),
             exempt_count=int(r[14] or 0),
+            exempt_kg=Decimal(r[15] or 0),
         )
         for r in rows
     )
@@ -373,7 +375,7 @@ def facts_for(*, session: Session, site_id: UUID, year: int) -> Facts:
     prior = {
         int(y): Decimal(kg or 0) / 1000
         for y, kg in session.execute(
-            sa.select(earlier, sa.func.sum(w.generated_kg))  # type: ignore[arg-type]
+            sa.select(earlier, sa.func.sum(w.generated_kg - w.exempt_kg))  # type: ignore[arg-type]
             .where(
                 w.site_id == site_id,
                 w.kind == "hazardous",
@@ -474,7 +476,8 @@ def drill_filters(criterion: str, start: datetime, end: datetime, d: Definition)
             return den, sa.and_(den, L.weight_kg > 0)  # type: ignore[operator]
         return den, den
     if criterion == "hazardous_intensity":
-        return sa.and_(hw, gen), sa.and_(hw, gen)
+        managed = sa.and_(hw, sa.not_(L.exempt), gen)  # as declared: the exempt left out (R61)
+        return managed, managed
     if criterion == "general_utilisation_rate":
         den = sa.and_(gw, gen)
         return den, sa.and_(gw, _completed_in(start, end), L.status == "utilised")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 from uuid import uuid4
 
@@ -185,7 +186,7 @@ def test_the_migration_fills_the_exemption_from_the_log(api: Api) -> None:
     """Exempt (never stored), discarded, stored after all, segregated: the migration that
     adds `rm_lot.exempt` marks the lots as the projector does."""
     op = api.as_("operator")
-    rags(api, "含油抹布 1", unsorted=True)
+    op.step(rags(api, "含油抹布 1", unsorted=True), "weigh", weight_kg="15")
     discard(api, rags(api, "含油抹布 2", unsorted=True))
     stored = op.step(rags(api, "含油抹布 3", unsorted=True), "label")
     op.step(stored, "store", zone_id=str(api.world.zones["A1"]))
@@ -193,8 +194,9 @@ def test_the_migration_fills_the_exemption_from_the_log(api: Api) -> None:
     inline, months = _rm_lot(api), _waste_months(api)
     assert [r.exempt for r in _rows(api)] == [True, True, False, False]
     assert sum(r.exempt_count for r in months) == 2
+    assert sum(r.exempt_kg for r in months) == Decimal("27.6")  # 15 (weighed) + 12.6
 
-    downgrade(api.url, "a9d4c2e7f615")
+    downgrade(api.url, "a9d4c2e7f615")  # before rm_lot.exempt and both its counters
     upgrade(api.url)
     assert (_rm_lot(api), _waste_months(api)) == (inline, months)
 
@@ -238,3 +240,55 @@ def _rows(api: Api) -> list[Any]:
     with api.ctx.db.session(write=False) as s:
         t = LotRow.__table__  # type: ignore[attr-defined]
         return list(s.execute(sa.select(t.c.name, t.c.exempt).order_by(t.c.name)).all())
+
+
+def test_the_scorecards_hazardous_figures_leave_out_the_exempt_as_the_declaration_does(
+    api: Api,
+) -> None:
+    """Exempt rags (12.6 kg, weighed again at 20 kg) and the same rags segregated and stored
+    (12.6 kg): the declaration counts 12.6 kg of hazardous waste generated, and so do the
+    scorecard's generation intensity, its HJ 1259 class and HG/T 5902's hazardous kg per
+    tonne; HG/T 5902's solid waste counts both (32.6 kg: the exempt are solid waste)."""
+    op = api.as_("operator")
+    exempt = op.step(
+        rags(api, "含油抹布（豁免）", unsorted=True, days_ago=0), "weigh", weight_kg="20"
+    )
+    assert exempt["exempt"] is True
+    kept = op.step(rags(api, "含油抹布（分类）", unsorted=False, days_ago=0), "label")
+    op.step(kept, "store", zone_id=str(api.world.zones["A1"]))
+    site, year = str(api.world.site_a), TODAY.year
+    manager = api.as_("ehs_manager")
+    r = manager.post(
+        "/api/v1/scorecard/inputs",
+        {
+            "event_id": str(uuid4()),
+            "site_id": site,
+            "year": year,
+            "values": {
+                "output_value_10k_cny": "100",
+                "base_output_value_10k_cny": "100",
+                "base_hazardous_t": "1",
+                "product_t": {"synthesis": "2"},
+            },
+        },
+    )
+    assert r.status_code in (200, 201), r.text
+    card = manager.get("/api/v1/scorecard", params={"year": year, "site_id": site}).json()
+    [gen] = [x for i in card["items"] for x in i["criteria"] if x["key"] == "hazardous_intensity"]
+    assert gen["numerator"] == "12.600", gen
+    assert card["management_class"]["hazardous_t"] == "0.013", card["management_class"]
+    by = {x["indicator"]: x["value"] for x in card["hgt5902"]}
+    assert by == {"table1_hazardous_api": "6.300", "table2_solid_synthesis": "16.300"}, by
+    page = manager.get(gen["lots_url"]).json()
+    assert {x["name"] for x in page["items"]} == {"含油抹布（分类）"}
+    r = api.as_("auditor").get(
+        "/api/v1/exports/declaration", params={"site_id": site, "period": str(year)}
+    )
+    assert r.status_code == 200, r.text
+    [line] = r.json()["lines"]
+    assert line["generated_t"] == "0.013", line  # 12.6 kg, as the scorecard
+    # a replay of the log counts the same
+    months = _waste_months(api)
+    with api.ctx.db.session() as s:
+        rebuild(s)
+    assert _waste_months(api) == months

@@ -42,12 +42,19 @@ class WasteFigures:
     labelled_before_storage: int = 0
     stored_count: int = 0
     exempt_count: int = 0  # of the generated, still exempt (豁免管理清单 #24, R61)
+    exempt_kg: Decimal = ZERO
     left_count: int = 0
     left_kg: Decimal = ZERO
     left_received_count: int = 0
     completed_count: int = 0
     completed_kg: Decimal = ZERO
     traced_count: int = 0
+
+    @property
+    def managed_kg(self) -> Decimal:
+        """The generated kg managed as their kind: for hazardous waste, less the lots still
+        exempt (R61), which leave with household waste and are not declared (HJ 1259 §7)."""
+        return self.generated_kg - self.exempt_kg
 
 
 @dataclass(frozen=True)
@@ -347,7 +354,7 @@ def steps_below(points: Decimal, shortfall: Decimal, step: Decimal) -> Decimal:
 @formula("intensity_change")
 def intensity_change(c: Criterion, x: Ctx) -> Outcome:
     kind = c.params["kind"]
-    generated_kg = sum((w.generated_kg for w in x.rows(kind)), ZERO)
+    generated_kg = sum((w.managed_kg for w in x.rows(kind)), ZERO)
     t = generated_kg / THOUSAND
     inp = x.inputs
     base_t = inp.base_general_t if kind == "general" else inp.base_hazardous_t
@@ -670,8 +677,8 @@ def data_timeliness(c: Criterion, x: Ctx) -> Outcome:
 
 def management_class(x: Ctx) -> dict[str, Any]:
     """HJ 1259 §4.2, as the exports' declarations class it: the annual quantity is the
-    largest of this year's and the two years before (§4.2.3)."""
-    t = sum((w.generated_kg for w in x.rows("hazardous")), ZERO) / THOUSAND
+    largest of this year's and the two years before (§4.2.3), the exempt (R61) left out."""
+    t = sum((w.managed_kg for w in x.rows("hazardous")), ZERO) / THOUSAND
     years = {x.facts.year: t, **x.facts.prior_hazardous_t}
     top = max(years, key=lambda y: (years[y], y))
     cls, reasons = classify(
@@ -714,8 +721,8 @@ def hgt5902(x: Ctx) -> list[dict[str, Any]]:
     The site's waste goes to its routes by the entered shares, or wholly to its only route."""
     inp = x.inputs
     h = x.d.hgt5902
-    hw_kg = sum((w.generated_kg for w in x.rows("hazardous")), ZERO)
-    solid_kg = sum((w.generated_kg for w in x.facts.waste), ZERO)
+    hw_kg = sum((w.managed_kg for w in x.rows("hazardous")), ZERO)
+    solid_kg = sum((w.generated_kg for w in x.facts.waste), ZERO)  # the exempt are solid waste
     routes = {r: t for r, t in inp.product_t.items() if t > 0}
     out: list[dict[str, Any]] = []
     if not routes:
