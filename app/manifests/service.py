@@ -50,6 +50,7 @@ from app.domain.rules.transfer import (
     load_transfer_data,
     paper_backentry_due,
     receipt_due,
+    transit_overdue_hours,
 )
 from app.domain.values import CONTAINER_ZH, PHYSICAL_FORM_ZH, ReceiptOutcome, Role, WasteKind
 from app.eventstore.models import StoredEvent
@@ -1635,9 +1636,9 @@ def manifest_events(
 def alerts(
     *, session: Session, ctx: AppContext, actor: Principal, site_id: UUID | None = None
 ) -> list[schemas.ManifestAlert]:
-    """Receipts not confirmed within 5 working days (R50), manifests open too long (R56),
-    open discrepancies (R51), paper back-entries not yet filed (R53) and pending corrections;
-    of one consigning site if `site_id` is given."""
+    """Receipts not confirmed within 5 working days (R50), vehicles on the road too long
+    (R49), manifests open too long (R56), open discrepancies (R51), paper back-entries not yet
+    filed (R53) and pending corrections; of one consigning site if `site_id` is given."""
     tdata = load_transfer_data()
     now = ctx.clock.now()
     today = china_day(now)
@@ -1680,6 +1681,25 @@ def alerts(
                     message_en=f"paper manifest {paper['paper_number']}: the back-entry is not "
                     f"filed yet (due by {due})",
                     due_on=due,
+                )
+            )
+        overdue = (
+            transit_overdue_hours(tdata, row.dispatched_at, now)
+            if row.status == ManifestStatus.in_transit.value and row.dispatched_at is not None
+            else None
+        )
+        if overdue is not None:
+            out.append(
+                schemas.ManifestAlert(
+                    manifest_id=row.manifest_id,
+                    number=row.number,
+                    rule_id="R49",
+                    severity="warn",
+                    message_zh=f"联单 {row.number} 启运 {overdue} 小时仍未到达接受人"
+                    f"（超过 {tdata.transit_overdue_hours} 小时），请联系承运人核实车辆位置",
+                    message_en=f"manifest {row.number}: on the road for {overdue} h without "
+                    f"arriving at the receiver (over {tdata.transit_overdue_hours} h): check "
+                    "with the carrier where the vehicle is",
                 )
             )
         if row.discrepancy_open:

@@ -119,3 +119,37 @@ def test_bad_tracks_are_refused_and_only_carrier_or_consignor_upload(api) -> Non
     assert f["values"]["problem"] == "no_facility_location"
     events = ok(api.as_("admin").get(f"/api/v1/manifests/{m['manifest_id']}/events"))
     assert [e["type"] for e in events].count("manifest.track_recorded") == 1
+
+
+def test_a_vehicle_on_the_road_too_long_is_flagged_until_it_arrives(api) -> None:  # type: ignore[no-untyped-def]
+    """R49's watch on the trip (Zhoushan's "vehicle overtime"): a manifest in transit longer
+    than `[track] overdue_hours` (48) is a warning in the manifest alerts, for the consignor
+    and the carrier, and the warning ends with the receipt. The alerts are read at a later
+    "now" (a read: nothing is written in the future)."""
+    from app.core.clock import FrozenClock
+    from app.identity.service import principal_for
+    from app.manifests import service as manifest_service
+
+    p = setup_parties(api)
+    m = to_in_transit(api, p, draft(api, [stored_lot(api)]))
+    left = datetime.fromisoformat(m["dispatched_at"])
+
+    def r49_after(hours: float, user: str = "ehs_manager") -> list[Any]:
+        later = type("Later", (), {"clock": FrozenClock(left + timedelta(hours=hours))})()
+        with api.ctx.db.session(write=False) as s:
+            actor = principal_for(session=s, user_id=api.world.users[user])
+            found = manifest_service.alerts(session=s, ctx=later, actor=actor)
+        return [a for a in found if a.rule_id == "R49"]
+
+    assert r49_after(47.5) == []
+    (alert,) = r49_after(50)
+    assert alert.number == m["number"] and alert.severity == "warn"
+    assert "启运 50 小时仍未到达接受人" in alert.message_zh
+    # the carrier and the receiver see it too; another handler does not
+    assert [a.number for a in r49_after(50, "transporter")] == [m["number"]]
+    assert [a.number for a in r49_after(50, "handler")] == [m["number"]]
+    assert r49_after(50, "handler2") == []
+    now = ok(api.as_("ehs_manager").get("/api/v1/manifests/alerts"))
+    assert [a for a in now if a["rule_id"] == "R49"] == []  # just left
+    _receive(api, m)
+    assert r49_after(50) == []

@@ -54,6 +54,7 @@ class TransferData:
     confirm_working_days: int
     open_manifest_days: int
     geofence_m: int
+    transit_overdue_hours: int
     paper_backentry_working_days: int
     declaration_warn_days: int
     capacity_warn_ratio: Decimal
@@ -101,6 +102,7 @@ def load_transfer_data(path: Path = DATA_FILE) -> TransferData:
         confirm_working_days=int(raw["receipt"]["confirm_working_days"]),
         open_manifest_days=int(raw["receipt"]["open_manifest_days"]),
         geofence_m=int(raw["track"]["geofence_m"]),
+        transit_overdue_hours=int(raw["track"]["overdue_hours"]),
         paper_backentry_working_days=int(raw["paper"]["backentry_working_days"]),
         declaration_warn_days=int(raw["declaration"]["warn_days"]),
         capacity_warn_ratio=Decimal(str(raw["capacity"]["warn_ratio"])),
@@ -1024,6 +1026,16 @@ china_day = china_date  # the China calendar date (one definition: app.domain.va
 
 def receipt_due(tdata: TransferData, received_at: datetime) -> date:
     return tdata.add_working_days(china_day(received_at), tdata.confirm_working_days)
+
+
+def transit_overdue_hours(
+    tdata: TransferData, dispatched_at: datetime, now: datetime
+) -> int | None:
+    """Whole hours on the road when a vehicle that left `dispatched_at` and has not arrived
+    is past `[track] overdue_hours` (R49's watch on the trip, as Zhoushan flags "vehicle
+    overtime"), else None."""
+    hours = int((now - dispatched_at).total_seconds() // 3600)
+    return hours if hours >= tdata.transit_overdue_hours else None
 
 
 def as_plain(findings: list[Finding]) -> list[dict[str, Any]]:

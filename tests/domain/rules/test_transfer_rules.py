@@ -31,7 +31,12 @@ from app.domain.parties import (
 )
 from app.domain.rules.base import Severity, Step
 from app.domain.rules.registry import evaluate
-from app.domain.rules.transfer import Loading, TransferSituation, load_transfer_data
+from app.domain.rules.transfer import (
+    Loading,
+    TransferSituation,
+    load_transfer_data,
+    transit_overdue_hours,
+)
 from tests.domain.rules.support import lot as make_lot
 
 NOW = datetime(2026, 6, 1, 2, 0, tzinfo=UTC)
@@ -291,6 +296,17 @@ def test_r53_counts_working_days_from_the_paper_completion_to_the_entry() -> Non
     assert f.citation["clause"] == "Art. 20 ¶2"
     # an electronic manifest is not concerned
     assert "R53" not in fired(situation(Step.transfer, entered_at=NOW + timedelta(days=90)))
+
+
+def test_r49_flags_a_vehicle_on_the_road_past_the_configured_hours() -> None:
+    tdata = load_transfer_data()
+    assert tdata.transit_overdue_hours == 48  # transfer.toml [track] overdue_hours
+    left = datetime(2026, 6, 1, 8, tzinfo=UTC)
+    assert transit_overdue_hours(tdata, left, left + timedelta(hours=47, minutes=59)) is None
+    assert transit_overdue_hours(tdata, left, left + timedelta(hours=48)) == 48
+    assert transit_overdue_hours(tdata, left, left + timedelta(days=3, minutes=30)) == 72
+    shorter = replace(tdata, transit_overdue_hours=6)
+    assert transit_overdue_hours(shorter, left, left + timedelta(hours=7)) == 7
 
 
 TRANSFER_WARNINGS = [
