@@ -487,6 +487,9 @@ ZH: dict[str, str] = {
     ),
     "Cancelled: this manifest covers no transport": "已作废：本联单不能用于运输",
     "Roadside check": "路检核验",
+    "On the road for {h} h without arriving (over {limit} h)": (
+        "启运已 {h} 小时仍未到达接受人（超过 {limit} 小时）"
+    ),
     "What a roadside inspector sees from the QR code on the PDF, without signing in": (
         "路检人员扫描联单 PDF 上的二维码、无需登录即可看到的页面"
     ),

@@ -25,6 +25,7 @@ from app.domain.manifest import (
     ManifestStatus,
     Mismatch,
 )
+from app.domain.rules.transfer import load_transfer_data, transit_overdue_hours
 from app.domain.values import WasteKind
 from app.exports import service as export_service
 from app.identity import service as identity_service
@@ -387,7 +388,7 @@ def roadside_check(request: Request, token: str, session: ReadSessionDep, ctx: C
     """The roadside check (路检核验) a phone opens from the manifest PDF's second QR code: no
     sign-in; the manifest as the system holds it now, to hold against the paper and the
     vehicle. Not cached, not indexed, and the link is not sent on as a referrer."""
-    now = ctx.clock.now()
+    now, tdata = ctx.clock.now(), load_transfer_data()
     try:
         s = manifest_service.roadside_manifest(session=session, ctx=ctx, token=token)
     except NotFound:
@@ -400,6 +401,10 @@ def roadside_check(request: Request, token: str, session: ReadSessionDep, ctx: C
             m=s,
             doc=export_service.manifest_doc(session, s, now),
             verdict=ROADSIDE_VERDICT[s.status],
+            overdue_hours=transit_overdue_hours(tdata, s.dispatched_at, now)
+            if s.status is ManifestStatus.in_transit and s.dispatched_at is not None
+            else None,
+            overdue_limit=tdata.transit_overdue_hours,
             checked_at=now,
         )
     response.headers["Cache-Control"] = "no-store"

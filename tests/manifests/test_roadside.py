@@ -5,6 +5,7 @@ SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from types import SimpleNamespace
 from typing import Any
 from urllib.parse import urlsplit
@@ -16,7 +17,9 @@ from pydantic import ValidationError
 
 from app.config import Settings
 from app.core.keys import KeyRing
+from app.domain.rules.transfer import load_transfer_data
 from app.manifests import service as manifest_service
+from app.web import routes_manifests
 from tests.manifests.support import (
     Parties,
     draft,
@@ -72,7 +75,9 @@ def test_the_pdf_links_a_check_that_needs_no_account(api: Api, parties: Parties)
     assert 'id="nav"' not in html  # no console navigation for an anonymous visitor
 
 
-def test_the_verdict_follows_the_manifest(api: Api, parties: Parties) -> None:
+def test_the_verdict_follows_the_manifest(
+    api: Api, parties: Parties, monkeypatch: pytest.MonkeyPatch
+) -> None:
     m = draft(api, [stored_lot(api)])
     path = _check_path(api, m)
     r = _anonymous(api, path)
@@ -94,6 +99,12 @@ def test_the_verdict_follows_the_manifest(api: Api, parties: Parties) -> None:
     r = _anonymous(api, f"{path}?lang=en")
     assert 'data-status="in_transit"' in r.text and "verdict-ok" in r.text
     assert "In transit: this manifest covers the load below" in r.text
+    assert 'id="check-overdue"' not in r.text  # it just left
+    # past `[track] overdue_hours` (R49) the inspector is told how long it has been on the road
+    quick = replace(load_transfer_data(), transit_overdue_hours=0)
+    monkeypatch.setattr(routes_manifests, "load_transfer_data", lambda: quick)
+    r = _anonymous(api, f"{path}?lang=zh")  # the English visit left its cookie
+    assert "启运已 0 小时仍未到达接受人（超过 0 小时）" in r.text
 
 
 def test_a_cancelled_manifest_says_so(api: Api, parties: Parties) -> None:
