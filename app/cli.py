@@ -450,10 +450,17 @@ def serve(
     """Serve the API (uvicorn), printing the URL and the demo logins."""
     import uvicorn
 
+    from app.core.db import Database
+    from app.migrate import require_schema_at_head
     from app.seed import DEMO_PASSWORD
 
     settings = get_settings()
     settings.check_startup()
+    db = Database(settings.effective_database_url)
+    try:
+        require_schema_at_head(db.engine)  # one line now rather than a failed startup later
+    finally:
+        db.dispose()
     console.print(f"hazchain on [bold]http://{host}:{port}/[/bold]  (API docs: /docs)")
     if not settings.is_production:
         console.print(

@@ -2,6 +2,10 @@
 
 The session dependency uses FastAPI's `scope="function"`, so the transaction commits (or rolls
 back) before the response is sent: a client never sees success for a write that did not land.
+
+A console page that turns an error into a page (`app.web.render.WebRoute`) catches it before
+this dependency's exit sees it, so it marks the request (`ROLLBACK_ONLY`) and the write session
+rolls back instead of committing what the failed request had written.
 """
 
 from __future__ import annotations
@@ -24,9 +28,14 @@ async def get_ctx(request: Request) -> AppContext:
 CtxDep = Annotated[AppContext, Depends(get_ctx)]
 
 
-def _write_session(ctx: CtxDep) -> Iterator[Session]:
+ROLLBACK_ONLY = "hazchain_rollback_only"
+
+
+def _write_session(ctx: CtxDep, request: Request) -> Iterator[Session]:
     with ctx.db.session(write=True) as session:
         yield session
+        if getattr(request.state, ROLLBACK_ONLY, False):
+            session.rollback()  # the request failed and its page was drawn: nothing stays
 
 
 def _read_session(ctx: CtxDep) -> Iterator[Session]:

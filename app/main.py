@@ -25,6 +25,7 @@ from app.identity.routes import router as identity_router
 from app.labelling.routes import router as labels_router
 from app.lots.routes import router as lots_router
 from app.manifests.routes import router as manifests_router
+from app.migrate import require_schema_at_head
 from app.parties.routes import router as parties_router
 from app.rules.routes import router as rules_router
 from app.scorecard.routes import router as scorecard_router
@@ -48,6 +49,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        require_schema_at_head(ctx.db.engine)  # a server on an unmigrated database: refused
         # As many request threads as pooled connections (see Settings.db_pool_size).
         anyio.to_thread.current_default_thread_limiter().total_tokens = settings.db_pool_size
         stop = threading.Event()

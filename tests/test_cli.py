@@ -96,6 +96,37 @@ def test_migrate_seed_verify_rebuild(env: dict[str, str]) -> None:
     assert run(["verify"], env).returncode == 0
 
 
+def test_the_server_refuses_a_database_at_another_migration(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    """New code on a database that was not migrated would fail page by page on the first new
+    column; the server refuses to start instead, in one line that says what to run."""
+    from app.migrate import code_head, downgrade, upgrade
+    from tests.support.world import make_settings
+
+    never = run(["serve", "--port", "0"], env)  # a database never migrated
+    assert never.returncode == 2, never.stdout + never.stderr
+    assert "is at migration none (empty) but this code needs" in never.stdout
+    assert "hazchain migrate" in never.stdout and "Traceback" not in never.stderr
+
+    url = env["DATABASE_URL"]
+    upgrade(url)
+    downgrade(url, "b7e1d9f4c382")  # one migration behind
+    behind = run(["serve", "--port", "0"], env)
+    assert behind.returncode == 2
+    assert f"is at migration b7e1d9f4c382 but this code needs {code_head()}" in behind.stdout
+    # any other way of starting the app (uvicorn --factory, several workers) stops at startup
+    from app.config import ConfigurationError
+    from app.main import create_app
+
+    app = create_app(make_settings(url, tmp_path))
+    with pytest.raises(ConfigurationError, match="hazchain migrate"), TestClient(app):
+        pass
+    upgrade(url)
+    with TestClient(create_app(make_settings(url, tmp_path))) as client:
+        assert client.get("/healthz").json()["status"] == "ok"
+
+
 def test_demo_seeding_is_refused_in_production(env: dict[str, str]) -> None:
     env.update({"APP_ENV": "production", "JWT_SECRET": "j" * 48, "SITE_SIGNING_SEED": "ab" * 32})
     assert run(["migrate"], env).returncode == 0

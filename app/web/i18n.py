@@ -452,6 +452,12 @@ ZH: dict[str, str] = {
     "Citation": "依据",
     "Steps": "环节",
     "Severity": "级别",
+    # a database that cannot serve the page (app.core.errors.database_failure)
+    "the database is read-only: nothing was written": "数据库处于只读状态：未写入任何数据",
+    "the database is out of space: nothing was written": "数据库存储空间已满：未写入任何数据",
+    "the database connection was lost: nothing was written, try again": (
+        "数据库连接中断：未写入任何数据，请稍后重试"
+    ),
     # roadside check (/check/…): a phone outside the plant, no sign-in
     "Manifest check": "联单核验",
     "Not a valid check link": "核验链接无效",

@@ -3,6 +3,7 @@ errors into pages (a sign-in redirect, a friendly 403/404, or the message on the
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -11,19 +12,22 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+import sqlalchemy.exc as sa_exc
 from fastapi import Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.routing import APIRoute
 from fastapi.templating import Jinja2Templates
 
-from app.core.errors import status_for
+from app.core.errors import database_failure, status_for
+from app.deps import ROLLBACK_ONLY
 from app.domain.errors import DomainError, PermissionDenied
 from app.domain.values import Role
 from app.identity.permissions import Permission
 from app.web.auth import LoginRequired, WebSession
 from app.web.i18n import Translator, language
 
+log = logging.getLogger("hazchain.web")
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 CHINA = timedelta(hours=8)
 
@@ -176,10 +180,25 @@ def error_page(request: Request, exc: DomainError | RequestValidationError) -> R
     return page(request, "error.html", ws, status_code=status, status=status, message=message)
 
 
-class WebRoute(APIRoute):
-    """Pages never answer JSON errors: domain errors become a page or a sign-in redirect.
+def database_error_page(request: Request, exc: sa_exc.DBAPIError) -> Response:
+    """A database that cannot serve the page (gone, read-only, full): the API's status and
+    sentence (`database_failure`) on the console's error page; anything else stays a 500."""
+    status, _, detail = database_failure(exc)
+    log.error("database failure on %s %s: %s", request.method, request.url.path, exc.orig)
+    ws = getattr(request.state, "web_session", None)
+    message = Translator(language(request))(detail)
+    response = page(request, "error.html", ws, status_code=status, status=status, message=message)
+    response.headers["Retry-After"] = "5"
+    return response
 
-    The exception has already passed the session dependency (rolled back) when it arrives."""
+
+class WebRoute(APIRoute):
+    """Pages never answer JSON errors: domain errors become a page or a sign-in redirect, and
+    a database failure the error page with its status.
+
+    The exception arrives here before the write session's exit has seen it (FastAPI runs that
+    exit after this handler returns), so the request is marked rollback-only first: whatever
+    the failed request wrote is rolled back, not committed with the error page."""
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         original = super().get_route_handler()
@@ -188,6 +207,10 @@ class WebRoute(APIRoute):
             try:
                 return await original(request)
             except (DomainError, RequestValidationError) as exc:
+                setattr(request.state, ROLLBACK_ONLY, True)
                 return error_page(request, exc)
+            except sa_exc.DBAPIError as exc:
+                setattr(request.state, ROLLBACK_ONLY, True)
+                return database_error_page(request, exc)
 
         return handler

@@ -18,7 +18,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import httpx
 import pytest
@@ -29,6 +29,7 @@ from tests.mobile.conftest import Handheld, item
 from tests.security.server import Server
 from tests.support.client import Api
 from tests.support.world import World
+from tests.web.support import Web
 
 pytestmark = pytest.mark.postgres
 
@@ -222,6 +223,7 @@ def test_connection_terminated_mid_request_is_a_clean_503(pg_api: Api, server: S
 
 def test_read_only_database_gives_a_clear_error(pg_api: Api, tmp_path: Path) -> None:
     api = pg_api
+    lot = api.as_("operator").generate()
     db = sa.make_url(api.url).database
     admin = sa.create_engine(api.url, isolation_level="AUTOCOMMIT")
     api.ctx.db.dispose()
@@ -233,6 +235,19 @@ def test_read_only_database_gives_a_clear_error(pg_api: Api, tmp_path: Path) -> 
         assert r.status_code == 503, r.text
         assert r.json()["error"] == "database_read_only"
         assert ro.get("/api/v1/lots").status_code == 200
+        # the console answers with its own error page, in Chinese, not the API's JSON
+        web = Web(ro, "operator")
+        form = {
+            "action": "weigh",
+            "event_id": str(uuid4()),
+            "expected_version": str(lot["version"]),
+            "weight_kg": "130",
+        }
+        page = web.post(f"/lots/{lot['lot_id']}/act", form)
+        assert page.status_code == 503, page.text
+        assert page.headers["content-type"].startswith("text/html")
+        assert "数据库处于只读状态：未写入任何数据" in page.text
+        assert web.get(f"/lots/{lot['lot_id']}").status_code == 200  # reads go on
         ro.close()
     finally:
         with admin.connect() as c:

@@ -8,9 +8,14 @@ from datetime import UTC, datetime, timedelta
 from uuid import UUID, uuid4
 
 import pytest
+import sqlalchemy as sa
+from fastapi import APIRouter
 from sqlmodel import select
 
+from app.deps import SessionDep
+from app.domain.errors import InvalidInput
 from app.eventstore.models import StoredEvent
+from app.web.render import WebRoute
 from tests.manifests.support import setup_parties, stored_lot
 from tests.support.world import PASSWORD
 from tests.web.support import Web
@@ -986,3 +991,28 @@ def test_the_wizard_offers_the_lots_longest_in_storage_first(api, monkeypatch) -
     offered = re.findall(r'id="lot-([0-9a-f-]{36})"', page)
     assert offered == [ids[1], ids[2]]  # 200 days, then 40; the newest waits for a later page
     assert re.search(r'id="lots-shown">按贮存时间最久优先显示: 2 / 3<', page)
+
+
+def test_a_page_that_fails_after_writing_keeps_nothing(api) -> None:  # type: ignore[no-untyped-def]
+    """A console route turns a domain error into a page before the write session's exit runs
+    (FastAPI runs it after the route's handler returns): the request is then rolled back, not
+    committed with the error page. Proven with a route that writes and then refuses."""
+    router = APIRouter(route_class=WebRoute)
+
+    @router.post("/test-half-write")
+    def half_write(session: SessionDep) -> None:
+        session.execute(
+            sa.text(
+                "INSERT INTO manifest_sequence (year, division, last_seq) VALUES (1999, 'T', 1)"
+            )
+        )
+        session.flush()
+        raise InvalidInput("refused after a write")
+
+    api.app.include_router(router)
+    r = api.client.post("/test-half-write")
+    assert r.status_code == 422 and "refused after a write" in r.text
+    assert r.headers["content-type"].startswith("text/html")
+    with api.ctx.db.engine.connect() as c:
+        left = c.execute(sa.text("SELECT count(*) FROM manifest_sequence WHERE year = 1999"))
+        assert left.scalar_one() == 0
