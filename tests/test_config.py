@@ -83,13 +83,16 @@ def test_db_pool_size_sets_the_pool_and_the_request_threads(
 
     from app.core.db import Database
     from app.main import create_app
+    from app.migrate import upgrade
 
     monkeypatch.setenv("DB_POOL_SIZE", "7")
     s = Settings(app_env=Environment.testing, var_dir=tmp_path, jwt_secret="x" * 48)
     assert s.db_pool_size == 7
     pg = Database("postgresql+psycopg://x@localhost/x", pool_size=s.db_pool_size)
     assert pg.engine.pool.size() == 7  # type: ignore[attr-defined]
-    app = create_app(s.model_copy(update={"database_url": f"sqlite:///{tmp_path / 'p.db'}"}))
+    url = f"sqlite:///{tmp_path / 'p.db'}"
+    upgrade(url)  # the app starts only on a database at its code's migration
+    app = create_app(s.model_copy(update={"database_url": url}))
     with TestClient(app) as client:
         limit = client.portal.call(lambda: anyio.to_thread.current_default_thread_limiter())
         assert limit.total_tokens == 7
