@@ -278,7 +278,7 @@ def dashboard_page(
         summary=summary,
         open_manifests=open_manifests,
         overdue=overdue,
-        open_findings=total_alerts,
+        open_findings=total_alerts + len(m_alerts),  # what the alert list below lists
         manifest_alerts=m_alerts[:8],
         alerts=alerts,
         scores=scores,

@@ -4,7 +4,7 @@ on the lot page, and the manifest wizard, all through the same services as the A
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from uuid import UUID, uuid4
 
 import pytest
@@ -16,7 +16,7 @@ from app.deps import SessionDep
 from app.domain.errors import InvalidInput
 from app.eventstore.models import StoredEvent
 from app.web.render import WebRoute
-from tests.manifests.support import setup_parties, stored_lot
+from tests.manifests.support import draft, setup_parties, stored_lot
 from tests.support.world import PASSWORD
 from tests.web.support import Web
 
@@ -1016,3 +1016,26 @@ def test_a_page_that_fails_after_writing_keeps_nothing(api) -> None:  # type: ig
     with api.ctx.db.engine.connect() as c:
         left = c.execute(sa.text("SELECT count(*) FROM manifest_sequence WHERE year = 1999"))
         assert left.scalar_one() == 0
+
+
+def test_the_open_alerts_tile_counts_the_manifest_alerts_it_lists(api) -> None:  # type: ignore[no-untyped-def]
+    """The tile counts the storage alerts and the manifest alerts (R49, R50, R51, R53, …), as
+    the alert list under it shows both: a paper back-entry waiting in draft adds one."""
+    setup_parties(api)
+    web = Web(api, "ehs_manager")
+
+    def tile() -> int:
+        found = re.search(r'id="open-findings"><b>(\d+)</b>', web.get("/dashboard").text)
+        assert found
+        return int(found.group(1))
+
+    def listed() -> int:
+        storage = api.as_("ehs_manager").get("/api/v1/alerts").json()["total"]
+        return storage + len(api.as_("ehs_manager").get("/api/v1/manifests/alerts").json())
+
+    lot = stored_lot(api)
+    before = tile()
+    assert before == listed()
+    paper = {"paper_number": "苏-2026-000321", "completed_on": str(date.today()), "reason": "停机"}
+    draft(api, [lot], paper=paper)
+    assert tile() == listed() == before + 1
