@@ -287,3 +287,6 @@ class ManifestAlert(Schema):
     message_zh: str
     message_en: str
     due_on: date | None = None
+    citation: dict[str, Any] | None = Field(
+        default=None, description="the rule's document, clause and confidence (none: not a rule)"
+    )

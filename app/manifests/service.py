@@ -18,6 +18,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from functools import cache
 from typing import Any
 from uuid import UUID, uuid4, uuid5
 
@@ -41,7 +42,7 @@ from app.domain.events import Event
 from app.domain.lot import LotState, LotStatus
 from app.domain.manifest import HandoverStep, ManifestState, ManifestStatus, Party
 from app.domain.rules.base import Finding, Step
-from app.domain.rules.registry import evaluate
+from app.domain.rules.registry import all_rules, evaluate
 from app.domain.rules.transfer import (
     Loading,
     TransferSituation,
@@ -1736,7 +1737,14 @@ def alerts(
                     message_en=f"manifest {row.number} has a correction awaiting approval",
                 )
             )
-    return out
+    cites = _citations()
+    return [a.model_copy(update={"citation": cites.get(a.rule_id)}) for a in out]
+
+
+@cache
+def _citations() -> dict[str, dict[str, str]]:
+    """Each rule's citation by id, for the alerts that name a rule."""
+    return {r.id: r.citation.as_dict() for r in all_rules()}
 
 
 def stored_event(session: Session, event_id: UUID) -> StoredEvent | None:

@@ -36,6 +36,7 @@ def test_a_late_back_entry_is_warned_at_submit_and_alerted_while_in_draft(api) -
     (alert,) = _alerts(api)
     assert alert["severity"] == "warn" and alert["number"] == m["number"]
     assert "补录未完成" in alert["message_zh"] and alert["due_on"] < str(TODAY)
+    assert alert["citation"]["clause"] == "Art. 20 ¶2", alert
     r = ok(act(api, "ehs_manager", m, "submit", occurred_at=when))
     assert r["manifest"]["status"] == "submitted"
     assert r["manifest"]["submitted_at"].startswith(when[:10])  # the step keeps its paper date

@@ -145,6 +145,11 @@ def test_a_vehicle_on_the_road_too_long_is_flagged_until_it_arrives(api) -> None
     (alert,) = r49_after(50)
     assert alert.number == m["number"] and alert.severity == "warn"
     assert "启运 50 小时仍未到达接受人" in alert.message_zh
+    assert alert.citation is not None  # every verdict cites its clause
+    assert (alert.citation["document"], alert.citation["clause"]) == (
+        "危险废物转移管理办法 (2021)",
+        "Art. 11(3)(4)",
+    )
     # the carrier and the receiver see it too; another handler does not
     assert [a.number for a in r49_after(50, "transporter")] == [m["number"]]
     assert [a.number for a in r49_after(50, "handler")] == [m["number"]]
