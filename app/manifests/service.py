@@ -1635,11 +1635,17 @@ def manifest_events(
 
 
 def alerts(
-    *, session: Session, ctx: AppContext, actor: Principal, site_id: UUID | None = None
+    *,
+    session: Session,
+    ctx: AppContext,
+    actor: Principal,
+    site_id: UUID | None = None,
+    manifest_id: UUID | None = None,
 ) -> list[schemas.ManifestAlert]:
     """Receipts not confirmed within 5 working days (R50), vehicles on the road too long
     (R49), manifests open too long (R56), open discrepancies (R51), paper back-entries not yet
-    filed (R53) and pending corrections; of one consigning site if `site_id` is given."""
+    filed (R53) and pending corrections; of one consigning site if `site_id` is given, of one
+    manifest if `manifest_id` is."""
     tdata = load_transfer_data()
     now = ctx.clock.now()
     today = china_day(now)
@@ -1650,6 +1656,8 @@ def alerts(
     ]
     if site_id is not None:
         conds.append(ManifestRow.site_id == site_id)  # type: ignore[arg-type]
+    if manifest_id is not None:
+        conds.append(ManifestRow.manifest_id == manifest_id)  # type: ignore[arg-type]
     rows = session.exec(select(ManifestRow).where(*conds))
     for row in rows:
         if row.received_at is not None and row.confirmed_at is None:

@@ -53,6 +53,7 @@ def manifests_page(
     request: Request,
     ws: WebUser,
     session: ReadSessionDep,
+    ctx: CtxDep,
     status: Annotated[str | None, Query(max_length=16)] = None,
     number: Annotated[str | None, Query(max_length=20)] = None,
     site: Annotated[str | None, Query(max_length=40)] = None,
@@ -85,6 +86,10 @@ def manifests_page(
         names=names,
         sites=_sites(session, ws),
         site=site_id,
+        # what needs doing, for every party: a handler's or carrier's home is this page
+        alerts=manifest_service.alerts(
+            session=session, ctx=ctx, actor=ws.principal, site_id=site_id
+        ),
     )
 
 
@@ -365,6 +370,9 @@ def _manifest_page(
         track=track,
         check_url=manifest_service.roadside_url(
             ctx, str(request.base_url), mf.number, mf.manifest_id
+        ),
+        alerts=manifest_service.alerts(
+            session=session, ctx=ctx, actor=actor, manifest_id=manifest_id
         ),
         **steps,
     )

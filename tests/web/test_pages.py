@@ -1039,3 +1039,24 @@ def test_the_open_alerts_tile_counts_the_manifest_alerts_it_lists(api) -> None: 
     paper = {"paper_number": "苏-2026-000321", "completed_on": str(date.today()), "reason": "停机"}
     draft(api, [lot], paper=paper)
     assert tile() == listed() == before + 1
+
+
+def test_the_manifest_list_and_page_show_each_partys_alerts(api) -> None:  # type: ignore[no-untyped-def]
+    """A handler's console home is the manifest list, with no dashboard: what it has to act
+    on (an open discrepancy here, R51; a receipt to confirm, R50) shows there and on the
+    manifest, with its citation; another handler sees none of it."""
+    from tests.manifests.support import to_received
+
+    p = setup_parties(api)
+    lot = stored_lot(api)
+    m = to_received(api, p, draft(api, [lot]), weights={lot["lot_id"]: "90"})
+    assert m["discrepancy"] is not None
+    handler = Web(api, "handler")
+    listing = handler.get("/manifests").text
+    alerts = re.search(r'<section class="card" id="manifest-alerts">(.*?)</section>', listing, re.S)
+    assert alerts, listing[:3000]
+    assert "R51" in alerts.group(1) and m["number"] in alerts.group(1)
+    assert "危险废物转移管理办法 (2021) Art. 18 ¶2" in alerts.group(1)
+    page = handler.get(f"/manifests/{m['manifest_id']}").text
+    assert re.search(r'id="manifest-alerts">.*R51', page, re.S)
+    assert 'id="manifest-alerts"' not in Web(api, "handler2").get("/manifests").text
