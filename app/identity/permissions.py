@@ -140,11 +140,13 @@ def manifest_party(
     site_id: UUID,
     carrier_enterprise_id: UUID,
     handler_enterprise_id: UUID,
+    submitted: bool,
 ) -> str | None:
     """The one policy for who sees a manifest, and as which party.
 
     * handler and transporter users: only manifests naming their organisation as handler
-      (接受人) or carrier (承运人) — whatever the site;
+      (接受人) or carrier (承运人) — whatever the site — once submitted (a draft is the
+      consignor's work in progress);
     * plant users (admin, EHS manager, operator): manifests of the sites in their scope, as the
       consignor (移出人);
     * auditors (regulator): manifests of the sites in their scope, read-only.
@@ -152,6 +154,8 @@ def manifest_party(
     Returns "consignor", "carrier", "handler", "regulator", or None (outside the scope: the
     manifest is reported as not found)."""
     portal = PORTAL_ROLES.get(actor.role)
+    if portal is not None and not submitted:
+        return None
     if portal == "handler":
         return "handler" if actor.enterprise_id == handler_enterprise_id else None
     if portal == "carrier":

@@ -111,6 +111,7 @@ def _party_of(actor: Principal, s: ManifestState) -> str | None:
         site_id=s.site_id,
         carrier_enterprise_id=s.carrier_enterprise_id,
         handler_enterprise_id=s.handler_enterprise_id,
+        submitted=s.submitted_at is not None,
     )
 
 
@@ -1512,10 +1513,11 @@ def decide_correction(
 
 def scope_filter(actor: Principal) -> sa.ColumnElement[bool]:
     """SQL form of `manifest_party`: the manifests the actor may see."""
+    submitted = ManifestRow.submitted_at.is_not(None)  # type: ignore[union-attr]
     if actor.role is Role.handler:
-        return ManifestRow.handler_enterprise_id == actor.enterprise_id  # type: ignore[return-value]
+        return sa.and_(ManifestRow.handler_enterprise_id == actor.enterprise_id, submitted)
     if actor.role is Role.transporter:
-        return ManifestRow.carrier_enterprise_id == actor.enterprise_id  # type: ignore[return-value]
+        return sa.and_(ManifestRow.carrier_enterprise_id == actor.enterprise_id, submitted)
     return ManifestRow.site_id.in_(actor.site_ids)  # type: ignore[attr-defined,no-any-return]
 
 

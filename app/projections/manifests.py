@@ -42,6 +42,8 @@ class ManifestRow(SQLModel, table=True):
     discrepancy_open: bool = Field(sa_column=sa.Column(sa.Boolean(), nullable=False))
     pending_corrections: int = Field(sa_column=sa.Column(sa.Integer(), nullable=False))
     created_at: datetime = Field(sa_column=sa.Column(UTCDateTime(), nullable=False, index=True))
+    # none while a draft: the handler's and carrier's users see it from here on
+    submitted_at: datetime | None = Field(default=None, sa_column=sa.Column(UTCDateTime()))
     dispatched_at: datetime | None = Field(default=None, sa_column=sa.Column(UTCDateTime()))
     received_at: datetime | None = Field(default=None, sa_column=sa.Column(UTCDateTime()))
     confirmed_at: datetime | None = Field(default=None, sa_column=sa.Column(UTCDateTime()))
@@ -99,6 +101,7 @@ def _values(s: ManifestState) -> dict[str, Any]:
         "discrepancy_open": s.discrepancy_open,
         "pending_corrections": sum(1 for c in s.corrections if c.status == "pending"),
         "created_at": s.created_at,
+        "submitted_at": s.submitted_at,
         "dispatched_at": s.dispatched_at,
         "received_at": s.received_at,
         "confirmed_at": s.confirmed_at,

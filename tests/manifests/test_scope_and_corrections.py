@@ -1,7 +1,9 @@
-"""Portal scope (handlers and carriers see only manifests naming them), corrections that need
-the other party's approval, and refusals by role and state."""
+"""Portal scope (handlers and carriers see only manifests naming them, once submitted),
+corrections that need the other party's approval, and refusals by role and state."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from tests.manifests.support import (
     act,
@@ -20,6 +22,11 @@ def test_a_handler_cannot_see_another_handlers_manifest(api) -> None:  # type: i
     setup_parties(api)
     m = draft(api, [stored_lot(api)])
     path = f"/api/v1/manifests/{m['manifest_id']}"
+    # a draft is the consignor's work in progress: the parties it names do not see it yet
+    for party in ("handler", "transporter"):
+        assert api.as_(party).get(path).status_code == 404
+        assert ok(api.as_(party).get("/api/v1/manifests"))["total"] == 0
+    m = step(api, "ehs_manager", m, "submit")
     assert api.as_("handler").get(path).status_code == 200
     assert api.as_("transporter").get(path).status_code == 200
     # the other handler: not found (existence does not leak), and not in its list
@@ -127,3 +134,33 @@ def test_manifest_numbers_are_sequential_per_city(api) -> None:  # type: ignore[
     b = draft(api, [stored_lot(api)])
     assert int(b["number"]) == int(a["number"]) + 1
     assert a["number"][:4].isdigit() and a["number"][4:8] == "3205"
+
+
+def test_the_migration_fills_submitted_at_from_each_manifests_state(api) -> None:  # type: ignore[no-untyped-def]
+    """`rm_manifest.submitted_at` (what portal scope reads) is filled for the manifests that
+    were there before it, as the projector fills it: a draft none, a submitted one its time."""
+    import sqlalchemy as sa
+
+    from app.migrate import downgrade, upgrade
+    from app.projections.manifests import ManifestRow
+
+    setup_parties(api)
+    kept = draft(api, [stored_lot(api)])
+    sent = step(api, "ehs_manager", draft(api, [stored_lot(api)]), "submit")
+    t = ManifestRow.__table__  # type: ignore[attr-defined]
+
+    def rows() -> list[tuple[Any, ...]]:
+        with api.ctx.db.engine.connect() as c:
+            q = sa.select(t.c.number, t.c.submitted_at).order_by(t.c.number)
+            return [tuple(r) for r in c.execute(q)]
+
+    inline = rows()
+    assert [(n, at is not None) for n, at in inline] == [
+        (kept["number"], False),
+        (sent["number"], True),
+    ]
+    api.ctx.db.dispose()
+    downgrade(api.url, "c4f8a2d6e913")
+    upgrade(api.url)
+    assert rows() == inline
+    assert ok(api.as_("handler").get("/api/v1/manifests"))["total"] == 1

@@ -97,6 +97,9 @@ def test_bad_tracks_are_refused_and_only_carrier_or_consignor_upload(api) -> Non
     p = setup_parties(api)
     m = draft(api, [stored_lot(api)])
     early = act(api, "transporter", m, "track", points=_fixes("31.27"))
+    assert early.status_code == 404, early.text  # a draft: not the carrier's to see yet
+    submitted = step(api, "ehs_manager", draft(api, [stored_lot(api)]), "submit")
+    early = act(api, "transporter", submitted, "track", points=_fixes("31.27"))
     assert early.status_code == 409, early.text  # not loaded yet
     m = to_in_transit(api, p, m)
     future = _fixes("31.27")

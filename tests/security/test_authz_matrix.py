@@ -187,15 +187,17 @@ USERS = {
 
 
 class Matrix:
-    """The module's world: lots at both sites, a manifest naming `handler`, a device."""
+    """The module's world: lots at both sites, a submitted manifest naming `handler` and
+    `transporter` and a draft naming them too, a device."""
 
     def __init__(self, api: Api) -> None:
-        from tests.manifests.support import draft, setup_parties, stored_lot
+        from tests.manifests.support import draft, setup_parties, step, stored_lot
 
         self.api = api
         setup_parties(api)
         self.lot_a = stored_lot(api)
-        self.manifest = draft(api, [self.lot_a])
+        self.manifest = step(api, "ehs_manager", draft(api, [self.lot_a]), "submit")
+        self.draft = draft(api, [stored_lot(api)])  # not submitted: the consignor's alone
         self.lot_a = api.as_("operator").get(f"/api/v1/lots/{self.lot_a['lot_id']}").json()
         ob = api.as_("operator_b")
         self.lot_b = ob.step(ob.generate(site=api.world.site_b), "label")
@@ -345,7 +347,7 @@ def test_role_matrix(matrix: Matrix, method: str, template: str, requirement: st
 # ---------------------------------------------------------------- object-level scope
 
 # (who, method, path, body, expected status). `{lot_a}` is at SZ01 (site A), `{lot_b}` at TZ02
-# (site B); the manifest is SZ01's, naming `handler` and `transporter`.
+# (site B); the manifest (submitted) and the draft are SZ01's, naming `handler` and `transporter`.
 SCOPE_CASES: list[tuple[str, str, str, str, int]] = [
     # an operator of site B cannot read or move a lot of site A, and the reverse
     ("operator_b", "GET", "/api/v1/lots/{lot_a}", "", 404),
@@ -375,6 +377,15 @@ SCOPE_CASES: list[tuple[str, str, str, str, int]] = [
     ("operator_b", "GET", "/api/v1/manifests/{manifest}", "", 404),
     ("operator_b", "POST", "/api/v1/manifests/{manifest}/cancel", "cancel", 404),
     ("operator_b", "POST", "/api/v1/manifests/{manifest}/sign", "sign", 404),
+    # a draft is the consignor's work in progress: the handler and carrier it names see it
+    # once it is submitted, not before
+    ("handler", "GET", "/api/v1/manifests/{draft}", "", 404),
+    ("handler", "GET", "/api/v1/manifests/{draft}.pdf", "", 404),
+    ("transporter", "GET", "/api/v1/manifests/{draft}", "", 404),
+    ("transporter", "GET", "/api/v1/manifests/{draft}/events", "", 404),
+    ("transporter", "POST", "/api/v1/manifests/{draft}/challenges", "challenge", 404),
+    ("ehs_manager", "GET", "/api/v1/manifests/{draft}", "", 200),
+    ("auditor", "GET", "/api/v1/manifests/{draft}", "", 200),
     # a role that never takes a step is refused before the lookup, named on it or not
     ("handler2", "POST", "/api/v1/manifests/{manifest}/cancel", "cancel", 403),
     ("handler", "POST", "/api/v1/manifests/{manifest}/submit", "version", 403),
@@ -404,6 +415,7 @@ def _scope_body(m: Matrix, kind: str) -> dict[str, Any] | None:
         "cancel": {**base, "expected_version": m.manifest["version"], "reason": "试图作废"},
         "version": {**base, "expected_version": m.manifest["version"]},
         "sign": {**base, "expected_version": m.manifest["version"], "step": "dispatch"},
+        "challenge": {"step": "dispatch"},
         "dispose": {
             **base,
             "expected_version": m.manifest["version"],
@@ -433,6 +445,7 @@ def test_object_scope(
         lot_b=matrix.lot_b["lot_id"],
         code_a=matrix.lot_a["digital_id"],
         manifest=matrix.manifest["manifest_id"],
+        draft=matrix.draft["manifest_id"],
         zone_b=w.zones["B1"],
         site_b=w.site_b,
     )

@@ -16,7 +16,8 @@ stale version: 409; an unknown id: 404; a field the service refuses: 422), so it
 nothing. Reads use real ids, so permitted pages really render.
 
 `CROSS` is the scope table: a console user of one site opening another site's lot, zone,
-manifest, scorecard or export, and a handler opening a manifest that does not name it.
+manifest, scorecard or export, a handler opening a manifest that does not name it, and the
+handler and carrier a draft names opening it before it is submitted.
 
 The world is built once per backend (module-scoped), as in `test_authz_matrix.py`.
 """
@@ -36,7 +37,7 @@ from httpx import Response
 
 from app.manifests import service as manifest_service
 from tests.conftest import _PG_PROBLEM, _template
-from tests.manifests.support import draft, setup_parties, stored_lot
+from tests.manifests.support import draft, setup_parties, step, stored_lot
 from tests.support.client import Api
 from tests.web.support import Web
 
@@ -99,7 +100,7 @@ CONSOLE: list[tuple[str, str, str, tuple[Any, ...]]] = [
     ("POST", "/manifests/{manifest_id}/act", "sign", ANY_PARTY),
     ("POST", "/manifests/{manifest_id}/act", "correction", ANY_PARTY),
     # a one-time code for the dispatch handover: the consignor's and the carrier's, not before
-    # the manifest is loaded (this one is a draft: 409); the handler does not sign it (422)
+    # the manifest is loaded (this one is submitted: 409); the handler does not sign it (422)
     ("POST", "/manifests/{manifest_id}/act", "challenge", (LOGIN, 409, 409, 409, X, 422, 409)),
     ("POST", "/manifests/{manifest_id}/act", "receive", HANDLER),
     ("POST", "/manifests/{manifest_id}/act", "confirm", HANDLER),
@@ -147,7 +148,8 @@ class Console:
         self.parties = setup_parties(api)
         self.lot = stored_lot(api)  # site A, in A1, on no manifest
         self.mlot = stored_lot(api)
-        self.manifest = draft(api, [self.mlot])
+        self.manifest = step(api, "ehs_manager", draft(api, [self.mlot]), "submit")
+        self.draft = draft(api, [stored_lot(api)])  # the consignor's alone until submitted
         ob = api.as_("operator_b")
         lot_b = ob.step(ob.generate(site=w.site_b), "label")
         self.lot_b = ob.step(lot_b, "store", zone_id=str(w.zones["B1"]))
@@ -197,6 +199,8 @@ class Console:
             "path": "app.js" if template.startswith("/m/") else "console.css",
             "code_b": self.lot_b["digital_id"],
             "number": self.manifest["number"],
+            "draft_id": self.draft["manifest_id"],
+            "draft_number": self.draft["number"],
             "token": manifest_service.roadside_token(
                 self.api.ctx, self.manifest["number"], self.manifest["manifest_id"]
             ),
@@ -534,6 +538,11 @@ CROSS: list[tuple[str, str, str, str, int, str]] = [
     ("handler2", "POST", "/manifests/{manifest_id}/act", "sign", 404, "{number}"),
     ("handler2", "POST", "/manifests/{manifest_id}/act", "receive", 404, "{number}"),
     ("handler2", "POST", "/manifests/{manifest_id}/act", "challenge", 404, "{number}"),
+    # the handler and the carrier a draft names: not theirs to see until it is submitted
+    ("handler", "GET", "/manifests", "", 200, "{draft_number}"),
+    ("handler", "GET", "/manifests/{draft_id}", "", 404, "{draft_number}"),
+    ("transporter", "GET", "/manifests/{draft_id}/manifest.pdf", "", 404, ""),
+    ("transporter", "POST", "/manifests/{draft_id}/act", "challenge", 404, "{draft_number}"),
 ]
 
 
