@@ -29,7 +29,7 @@ from app.domain.rules.transfer import load_transfer_data, transit_overdue_hours
 from app.domain.values import WasteKind
 from app.exports import service as export_service
 from app.identity import service as identity_service
-from app.identity.permissions import Permission
+from app.identity.permissions import PORTAL_ROLES, Permission
 from app.lots import service as lot_service
 from app.manifests import schemas as m
 from app.manifests import service as manifest_service
@@ -80,7 +80,12 @@ def manifests_page(
         section="manifests",
         result=result,
         counts=counts,
-        statuses=list(ManifestStatus),
+        # a handler's or carrier's list never holds a draft (portal scope): no chip for it
+        statuses=[
+            s
+            for s in ManifestStatus
+            if s is not ManifestStatus.draft or ws.principal.role not in PORTAL_ROLES
+        ],
         status=status or "",
         number=number or "",
         names=names,

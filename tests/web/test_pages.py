@@ -1060,3 +1060,6 @@ def test_the_manifest_list_and_page_show_each_partys_alerts(api) -> None:  # typ
     page = handler.get(f"/manifests/{m['manifest_id']}").text
     assert re.search(r'id="manifest-alerts">.*R51', page, re.S)
     assert 'id="manifest-alerts"' not in Web(api, "handler2").get("/manifests").text
+    # a handler's list holds no drafts (portal scope), so it offers no draft filter either
+    assert "/manifests?status=draft" not in listing
+    assert "/manifests?status=draft" in Web(api, "ehs_manager").get("/manifests").text
