@@ -360,13 +360,13 @@ def sweep() -> None:
 
 @cli.command()
 def checkpoint() -> None:
-    """Sign the current head of every site's chain."""
+    """Sign the current head of every site's chain, and of the master data's change trail."""
     from app.audit import service as audit_service
 
     ctx = _ctx()
     with ctx.db.session() as session:
         cps = audit_service.sign_checkpoints(session=session, ctx=ctx, actor=None)
-    console.print(f"signed {len(cps)} checkpoints")
+    console.print(f"signed {len(cps)} checkpoints and the change trail's head")
 
 
 @cli.command("export-db")

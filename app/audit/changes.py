@@ -18,7 +18,10 @@ IMMEDIATE`), so rows chain in the order they are numbered. `verify_change_trail`
 every verification of the log, recomputes the chain: a row altered, removed or inserted by
 someone who dropped the triggers breaks it. Rows removed from the end leave a shorter chain
 that still links up; a run checks that the head an earlier run saw is still in place, so that
-shows too. Unlike the custody log the trail is not signed.
+shows too. And like the custody log, the trail's head is signed (`sign_trail_head`, into
+`change_trail_checkpoint`) with a key derived from SITE_SIGNING_SEED, which the database does
+not hold: a trail rewritten whole, hashes included, no longer has the head a signed checkpoint
+names, and rows cut from its end leave a checkpoint beyond it.
 """
 
 from __future__ import annotations
@@ -26,15 +29,19 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
-from uuid import UUID
+from uuid import NAMESPACE_URL, UUID, uuid5
 
+import jwt
 import sqlalchemy as sa
-from sqlmodel import Session
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from sqlmodel import Session, select
 
+from app.audit.models import TrailCheckpoint
 from app.core.db import canonical_json
+from app.core.keys import KeyRing
 from app.eventstore.hashing import GENESIS_HASH, ts
 from app.identity.permissions import Principal
 from app.parties.models import PartyChange
@@ -42,6 +49,9 @@ from app.parties.models import PartyChange
 TRAIL_SCHEME = "hazchain-change-trail-v1"
 # pg_advisory_xact_lock key of the trail's head (any constant no other lock uses)
 TRAIL_LOCK = 0x7A6368616E6765  # "zchange"
+
+# The trail's signing key in the KeyRing: derived as a site's is, under an id no site has.
+TRAIL_KEY = uuid5(NAMESPACE_URL, "hazchain:change-trail")
 
 # A field whose name holds one of these never enters the trail (any case, anywhere in the data).
 SECRET_WORDS = ("password", "secret", "token")
@@ -159,14 +169,52 @@ def _head(session: Session) -> str:
     return session.execute(q).scalar() or GENESIS_HASH
 
 
+def sign_trail_head(
+    session: Session, keys: KeyRing, now: datetime, every: timedelta | None = None
+) -> TrailCheckpoint | None:
+    """Sign the trail's head, taken under the writers' lock (none while the trail is empty; the
+    existing checkpoint when it was signed at this length). With `every`: only when the trail
+    moved since its last checkpoint and that one is `every` old, as the schedule signs."""
+    head = _head(session)
+    rows = session.execute(sa.select(sa.func.count()).select_from(PartyChange)).scalar_one()
+    if rows == 0:
+        return None
+    last = session.exec(
+        select(TrailCheckpoint).order_by(TrailCheckpoint.rows.desc()).limit(1)  # type: ignore[attr-defined]
+    ).first()
+    if last is not None and last.rows == rows:
+        return last
+    if last is not None and every is not None and now - last.created_at < every:
+        return None
+    claims = {
+        "iss": "hazchain",
+        "typ": "change-trail-checkpoint",
+        "rows": rows,
+        "hash": head,
+        "iat": int(now.timestamp()),
+    }
+    cp = TrailCheckpoint(
+        rows=rows,
+        hash=head,
+        key_id=keys.key_id(TRAIL_KEY),
+        jws=keys.sign(TRAIL_KEY, claims),
+        created_at=now,
+    )
+    session.add(cp)
+    session.flush()
+    return cp
+
+
 @dataclass(frozen=True)
 class TrailReport:
-    """The change trail's verification: rows checked, the head's hash, the first broken row."""
+    """The change trail's verification: rows checked, the head's hash, the signed checkpoints
+    that held, the first broken row."""
 
     rows: int
     head_hash: str
     broken_id: int | None = None
     reason: str | None = None
+    checkpoints: int = 0
 
     @property
     def ok(self) -> bool:
@@ -174,16 +222,43 @@ class TrailReport:
 
     def summary(self) -> str:
         if self.ok:
-            return f"change trail ok: {self.rows} rows"
+            return f"change trail ok: {self.rows} rows, {self.checkpoints} signed checkpoints"
         where = f"at row {self.broken_id}" if self.broken_id is not None else "at its end"
         return f"change trail broken {where}: {self.reason}"
 
 
-def verify_change_trail(conn: sa.Connection, seen: tuple[int, str] | None = None) -> TrailReport:
+def _signed(conn: sa.Connection, key: Ed25519PublicKey | None) -> tuple[dict[int, str], str | None]:
+    """The trail's checkpoints (rows → hash) whose signature and content hold, or the first
+    problem with one."""
+    if key is None:
+        return {}, None
+    c = TrailCheckpoint.__table__  # type: ignore[attr-defined]
+    out: dict[int, str] = {}
+    for cp in conn.execute(sa.select(c).order_by(c.c.rows)):
+        try:
+            claims = jwt.decode(cp.jws, key, algorithms=["EdDSA"], options={"verify_iat": False})
+        except jwt.PyJWTError as exc:
+            return out, f"signed checkpoint at row {cp.rows} does not verify ({exc})"
+        if claims.get("rows") != cp.rows or claims.get("hash") != cp.hash:
+            return out, f"signed checkpoint at row {cp.rows} differs from what was signed"
+        out[cp.rows] = cp.hash
+    return out, None
+
+
+def verify_change_trail(
+    conn: sa.Connection,
+    seen: tuple[int, str] | None = None,
+    key: Ed25519PublicKey | None = None,
+) -> TrailReport:
     """Recompute the trail's chain on `conn`. `seen`: (rows, head hash) an earlier run found;
-    the chain must still hold that head at that row, or rows were removed or rewritten."""
+    the chain must still hold that head at that row, or rows were removed or rewritten. `key`:
+    the trail's public key; each signed checkpoint must verify with it and the chain must hold
+    its hash at its row."""
+    signed, problem = _signed(conn, key)
+    if problem is not None:
+        return TrailReport(0, GENESIS_HASH, None, problem)
     t = PartyChange.__table__  # type: ignore[attr-defined]
-    prev, n = GENESIS_HASH, 0
+    prev, n, held = GENESIS_HASH, 0, 0
     rows = conn.execute(sa.select(t).order_by(t.c.id).execution_options(yield_per=2000))
     for r in rows:
         if r.prev_hash != prev:
@@ -203,9 +278,21 @@ def verify_change_trail(conn: sa.Connection, seen: tuple[int, str] | None = None
         n += 1
         if seen is not None and n == seen[0] and r.hash != seen[1]:
             reason = f"row {r.id} is not the head an earlier verification saw at row {n}"
-            return TrailReport(n, r.hash, r.id, reason)
+            return TrailReport(n, r.hash, r.id, reason, held)
+        if n in signed:
+            if r.hash != signed[n]:
+                reason = (
+                    f"row {r.id} is not the head the signed checkpoint names at row {n}: "
+                    "the trail was rewritten"
+                )
+                return TrailReport(n, r.hash, r.id, reason, held)
+            held += 1
         prev = r.hash
     if seen is not None and n < seen[0]:
         reason = f"{n} rows where an earlier verification saw {seen[0]}: rows removed"
-        return TrailReport(n, prev, None, reason)
-    return TrailReport(n, prev)
+        return TrailReport(n, prev, None, reason, held)
+    beyond = max(signed, default=0)
+    if beyond > n:
+        reason = f"{n} rows where a signed checkpoint covers {beyond}: rows removed"
+        return TrailReport(n, prev, None, reason, held)
+    return TrailReport(n, prev, checkpoints=held)

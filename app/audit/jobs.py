@@ -50,7 +50,7 @@ def verify(
         report = verify_chains(
             session.connection(), ctx.keys.public_key, progress=progress, workers=workers
         )
-        report = audit_service.with_change_trail(report, session.connection())
+        report = audit_service.with_change_trail(report, session.connection(), ctx.keys)
 
     def record(*, trigger: str, actor: Principal | None = None) -> VerificationRun:
         with ctx.db.session() as session:

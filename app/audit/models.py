@@ -33,3 +33,26 @@ class VerificationRun(SQLModel, table=True):
     )
     # the full answer (`audit.schemas.VerifyRead` as JSON): per site, and the first broken link
     report: str = Field(sa_column=sa.Column(sa.Text(), nullable=False))
+
+
+class TrailCheckpoint(SQLModel, table=True):
+    """A signed statement "the change trail's head had this hash after this many rows" (JWS,
+    EdDSA, with the trail's own key, derived like the sites' from SITE_SIGNING_SEED): what the
+    hash chain alone cannot show, a trail rewritten whole by someone holding the database but
+    not the key. Append-only by trigger, like the chain's checkpoints."""
+
+    __tablename__ = "change_trail_checkpoint"
+
+    id: int | None = Field(
+        default=None,
+        sa_column=sa.Column(
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            primary_key=True,
+            autoincrement=True,
+        ),
+    )
+    rows: int = Field(sa_column=sa.Column(sa.BigInteger(), nullable=False, unique=True))
+    hash: str = Field(sa_column=sa.Column(sa.String(64), nullable=False))
+    key_id: str = Field(sa_column=sa.Column(sa.String(64), nullable=False))
+    jws: str = Field(sa_column=sa.Column(sa.Text(), nullable=False))
+    created_at: datetime = Field(sa_column=sa.Column(UTCDateTime(), nullable=False))

@@ -75,7 +75,8 @@ def checkpoints(
     responses=error_responses(401, 403),
 )
 def sign(actor: Signer, session: SessionDep, ctx: CtxDep) -> list[schemas.CheckpointRead]:
-    """Sign the current head of each chain in scope with its site's key."""
+    """Sign the current head of each chain in scope with its site's key (and, for an admin,
+    the head of the master data's change trail with the trail's key)."""
     return audit_service.sign_checkpoints(session=session, ctx=ctx, actor=actor)
 
 

@@ -6,6 +6,8 @@ from datetime import datetime
 from typing import Any, Literal
 from uuid import UUID
 
+from pydantic import Field
+
 from app.core.schemas import Schema
 
 
@@ -35,6 +37,7 @@ class ChangeTrailRead(Schema):
     head_hash: str
     broken_id: int | None = None
     reason: str | None = None
+    checkpoints: int = Field(default=0, description="signed checkpoints of the trail that held")
 
 
 class VerifyRead(Schema):

@@ -14,9 +14,10 @@ import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from app.audit import schemas
-from app.audit.changes import TrailReport, verify_change_trail
+from app.audit.changes import TRAIL_KEY, TrailReport, sign_trail_head, verify_change_trail
 from app.audit.models import VerificationRun
 from app.context import AppContext
+from app.core.keys import KeyRing
 from app.domain.errors import InvalidInput
 from app.domain.rules.integrity import BrokenLinkSeen, TrailBreakSeen
 from app.domain.values import Role
@@ -30,10 +31,10 @@ from app.parties.models import ContractRow, ManagementPlanRow, PartyChange, Tran
 from app.parties.service import ENTITIES as PARTY_ENTITIES
 
 
-def with_change_trail(report: VerifyReport, conn: sa.Connection) -> VerifyReport:
+def with_change_trail(report: VerifyReport, conn: sa.Connection, keys: KeyRing) -> VerifyReport:
     """The chains' report with the change trail checked on the same connection (snapshot):
     not ok if either is broken. The last recorded run's trail rows and head must still be
-    in place."""
+    in place, and every signed checkpoint of the trail must verify and hold."""
     seen = None
     last = conn.execute(
         sa.select(VerificationRun.report).order_by(VerificationRun.started_at.desc()).limit(1)  # type: ignore[attr-defined]
@@ -42,7 +43,7 @@ def with_change_trail(report: VerifyReport, conn: sa.Connection) -> VerifyReport
         trail = json.loads(last).get("change_trail")
         if trail and trail.get("status") == "ok":
             seen = (int(trail["rows"]), str(trail["head_hash"]))
-    trail_report = verify_change_trail(conn, seen)
+    trail_report = verify_change_trail(conn, seen, keys.public_key(TRAIL_KEY))
     return replace(
         report,
         ok=report.ok and trail_report.ok,
@@ -86,6 +87,7 @@ def report_read(report: VerifyReport) -> schemas.VerifyRead:
             head_hash=trail.head_hash,
             broken_id=trail.broken_id,
             reason=trail.reason,
+            checkpoints=trail.checkpoints,
         )
         if trail is not None
         else None,
@@ -97,7 +99,7 @@ def verify(*, session: Session, ctx: AppContext, actor: Principal | None) -> sch
     scope = None if actor is None or actor.role is Role.admin else actor.site_ids
     report = verify_chains(session.connection(), ctx.keys.public_key, site_ids=scope)
     if scope is None:  # the whole database: its change trail too
-        report = with_change_trail(report, session.connection())
+        report = with_change_trail(report, session.connection(), ctx.keys)
     return report_read(report)
 
 
@@ -256,6 +258,8 @@ def sign_checkpoints(
         cp = store.checkpoint(site_id)
         if cp is not None:
             out.append(schemas.CheckpointRead.model_validate(cp))
+    if actor is None or actor.role is Role.admin:  # the trail spans every organisation
+        sign_trail_head(session, ctx.keys, ctx.clock.now())
     return out
 
 
@@ -278,6 +282,7 @@ def sign_due_checkpoints(
         )
     }
     now = ctx.clock.now()
+    sign_trail_head(session, ctx.keys, now, every)  # the master data's trail, on the same terms
     store = EventStore(session, clock=ctx.clock, keys=ctx.keys)
     signed = []
     for site_id, position in session.exec(select(ChainHead.site_id, ChainHead.chain_position)):

@@ -2,10 +2,13 @@
 chain in `id` order as they are written, concurrent writers included; every verification
 recomputes the chain; a row altered, removed or slipped in by someone who dropped the
 append-only triggers, or rows cut from the end after a run saw them, make the verification
-fail and say where; the migration chains existing rows exactly as the writer does."""
+fail and say where; the migration chains existing rows exactly as the writer does. The head is
+signed (`change_trail_checkpoint`): a trail rewritten whole, hashes recomputed, or cut below a
+signed head, shows against the signature, which the database owner cannot make."""
 
 from __future__ import annotations
 
+import json
 import threading
 from typing import Any
 from uuid import uuid4
@@ -15,7 +18,7 @@ from typer.testing import CliRunner
 
 from app.audit import jobs
 from app.audit import service as audit_service
-from app.audit.changes import GENESIS_HASH, change_hash, record_change
+from app.audit.changes import GENESIS_HASH, change_hash, record_change, sign_trail_head
 from app.cli import cli
 from app.migrate import downgrade, upgrade
 from app.parties.models import PartyChange
@@ -71,6 +74,7 @@ def test_rows_chain_in_order_and_verify(api: Api) -> None:
         "head_hash": rows[-1]["hash"],
         "broken_id": None,
         "reason": None,
+        "checkpoints": 0,
     }
     assert (
         result["summary"].startswith("ok: ")
@@ -258,3 +262,124 @@ def test_a_broken_trail_is_an_alert_at_the_sweep(api: Api, backend: str) -> None
     assert h03[0]["values"]["row_id"] == _rows(api)[2]["id"]  # the row after the removed one
     dashboard = Web(api, "ehs_manager").get("/dashboard").text
     assert "H03" in dashboard and 'href="/audit#verify"' in dashboard
+
+
+def _forget_runs(api: Api, backend: str) -> None:
+    """No earlier run to compare with (a fresh database, or the records of runs deleted too):
+    what is left to tell is the signature."""
+    with api.ctx.db.engine.begin() as c:
+        if backend == "postgresql":
+            c.execute(sa.text("DROP TRIGGER verification_run_append_only ON verification_run"))
+        else:
+            c.execute(sa.text("DROP TRIGGER verification_run_no_delete"))
+        c.execute(sa.text("DELETE FROM verification_run"))
+
+
+def _sign_head(api: Api) -> int:
+    """`hazchain checkpoint`'s signing of the trail's head; the rows it covers."""
+    with api.ctx.db.session() as s:
+        cp = sign_trail_head(s, api.ctx.keys, api.ctx.clock.now())
+        assert cp is not None
+        return cp.rows
+
+
+def _rewrite_from(api: Api, backend: str, row_id: int) -> None:
+    """What a database owner without the signing key can do at most: alter a row and
+    recompute every hash from there on, so that the chain links up again."""
+    rows = [r for r in (_orm_row(api, r["id"]) for r in _rows(api)) if r.id >= row_id]
+    prev = _orm_row(api, row_id).prev_hash
+    fixes = []
+    for i, row in enumerate(rows):
+        data = {"username": "forged"} if i == 0 else row.data
+        h = change_hash(
+            prev_hash=prev,
+            entity=row.entity,
+            entity_id=row.entity_id,
+            action=row.action,
+            actor_id=row.actor_id,
+            at=row.at,
+            data=data,
+        )
+        fixes.append((row.id, data, prev, h))
+        prev = h
+    first, *rest = fixes
+    _tamper(
+        api,
+        backend,
+        "UPDATE party_change SET data = :d, prev_hash = :p, hash = :h WHERE id = :i",
+        d=json.dumps(first[1]),
+        p=first[2],
+        h=first[3],
+        i=first[0],
+    )
+    with api.ctx.db.engine.begin() as c:  # the triggers are gone already
+        for row_id_, _data, p, h in rest:
+            c.execute(
+                sa.text("UPDATE party_change SET prev_hash = :p, hash = :h WHERE id = :i"),
+                {"p": p, "h": h, "i": row_id_},
+            )
+
+
+def test_a_trail_rewritten_whole_shows_against_its_signed_head(api: Api, backend: str) -> None:
+    _some_changes(api)
+    rows = _rows(api)
+    signed = _sign_head(api)
+    assert signed == len(rows)
+    result = _verify(api)
+    assert result["status"] == "ok" and result["change_trail"]["checkpoints"] == 1
+    assert f"change trail ok: {len(rows)} rows, 1 signed checkpoints" in result["summary"]
+    _forget_runs(api, backend)
+    _rewrite_from(api, backend, rows[1]["id"])
+    trail = _verify(api)["change_trail"]
+    assert (trail["status"], trail["broken_id"]) == ("broken", rows[-1]["id"]), trail
+    assert "not the head the signed checkpoint names" in trail["reason"]
+
+
+def test_rows_cut_below_a_signed_head_show(api: Api, backend: str) -> None:
+    _some_changes(api)
+    rows = _rows(api)
+    _sign_head(api)
+    _forget_runs(api, backend)
+    _tamper(api, backend, "DELETE FROM party_change WHERE id = :i", i=rows[-1]["id"])
+    trail = _verify(api)["change_trail"]
+    assert trail["status"] == "broken" and trail["rows"] == len(rows) - 1
+    assert f"a signed checkpoint covers {len(rows)}: rows removed" in trail["reason"]
+
+
+def test_a_forged_checkpoint_does_not_verify(api: Api, backend: str) -> None:
+    _some_changes(api)
+    _sign_head(api)
+    with api.ctx.db.engine.begin() as c:
+        if backend == "postgresql":
+            c.execute(
+                sa.text(
+                    "DROP TRIGGER change_trail_checkpoint_append_only ON change_trail_checkpoint"
+                )
+            )
+        else:
+            c.execute(sa.text("DROP TRIGGER change_trail_checkpoint_no_update"))
+        c.execute(sa.text("UPDATE change_trail_checkpoint SET hash = :h"), {"h": "0" * 64})
+    trail = _verify(api)["change_trail"]
+    assert trail["status"] == "broken" and "differs from what was signed" in trail["reason"]
+
+
+def test_the_schedule_signs_the_trail_when_it_moved(api: Api) -> None:
+    from datetime import timedelta
+
+    from app.audit.models import TrailCheckpoint
+
+    def signed() -> list[int]:
+        with api.ctx.db.session(write=False) as s:
+            return [cp.rows for cp in s.query(TrailCheckpoint).order_by(TrailCheckpoint.rows)]
+
+    _some_changes(api)
+    n = len(_rows(api))
+    jobs.sign_checkpoints_if_due(api.ctx, timedelta(0))
+    assert signed() == [n]
+    jobs.sign_checkpoints_if_due(api.ctx, timedelta(0))  # nothing new: nothing signed
+    assert signed() == [n]
+    new_user(api, "chain_d", api.world.plant)
+    jobs.sign_checkpoints_if_due(api.ctx, timedelta(hours=24))  # moved, but signed just now
+    assert signed() == [n]
+    jobs.sign_checkpoints_if_due(api.ctx, timedelta(0))
+    assert signed() == [n, len(_rows(api))]
