@@ -222,7 +222,8 @@ class TrailReport:
 
     def summary(self) -> str:
         if self.ok:
-            return f"change trail ok: {self.rows} rows, {self.checkpoints} signed checkpoints"
+            n = self.checkpoints
+            return f"change trail ok: {self.rows} rows, {n} signed checkpoint{'s' * (n != 1)}"
         where = f"at row {self.broken_id}" if self.broken_id is not None else "at its end"
         return f"change trail broken {where}: {self.reason}"
 

@@ -327,7 +327,7 @@ def test_a_trail_rewritten_whole_shows_against_its_signed_head(api: Api, backend
     assert signed == len(rows)
     result = _verify(api)
     assert result["status"] == "ok" and result["change_trail"]["checkpoints"] == 1
-    assert f"change trail ok: {len(rows)} rows, 1 signed checkpoints" in result["summary"]
+    assert f"change trail ok: {len(rows)} rows, 1 signed checkpoint" in result["summary"]
     _forget_runs(api, backend)
     _rewrite_from(api, backend, rows[1]["id"])
     trail = _verify(api)["change_trail"]
