@@ -366,11 +366,14 @@ def test_a_forged_checkpoint_does_not_verify(api: Api, backend: str) -> None:
 def test_the_schedule_signs_the_trail_when_it_moved(api: Api) -> None:
     from datetime import timedelta
 
+    from sqlmodel import select
+
     from app.audit.models import TrailCheckpoint
 
     def signed() -> list[int]:
         with api.ctx.db.session(write=False) as s:
-            return [cp.rows for cp in s.query(TrailCheckpoint).order_by(TrailCheckpoint.rows)]
+            q = select(TrailCheckpoint).order_by(TrailCheckpoint.rows)  # type: ignore[arg-type]
+            return [cp.rows for cp in s.exec(q)]
 
     _some_changes(api)
     n = len(_rows(api))
