@@ -18,7 +18,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from functools import cache
 from typing import Any
 from uuid import UUID, uuid4, uuid5
 
@@ -42,7 +41,7 @@ from app.domain.events import Event
 from app.domain.lot import LotState, LotStatus
 from app.domain.manifest import HandoverStep, ManifestState, ManifestStatus, Party
 from app.domain.rules.base import Finding, Step
-from app.domain.rules.registry import all_rules, evaluate
+from app.domain.rules.registry import evaluate, rules_by_id
 from app.domain.rules.transfer import (
     Loading,
     TransferSituation,
@@ -1694,11 +1693,7 @@ def alerts(
                     due_on=due,
                 )
             )
-        overdue = (
-            transit_overdue_hours(tdata, row.dispatched_at, now)
-            if row.status == ManifestStatus.in_transit.value and row.dispatched_at is not None
-            else None
-        )
+        overdue = transit_overdue_hours(tdata, row.status, row.dispatched_at, now)
         if overdue is not None:
             out.append(
                 schemas.ManifestAlert(
@@ -1747,14 +1742,13 @@ def alerts(
                     message_en=f"manifest {row.number} has a correction awaiting approval",
                 )
             )
-    cites = _citations()
-    return [a.model_copy(update={"citation": cites.get(a.rule_id)}) for a in out]
-
-
-@cache
-def _citations() -> dict[str, dict[str, str]]:
-    """Each rule's citation by id, for the alerts that name a rule."""
-    return {r.id: r.citation.as_dict() for r in all_rules()}
+    rules = rules_by_id()
+    return [
+        a.model_copy(
+            update={"citation": rules[a.rule_id].citation.as_dict() if a.rule_id in rules else None}
+        )
+        for a in out
+    ]
 
 
 def stored_event(session: Session, event_id: UUID) -> StoredEvent | None:

@@ -34,7 +34,7 @@ from app.domain.rules.base import (
     ZoneView,
 )
 from app.domain.rules.data import RuleData, load_rule_data
-from app.domain.rules.registry import all_rules, blocking, evaluate
+from app.domain.rules.registry import all_rules, blocking, evaluate, rules_by_id
 from app.domain.values import Role
 from app.domain.zone import FacilityState, FacilityType, ZoneState
 from app.identity.models import Site
@@ -359,7 +359,7 @@ def label_fields(data: Any) -> dict[str, Any]:
 
 def facility_audit(*, ctx: AppContext, facility: FacilityState) -> list[Finding]:
     """The anti-seepage audit of a facility (R22) without a lot: warnings to show."""
-    rule = next(r for r in all_rules() if r.id == "R22")
+    rule = rules_by_id()["R22"]
     zone = ZoneView(
         zone_id=None,
         code=facility.code,

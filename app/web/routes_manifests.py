@@ -414,9 +414,7 @@ def roadside_check(request: Request, token: str, session: ReadSessionDep, ctx: C
             m=s,
             doc=export_service.manifest_doc(session, s, now),
             verdict=ROADSIDE_VERDICT[s.status],
-            overdue_hours=transit_overdue_hours(tdata, s.dispatched_at, now)
-            if s.status is ManifestStatus.in_transit and s.dispatched_at is not None
-            else None,
+            overdue_hours=transit_overdue_hours(tdata, s.status, s.dispatched_at, now),
             overdue_limit=tdata.transit_overdue_hours,
             checked_at=now,
         )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import cache
+
 from app.domain.rules import (  # noqa: F401 - register
     duration,
     generation,
@@ -19,6 +21,12 @@ SEVERITY_ORDER = {Severity.block: 0, Severity.warn: 1, Severity.info: 2}
 
 def all_rules() -> list[Rule]:
     return sorted(RULES, key=lambda r: (r.id[0] != "R", r.id))
+
+
+@cache
+def rules_by_id() -> dict[str, Rule]:
+    """Every rule by its id (for what names a rule without evaluating it: an alert, an audit)."""
+    return {r.id: r for r in RULES}
 
 
 def rules_for(step: Step) -> list[Rule]:

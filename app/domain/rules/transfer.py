@@ -20,7 +20,7 @@ from typing import Any
 from uuid import UUID
 
 from app.domain.lot import LotState, LotStatus
-from app.domain.manifest import ManifestState
+from app.domain.manifest import ManifestState, ManifestStatus
 from app.domain.parties import (
     CarrierLicence,
     Contract,
@@ -1029,11 +1029,13 @@ def receipt_due(tdata: TransferData, received_at: datetime) -> date:
 
 
 def transit_overdue_hours(
-    tdata: TransferData, dispatched_at: datetime, now: datetime
+    tdata: TransferData, status: str, dispatched_at: datetime | None, now: datetime
 ) -> int | None:
-    """Whole hours on the road when a vehicle that left `dispatched_at` and has not arrived
-    is past `[track] overdue_hours` (R49's watch on the trip, as Zhoushan flags "vehicle
-    overtime"), else None."""
+    """Whole hours on the road when a manifest in transit (left at `dispatched_at`, not yet
+    arrived) is past `[track] overdue_hours` (R49's watch on the trip, as Zhoushan flags
+    "vehicle overtime"); None for one not in transit or not yet past it."""
+    if status != ManifestStatus.in_transit or dispatched_at is None:
+        return None
     hours = int((now - dispatched_at).total_seconds() // 3600)
     return hours if hours >= tdata.transit_overdue_hours else None
 

@@ -302,11 +302,17 @@ def test_r49_flags_a_vehicle_on_the_road_past_the_configured_hours() -> None:
     tdata = load_transfer_data()
     assert tdata.transit_overdue_hours == 48  # transfer.toml [track] overdue_hours
     left = datetime(2026, 6, 1, 8, tzinfo=UTC)
-    assert transit_overdue_hours(tdata, left, left + timedelta(hours=47, minutes=59)) is None
-    assert transit_overdue_hours(tdata, left, left + timedelta(hours=48)) == 48
-    assert transit_overdue_hours(tdata, left, left + timedelta(days=3, minutes=30)) == 72
-    shorter = replace(tdata, transit_overdue_hours=6)
-    assert transit_overdue_hours(shorter, left, left + timedelta(hours=7)) == 7
+
+    def overdue(after: timedelta, status: str = "in_transit", data: Any = tdata) -> int | None:
+        return transit_overdue_hours(data, status, left, left + after)
+
+    assert overdue(timedelta(hours=47, minutes=59)) is None
+    assert overdue(timedelta(hours=48)) == 48
+    assert overdue(timedelta(days=3, minutes=30)) == 72
+    assert overdue(timedelta(hours=7), data=replace(tdata, transit_overdue_hours=6)) == 7
+    # only a trip under way: arrived (received) or not yet left, nothing is overdue
+    assert overdue(timedelta(days=5), status="received") is None
+    assert transit_overdue_hours(tdata, "in_transit", None, left) is None
 
 
 TRANSFER_WARNINGS = [
