@@ -31,14 +31,16 @@ def _rows(api: Api) -> list[Any]:
         return list(c.execute(sa.text("SELECT * FROM party_change ORDER BY id")).mappings())
 
 
-def _tamper(api: Api, backend: str, statement: str, **params: Any) -> None:
-    """What a database owner could do: drop the append-only triggers, then edit."""
+def _tamper(
+    api: Api, backend: str, statement: str, table: str = "party_change", **params: Any
+) -> None:
+    """What a database owner could do: drop a table's append-only triggers, then edit."""
     with api.ctx.db.engine.begin() as c:
         if backend == "postgresql":
-            c.execute(sa.text("DROP TRIGGER party_change_append_only ON party_change"))
+            c.execute(sa.text(f"DROP TRIGGER {table}_append_only ON {table}"))
         else:
-            c.execute(sa.text("DROP TRIGGER party_change_no_update"))
-            c.execute(sa.text("DROP TRIGGER party_change_no_delete"))
+            c.execute(sa.text(f"DROP TRIGGER {table}_no_update"))
+            c.execute(sa.text(f"DROP TRIGGER {table}_no_delete"))
         c.execute(sa.text(statement), params)
 
 
@@ -267,12 +269,7 @@ def test_a_broken_trail_is_an_alert_at_the_sweep(api: Api, backend: str) -> None
 def _forget_runs(api: Api, backend: str) -> None:
     """No earlier run to compare with (a fresh database, or the records of runs deleted too):
     what is left to tell is the signature."""
-    with api.ctx.db.engine.begin() as c:
-        if backend == "postgresql":
-            c.execute(sa.text("DROP TRIGGER verification_run_append_only ON verification_run"))
-        else:
-            c.execute(sa.text("DROP TRIGGER verification_run_no_delete"))
-        c.execute(sa.text("DELETE FROM verification_run"))
+    _tamper(api, backend, "DELETE FROM verification_run", table="verification_run")
 
 
 def _sign_head(api: Api) -> int:
@@ -349,16 +346,8 @@ def test_rows_cut_below_a_signed_head_show(api: Api, backend: str) -> None:
 def test_a_forged_checkpoint_does_not_verify(api: Api, backend: str) -> None:
     _some_changes(api)
     _sign_head(api)
-    with api.ctx.db.engine.begin() as c:
-        if backend == "postgresql":
-            c.execute(
-                sa.text(
-                    "DROP TRIGGER change_trail_checkpoint_append_only ON change_trail_checkpoint"
-                )
-            )
-        else:
-            c.execute(sa.text("DROP TRIGGER change_trail_checkpoint_no_update"))
-        c.execute(sa.text("UPDATE change_trail_checkpoint SET hash = :h"), {"h": "0" * 64})
+    statement = "UPDATE change_trail_checkpoint SET hash = :h"
+    _tamper(api, backend, statement, table="change_trail_checkpoint", h="0" * 64)
     trail = _verify(api)["change_trail"]
     assert trail["status"] == "broken" and "differs from what was signed" in trail["reason"]
 
