@@ -22,6 +22,8 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Dialect, Engine
 from sqlmodel import Session, SQLModel
 
+from app.domain.errors import InvalidInput
+
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
@@ -219,6 +221,18 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def apply_patch(row: Any, values: dict[str, Any]) -> None:
+    """Set a PATCH's fields on a row. An explicit null for a column that cannot be null is the
+    client's mistake, refused with 422 before anything is written, not a database error."""
+    columns = type(row).__table__.c
+    for key, value in values.items():
+        column = columns.get(key)
+        if value is None and column is not None and not column.nullable:
+            raise InvalidInput(f"{key} may not be null: leave it out to keep it", field=key)
+    for key, value in values.items():
+        setattr(row, key, value)
 
 
 def bump_counter(

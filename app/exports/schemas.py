@@ -38,6 +38,9 @@ class DeclarationCalendar(Schema):
     site_id: UUID
     management_class: str
     management_class_zh: str
+    management_class_reasons: list[str] = Field(
+        default_factory=list, description="why the class (HJ 1259 4.2.1), in Chinese"
+    )
     annual_generation_t: Decimal
     required_cycle: str
     warn_days: int

@@ -9,7 +9,7 @@ from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 from uuid import UUID, uuid5
 
 import sqlalchemy as sa
@@ -843,9 +843,19 @@ def ledger_csv(
 # ---------------------------------------------------------------- periodic declaration
 
 
-def management_class(session: Session, site: Site, today: date) -> tuple[str, Decimal]:
+class SiteClass(NamedTuple):
+    """A site's HJ 1259 §4.2 management class today, the annual t it was decided on, and why."""
+
+    klass: str  # key | simplified | registration
+    annual_t: Decimal
+    reasons: list[str]
+
+
+def management_class(session: Session, site: Site, today: date) -> SiteClass:
     """HJ 1259 4.2: the max annual generation (t) of the last three calendar years (the current
-    year's last 12 months when younger), ≥ 100 t or a licence → key; ≥ 10 t → simplified."""
+    year's last 12 months when younger), ≥ 100 t, an own utilisation/disposal facility or an
+    operating licence → key; ≥ 10 t → simplified. The scorecard classes an assessed year
+    (that year and the two before) with the same function."""
     L = LotRow.__table__  # type: ignore[attr-defined]
     best = Decimal(0)
     ends = [today] + [date(today.year - k, 12, 31) for k in (1, 2, 3)]
@@ -861,8 +871,10 @@ def management_class(session: Session, site: Site, today: date) -> tuple[str, De
         ).scalar_one()
         best = max(best, Decimal(kg) / 1000)
     best = best.quantize(Decimal("0.001"))
-    klass, _ = classify(best, licence=site.licensed_operator)
-    return klass, best
+    klass, reasons = classify(
+        best, own_facility=site.own_disposal_facility, licence=site.licensed_operator
+    )
+    return SiteClass(klass, best, reasons)
 
 
 DECLARATIONS = uuid5(UUID(int=0), "hazchain-declarations")
@@ -879,7 +891,7 @@ def reporting_situation(
     """What R60 reads for a site: its class, the last twelve months' periods, the filings
     (`filed`: the periods filed, when the caller has read them already)."""
     today = now.astimezone(CHINA).date()
-    klass, annual_t = management_class(session, site, today)
+    klass, annual_t, reasons = management_class(session, site, today)
     since = site.created_at.astimezone(CHINA).date()
     if filed is None:
         filed = session.exec(
@@ -891,6 +903,7 @@ def reporting_situation(
         today=today,
         management_class=klass,
         annual_t=annual_t,
+        class_reasons=tuple(reasons),
         periods=tuple(recent_periods(klass, today, since)),
         filed=frozenset(filed),
         tdata=load_transfer_data(),
@@ -940,6 +953,7 @@ def declaration_calendar(
         site_id=site_id,
         management_class=s.management_class,
         management_class_zh=CLASS_ZH[s.management_class],
+        management_class_reasons=list(s.class_reasons),
         annual_generation_t=s.annual_t,
         required_cycle=CYCLE[s.management_class],
         warn_days=s.tdata.declaration_warn_days,
@@ -977,7 +991,7 @@ def file_declaration(
             raise InvalidInput(
                 f"filed_on is before period {p.label} ended ({p.last})", field="filed_on"
             )
-        klass, _ = management_class(session, site, today)
+        klass = management_class(session, site, today).klass
         check_cycle(klass, p)
         Recorder(session, ctx).record(
             actor=actor,
@@ -1012,7 +1026,7 @@ def declaration(
     p = parse_period(period)
     kind, first, last = p.kind, p.first, p.last
     today = (ctx.clock.now().astimezone(CHINA)).date()
-    klass, annual_t = management_class(session, site, today)
+    klass, annual_t, reasons = management_class(session, site, today)
     check_cycle(klass, p)
     required = CYCLE[klass]
     lo, hi = period_bounds(first, last)
@@ -1102,6 +1116,7 @@ def declaration(
         "due_on": p.due.isoformat(),
         "management_class": klass,
         "management_class_zh": CLASS_ZH[klass],
+        "management_class_reasons": reasons,
         "annual_generation_t": str(annual_t),
         "required_cycle": required,
         "unit": "t",

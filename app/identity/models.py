@@ -48,6 +48,11 @@ class Site(SQLModel, table=True):
     licensed_operator: bool = Field(
         default=False, sa_column=sa.Column(sa.Boolean(), nullable=False, server_default=sa.false())
     )
+    # An own utilisation/disposal facility: with the licence, what makes a site a key-supervision
+    # unit whatever its tonnage (HJ 1259 §4.2.1).
+    own_disposal_facility: bool = Field(
+        default=False, sa_column=sa.Column(sa.Boolean(), nullable=False, server_default=sa.false())
+    )
     spot_max_days: int | None = Field(default=None, sa_column=sa.Column(sa.Integer()))
 
 

@@ -78,6 +78,11 @@ class SiteUpdate(Schema):
     licensed_operator: bool | None = Field(
         default=None, description="holds an HW operating licence: storage ≤ 1 year blocks (R32)"
     )
+    own_disposal_facility: bool | None = Field(
+        default=None,
+        description="runs its own utilisation or disposal facility: a key-supervision unit "
+        "(HJ 1259 4.2.1), declaring monthly",
+    )
     spot_max_days: int | None = Field(
         default=None, ge=1, le=365, description="days waste may stay at a 贮存点 (R34)"
     )
@@ -95,6 +100,7 @@ class SiteRead(Schema):
     contact_name: str | None
     contact_phone: str | None
     licensed_operator: bool = False
+    own_disposal_facility: bool = False
     spot_max_days: int | None = None
     created_at: datetime
 

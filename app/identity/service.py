@@ -17,6 +17,7 @@ from sqlmodel import Session, select
 
 from app.audit.changes import changed, record_change, row_values
 from app.context import AppContext
+from app.core.db import apply_patch
 from app.core.keys import public_jwk, public_pem
 from app.core.security import create_token, hash_password, verify_password
 from app.domain.divisions import city_of, province_of
@@ -166,6 +167,7 @@ def site_read(site: Site) -> schemas.SiteRead:
         contact_name=site.contact_name,
         contact_phone=site.contact_phone,
         licensed_operator=site.licensed_operator,
+        own_disposal_facility=site.own_disposal_facility,
         spot_max_days=site.spot_max_days,
         created_at=site.created_at,
     )
@@ -234,8 +236,7 @@ def update_site(
 ) -> schemas.SiteRead:
     site = get_site(session=session, site_id=site_id)
     before = row_values(site)
-    for key, value in cmd.model_dump(exclude_unset=True).items():
-        setattr(site, key, value)
+    apply_patch(site, cmd.model_dump(exclude_unset=True))
     session.add(site)
     session.flush()
     after = row_values(site)

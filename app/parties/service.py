@@ -18,6 +18,7 @@ from sqlmodel import Session, SQLModel, select
 
 from app.audit.changes import record_change, row_values
 from app.context import AppContext
+from app.core.db import apply_patch
 from app.domain import parties as p
 from app.domain.errors import InvalidInput, NotFound
 from app.domain.rules.transfer import load_transfer_data
@@ -244,9 +245,7 @@ def update(
     row = session.get(e.row, row_id)
     if row is None:
         raise NotFound(f"{entity} not found", id=str(row_id))
-    values = _normalise(entity, session, cmd.model_dump(exclude_unset=True))
-    for k, v in values.items():
-        setattr(row, k, v)
+    apply_patch(row, _normalise(entity, session, cmd.model_dump(exclude_unset=True)))
     row.updated_at = ctx.clock.now()  # type: ignore[attr-defined]
     vf, vt = getattr(row, "valid_from", None), getattr(row, "valid_to", None)
     if vf is not None and vt is not None and vt < vf:

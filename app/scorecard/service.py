@@ -252,6 +252,7 @@ def evidence_file(
 
 
 def facts_for(*, session: Session, site_id: UUID, year: int) -> Facts:
+    site = session.get(Site, site_id)
     months = (f"{year}-01", f"{year}-12")
     w = WasteMonthRow
     sums = [
@@ -397,6 +398,8 @@ def facts_for(*, session: Session, site_id: UUID, year: int) -> Facts:
         facilities=facilities,
         evidence={c: int(n) for c, n in ev_rows},
         prior_hazardous_t=prior,
+        site_own_facility=bool(site and site.own_disposal_facility),
+        site_licensed=bool(site and site.licensed_operator),
     )
 
 

@@ -91,6 +91,7 @@ def _scorecard_page(
         error=card_error,
         inputs=inputs,
         fields=scorecard.input_fields(),
+        site_defaults=scorecard.site_defaults(sites, site_id),
         assessed=scorecard.self_assessed_criteria(card) if card else [],
         evidence_counts=scorecard.evidence_counts(inputs),
         routes=scorecard.ROUTES,

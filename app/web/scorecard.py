@@ -93,6 +93,18 @@ def input_fields() -> list[dict[str, Any]]:
     ]
 
 
+def site_defaults(sites: list[Any], site_id: Any) -> dict[str, bool]:
+    """What the yes/no inputs on the HJ 1259 class fall back on when left empty: the site's
+    recorded profile (the exports' declarations read only that)."""
+    site = next((s for s in sites if s.id == site_id), None)
+    if site is None:
+        return {}
+    return {
+        "own_disposal_facility": site.own_disposal_facility,
+        "holds_operating_licence": site.licensed_operator,
+    }
+
+
 def self_assessed_criteria(card: dict[str, Any] | None) -> list[dict[str, Any]]:
     """The criteria the manager assesses (`s_*`): yes/no, or a value against a minimum."""
     out = []

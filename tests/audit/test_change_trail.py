@@ -243,6 +243,26 @@ def test_a_refused_change_records_nothing(api: Api) -> None:
     assert api.patch(f"/api/v1/users/{w.users['admin']}", {"is_active": False}).status_code == 409
     assert changes(api)["total"] == before
     assert api.get(f"/api/v1/users/{op}").json()["role"] == "operator"
+    # an explicit null for a field that always has a value: 422 naming it, nothing written
+    site = f"/api/v1/sites/{w.site_a}"
+    r = api.patch(site, {"contact_name": "陈工", "licensed_operator": None})
+    assert r.status_code == 422 and r.json()["field"] == "licensed_operator", r.text
+    assert api.get(site).json()["contact_name"] == "王敏"  # as the world made it
+    vehicle = api.post(
+        "/api/v1/parties/vehicles",
+        {
+            "enterprise_id": str(w.carrier_org),
+            "plate": "苏E·N0001",
+            "transport_cert_no": "苏交运管苏字320500088888号",
+            "vehicle_type": "dg_van",
+            "dg_classes": ["3"],
+            "valid_to": str((datetime.now(UTC) + timedelta(days=300)).date()),
+        },
+    ).json()["id"]
+    parties = len(api.get("/api/v1/parties/changes").json())
+    r = api.patch(f"/api/v1/parties/vehicles/{vehicle}", {"transport_cert_no": None})
+    assert r.status_code == 422 and r.json()["field"] == "transport_cert_no", r.text
+    assert len(api.get("/api/v1/parties/changes").json()) == parties
 
 
 def test_auditors_read_their_enterprise_and_operators_are_refused(api: Api) -> None:

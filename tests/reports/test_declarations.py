@@ -130,6 +130,52 @@ def test_a_key_unit_declares_monthly(api: Api) -> None:
     assert r60(api) == {}
 
 
+def test_an_own_disposal_facility_makes_a_key_unit_whatever_its_tonnage(api: Api) -> None:
+    """HJ 1259 4.2.1: a plant with its own incinerator declares monthly though it generates
+    next to nothing; the calendar, the declaration and the scorecard say so and why."""
+    site = str(api.world.site_a)
+    assert calendar(api)["management_class"] == "registration"
+    r = api.as_("admin").patch(f"/api/v1/sites/{site}", {"own_disposal_facility": True})
+    assert r.status_code == 200 and r.json()["own_disposal_facility"] is True, r.text
+    assert r.json()["licensed_operator"] is False
+    cal = calendar(api)
+    assert (cal["management_class"], cal["required_cycle"]) == ("key", "monthly")
+    assert cal["management_class_reasons"] == ["自建利用/处置设施"]
+    prev = datetime.now(CHINA_TZ).date().replace(day=1) - timedelta(days=1)
+    r = api.as_("ehs_manager").get(
+        "/api/v1/exports/declaration", params={"site_id": site, "period": f"{prev:%Y-%m}"}
+    )
+    assert r.status_code == 200, r.text  # a monthly declaration: the key unit's cycle
+    assert r.json()["management_class_reasons"] == ["自建利用/处置设施"]
+    year = datetime.now(CHINA_TZ).year
+    card = (
+        api.as_("ehs_manager")
+        .get("/api/v1/scorecard", params={"year": year, "site_id": site})
+        .json()
+    )
+    assert card["management_class"]["class"] == "key", card["management_class"]
+    assert "自建利用/处置设施" in card["management_class"]["reasons"]
+    # the flag is master data: its change is on the change trail, with before and after
+    trail = api.as_("admin").get("/api/v1/audit/changes", params={"entity_id": site}).json()
+    (change,) = [c for c in trail["items"] if c["action"] == "updated"]
+    assert change["data"]["changed"] == {"own_disposal_facility": {"before": False, "after": True}}
+    # the console says why: on the calendar, and as the scorecard inputs' empty choice
+    from tests.web.support import Web
+
+    web = Web(api, "ehs_manager")
+    page = web.get(f"/exports?site={site}").text
+    assert re.search(r'id="calendar-class-reasons">（自建利用/处置设施）', page), page
+    page = web.get(f"/scorecard?site={site}&year={year}").text
+    own = re.search(r'<select id="in_own_disposal_facility".*?</select>', page, re.S)
+    lic = re.search(r'<select id="in_holds_operating_licence".*?</select>', page, re.S)
+    assert own and '<option value="">— 按站点档案：是</option>' in own.group(0)
+    assert lic and '<option value="">— 按站点档案：否</option>' in lic.group(0)
+    # a null is refused, not written into a NOT NULL column
+    for field in ("own_disposal_facility", "licensed_operator"):
+        r = api.as_("admin").patch(f"/api/v1/sites/{site}", {field: None})
+        assert r.status_code == 422, (field, r.status_code, r.text)
+
+
 def test_the_exports_page_lists_the_calendar_and_records_a_filing(api: Api) -> None:
     from tests.web.support import Web
 

@@ -123,17 +123,22 @@ def test_hgt5902_levels_and_route_shares() -> None:
 
 
 def test_management_class() -> None:
-    def cls(kg: str, **inputs: object) -> str:
+    def cls(kg: str, site: dict[str, bool] | None = None, **inputs: object) -> str:
         w = WasteFigures("hazardous", "HW49", "900-039-49", "", 1, D(kg))
-        return evaluate(DEF, Facts(2026, waste=(w,)), PeriodInputs(**inputs)).management_class[  # type: ignore[arg-type]
-            "class"
-        ]
+        facts = Facts(2026, waste=(w,), **(site or {}))
+        return evaluate(DEF, facts, PeriodInputs(**inputs)).management_class["class"]  # type: ignore[arg-type,no-any-return]
 
     assert cls("9999") == "registration"
     assert cls("10000") == "simplified"
     assert cls("100000") == "key"
     assert cls("1", own_disposal_facility=True) == "key"
     assert cls("1", holds_operating_licence=True) == "key"
+    # inputs left empty: the site's recorded profile decides, as it does for the declarations
+    assert cls("1", {"site_own_facility": True}) == "key"
+    assert cls("1", {"site_licensed": True}) == "key"
+    # the year's inputs, once given, are what the manager declared for that year
+    assert cls("1", {"site_own_facility": True}, own_disposal_facility=False) == "registration"
+    assert cls("1", {"site_licensed": True}, holds_operating_licence=False) == "registration"
 
 
 def test_management_class_takes_the_largest_of_the_last_three_years() -> None:

@@ -28,6 +28,7 @@ class ReportingSituation:
     periods: tuple[Period, ...]  # recent periods of the class's cycles, oldest first
     filed: frozenset[str]  # period labels with a filed declaration
     tdata: TransferData
+    class_reasons: tuple[str, ...] = ()  # why the class (HJ 1259 4.2.1), in Chinese
 
 
 @rule(

@@ -103,6 +103,10 @@ class Facts:
     # hazardous waste generated (t) in the two years before, for HJ 1259 §4.2.3's annual
     # quantity (the largest of the last three years)
     prior_hazardous_t: dict[int, Decimal] = field(default_factory=dict)
+    # the site's profile as recorded: an own utilisation/disposal facility, an operating
+    # licence (HJ 1259 §4.2.1), what the year's inputs fall back on when they say nothing
+    site_own_facility: bool = False
+    site_licensed: bool = False
 
 
 def category_of(waste_code: str) -> str:
@@ -677,14 +681,16 @@ def data_timeliness(c: Criterion, x: Ctx) -> Outcome:
 
 def management_class(x: Ctx) -> dict[str, Any]:
     """HJ 1259 §4.2, as the exports' declarations class it: the annual quantity is the
-    largest of this year's and the two years before (§4.2.3), the exempt (R61) left out."""
+    largest of this year's and the two years before (§4.2.3), the exempt (R61) left out. An
+    own facility or a licence is what the year's inputs say, else the site's profile."""
     t = sum((w.managed_kg for w in x.rows("hazardous")), ZERO) / THOUSAND
     years = {x.facts.year: t, **x.facts.prior_hazardous_t}
     top = max(years, key=lambda y: (years[y], y))
+    own, licence = x.inputs.own_disposal_facility, x.inputs.holds_operating_licence
     cls, reasons = classify(
         years[top],
-        own_facility=bool(x.inputs.own_disposal_facility),
-        licence=bool(x.inputs.holds_operating_licence),
+        own_facility=x.facts.site_own_facility if own is None else own,
+        licence=x.facts.site_licensed if licence is None else licence,
         key_t=x.d.hj1259["key_t"],
         simplified_t=x.d.hj1259["simplified_t"],
         year_note="" if top == x.facts.year else f"（{top} 年，近三年最大）",
