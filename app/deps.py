@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Query, Request
 from sqlmodel import Session
 
 from app.context import AppContext
@@ -45,3 +45,11 @@ def _read_session(ctx: CtxDep) -> Iterator[Session]:
 
 SessionDep = Annotated[Session, Depends(_write_session, scope="function")]
 ReadSessionDep = Annotated[Session, Depends(_read_session, scope="function")]
+
+
+# Every list pages with `offset`: bounded, so a number past what the database's integers hold
+# is a 422 naming it, not an overflow in the driver (SQLite's INTEGER is 64-bit).
+MAX_OFFSET = 1_000_000_000
+Offset = Annotated[
+    int, Query(ge=0, le=MAX_OFFSET, description=f"rows to skip (at most {MAX_OFFSET:,})")
+]

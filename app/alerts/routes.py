@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query
 from app.alerts import schemas
 from app.alerts import service as alert_service
 from app.core.errors import error_responses
-from app.deps import CtxDep, ReadSessionDep, SessionDep
+from app.deps import CtxDep, Offset, ReadSessionDep, SessionDep
 from app.identity.deps import require
 from app.identity.permissions import Permission
 
@@ -28,7 +28,7 @@ def list_alerts(
     kind: Annotated[str | None, Query(max_length=32)] = None,
     include_cleared: bool = False,
     limit: Annotated[int, Query(ge=1, le=500)] = 200,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> schemas.AlertPage:
     """Open alerts (blocking first): storage time, storage spots, inspections, zone fill,
     unlabelled lots, containers awaiting repack."""

@@ -12,7 +12,7 @@ from app.audit import jobs as audit_jobs
 from app.audit import schemas
 from app.audit import service as audit_service
 from app.core.errors import error_responses
-from app.deps import CtxDep, ReadSessionDep, SessionDep
+from app.deps import CtxDep, Offset, ReadSessionDep, SessionDep
 from app.identity.deps import require
 from app.identity.permissions import Permission
 
@@ -94,7 +94,7 @@ def changes(
     ] = None,
     entity_id: UUID | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> schemas.ChangePage:
     """Who changed the master data, when, and to what, newest first: enterprises, sites, users
     (role, sites, active flag, password resets — never the password), handheld devices, and the

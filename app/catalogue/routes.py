@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 from app.catalogue import schemas
 from app.catalogue import service as catalogue_service
 from app.core.errors import error_responses
-from app.deps import CtxDep
+from app.deps import CtxDep, Offset
 from app.identity.deps import require
 from app.identity.permissions import Permission
 
@@ -26,7 +26,7 @@ def search(
     category: Annotated[str | None, Query(max_length=4, pattern=r"^HW\d{2}$")] = None,
     edition: Annotated[str | None, Query(max_length=8)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> schemas.WasteCodePage:
     """Search the 国家危险废物名录 by code (with or without hyphens), category or words."""
     return catalogue_service.search(

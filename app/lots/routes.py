@@ -10,7 +10,7 @@ from fastapi.responses import Response
 
 from app.core.errors import error_responses
 from app.core.schemas import Instant
-from app.deps import CtxDep, ReadSessionDep, SessionDep
+from app.deps import CtxDep, Offset, ReadSessionDep, SessionDep
 from app.domain.lot import LotStatus
 from app.domain.values import WasteKind
 from app.identity.deps import require
@@ -68,7 +68,7 @@ def list_lots(
     ] = False,
     q: Annotated[str | None, Query(max_length=100)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> schemas.LotPage:
     return lot_service.list_lots(
         session=session,

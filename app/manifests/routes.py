@@ -17,7 +17,7 @@ from fastapi import APIRouter, Query, Request, status
 from fastapi.responses import Response
 
 from app.core.errors import error_responses
-from app.deps import CtxDep, ReadSessionDep, SessionDep
+from app.deps import CtxDep, Offset, ReadSessionDep, SessionDep
 from app.domain.manifest import ManifestStatus
 from app.exports import service as export_service
 from app.identity.deps import require, require_any
@@ -61,7 +61,7 @@ def list_manifests(
     site_id: UUID | None = None,
     number: Annotated[str | None, Query(max_length=14)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> schemas.ManifestPage:
     return manifest_service.list_manifests(
         session=session,

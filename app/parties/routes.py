@@ -11,7 +11,7 @@ from fastapi import APIRouter, Query, status
 from pydantic import BaseModel
 
 from app.core.errors import error_responses
-from app.deps import CtxDep, ReadSessionDep, SessionDep
+from app.deps import CtxDep, Offset, ReadSessionDep, SessionDep
 from app.identity.deps import require
 from app.identity.permissions import Permission
 from app.parties import schemas
@@ -141,7 +141,7 @@ def party_changes(
     session: ReadSessionDep,
     entity_id: UUID | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 1000,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> list[schemas.PartyChangeRead]:
     """The audit trail of the master data: who changed which record, when, values after;
     oldest first, `limit` at a time from `offset` (a short page is the last)."""

@@ -10,7 +10,7 @@ from fastapi import APIRouter, File, Form, Query, UploadFile, status
 from fastapi.responses import FileResponse, Response
 
 from app.core.errors import error_responses
-from app.deps import CtxDep, ReadSessionDep, SessionDep
+from app.deps import CtxDep, Offset, ReadSessionDep, SessionDep
 from app.identity.deps import require
 from app.identity.permissions import Permission
 from app.scorecard import reports as scorecard_reports
@@ -56,7 +56,7 @@ def item_lots(
     site_id: UUID | None = None,
     side: Literal["denominator", "numerator"] = "denominator",
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> schemas.DrillPage:
     """The lots behind a criterion's denominator (default) or numerator, each flagged
     `in_numerator`, with a link to its events."""

@@ -22,7 +22,7 @@ from app.alerts import service as alert_service
 from app.core.errors import status_for
 from app.core.security import decode_token
 from app.dashboard import service as dashboard
-from app.deps import CtxDep, ReadSessionDep, SessionDep
+from app.deps import CtxDep, Offset, ReadSessionDep, SessionDep
 from app.domain.errors import DomainError, InvalidInput, RuleViolation, Unauthenticated
 from app.domain.lot import LotStatus
 from app.domain.values import (
@@ -308,7 +308,7 @@ def lots_page(
     site: str | None = None,
     min_age: Annotated[str | None, Query(max_length=5)] = None,
     due: Annotated[str | None, Query(max_length=1)] = None,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> Response:
     allow(ws, "lots")
     statuses = [LotStatus(status)] if status in LotStatus.__members__ else None

@@ -24,7 +24,7 @@ from starlette.background import BackgroundTask
 from app.audit import jobs as audit_jobs
 from app.audit import service as audit_service
 from app.core.errors import status_for
-from app.deps import CtxDep, ReadSessionDep, SessionDep
+from app.deps import CtxDep, Offset, ReadSessionDep, SessionDep
 from app.domain.errors import DomainError, InvalidInput, TooManyRequests
 from app.domain.values import Role
 from app.exports import service as export_service
@@ -256,7 +256,7 @@ def scorecard_item_lots(
     year: Annotated[int, Query(ge=2000, le=2100)],
     site: str | None = None,
     side: Literal["denominator", "numerator"] = "denominator",
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> Response:
     """The lots behind a criterion's ratio (the API's drill-down), as a page."""
     allow(ws, "scorecard")

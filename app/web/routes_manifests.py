@@ -16,7 +16,7 @@ from sqlmodel import Session
 
 from app.core.errors import status_for
 from app.dashboard import service as dashboard
-from app.deps import CtxDep, ReadSessionDep, SessionDep
+from app.deps import CtxDep, Offset, ReadSessionDep, SessionDep
 from app.domain.errors import DomainError, InvalidInput, NotFound
 from app.domain.lot import LotStatus
 from app.domain.manifest import (
@@ -57,7 +57,7 @@ def manifests_page(
     status: Annotated[str | None, Query(max_length=16)] = None,
     number: Annotated[str | None, Query(max_length=20)] = None,
     site: Annotated[str | None, Query(max_length=40)] = None,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> Response:
     allow(ws, "manifests")
     site_id = _uuid(site)

@@ -5,12 +5,17 @@ with a device session token), and every response is checked: no 5xx, and the bod
 to the schema the operation documents for that status. Failures are collected per operation,
 not raised at the first one, so a run lists everything it found.
 
+A generated UUID names nothing, so an id in the path would only ever reach the 404. Half the
+examples take the path's ids from what exists instead (`real_ids`: read from the collection
+above each path as admin), so the generated bodies reach the code behind the lookup.
+
     python -m tests.security.fuzz --examples 50            # what `make fuzz` runs
 """
 
 from __future__ import annotations
 
 import argparse
+import re
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -25,6 +30,7 @@ from hypothesis import strategies as st
 class Report:
     operations: int = 0
     examples: int = 0
+    real_paths: int = 0  # examples whose path named something that exists
     statuses: Counter[int] = field(default_factory=Counter)
     failures: dict[str, str] = field(default_factory=dict)  # "role METHOD path" -> first failure
     seconds: float = 0.0
@@ -32,7 +38,8 @@ class Report:
     def summary(self) -> str:
         top = ", ".join(f"{k}: {v}" for k, v in sorted(self.statuses.items()))
         return (
-            f"{self.operations} operations, {self.examples} examples in {self.seconds:.0f} s; "
+            f"{self.operations} operations, {self.examples} examples ({self.real_paths} on "
+            f"existing ids) in {self.seconds:.0f} s; "
             f"statuses {top}; {len(self.failures)} failing (role, operation) pairs"
         )
 
@@ -44,7 +51,10 @@ def run(
     device_token: str | None,
     examples: int,
     seed: int = 0,
+    keep_out: frozenset[str] | None = None,
 ) -> Report:
+    """`keep_out`: ids the path may not take (the fuzzing users and device: revoked or
+    deactivated, they would end the run's coverage); without it, paths are all generated."""
     import schemathesis
     from schemathesis.checks import not_a_server_error
     from schemathesis.specs.openapi.checks import response_schema_conformance
@@ -53,8 +63,9 @@ def run(
     schema = schemathesis.openapi.from_asgi("/openapi.json", app)
     report = Report()
     started = time.monotonic()
-    for result in schema.get_all_operations():
-        op = result.ok()
+    ops = [result.ok() for result in schema.get_all_operations()]
+    pools = real_ids(app, [op.path for op in ops], tokens["admin"], keep_out) if keep_out else {}
+    for op in ops:
         report.operations += 1
         security = [k for s in (op.definition.raw.get("security") or []) for k in s]
         if "DeviceToken" in security:
@@ -67,7 +78,7 @@ def run(
             key = f"{role} {op.method.upper()} {op.path}"
             headers = {"Authorization": f"Bearer {token}"} if token else {}
 
-            _fuzz_one(op, key, headers, examples, seed, report, checks)
+            _fuzz_one(op, key, headers, examples, seed, report, checks, pools)
     report.seconds = time.monotonic() - started
     return report
 
@@ -80,7 +91,11 @@ def _fuzz_one(
     seed: int,
     report: Report,
     checks: Any,
+    pools: dict[str, list[str]],
 ) -> None:
+    own = {name: pools[f"{op.path} {name}"] for name in PARAM.findall(op.path)}
+    own = {name: ids for name, ids in own.items() if ids}
+
     @hypothesis.settings(
         max_examples=examples,
         deadline=None,
@@ -93,6 +108,12 @@ def _fuzz_one(
     @hypothesis.given(data=st.data())
     def fuzz(data: st.DataObject) -> None:
         case = data.draw(op.as_strategy())
+        real = {
+            n: data.draw(st.sampled_from(ids)) for n, ids in own.items() if data.draw(st.booleans())
+        }
+        if real:
+            case.path_parameters = {**case.path_parameters, **real}
+            report.real_paths += 1
         report.examples += 1
         try:
             response = case.call_and_validate(headers=headers, checks=checks)
@@ -102,6 +123,37 @@ def _fuzz_one(
             report.failures.setdefault(key, " | ".join(text[:8])[:800])
 
     fuzz()
+
+
+PARAM = re.compile(r"\{(\w+_id)\}")
+
+
+def real_ids(
+    app: Any, paths: list[str], admin_token: str, keep_out: frozenset[str]
+) -> dict[str, list[str]]:
+    """For each `{…_id}` of each path ("path name" -> ids): the ids the collection above it
+    lists (`/api/v1/parties/vehicles` for `/api/v1/parties/vehicles/{row_id}`), as admin.
+    A collection that itself needs an id, or lists none, leaves the parameter generated."""
+    from fastapi.testclient import TestClient
+
+    client = TestClient(app)
+    headers = {"Authorization": f"Bearer {admin_token}"}
+    listed: dict[str, list[dict[str, Any]]] = {}
+    pools: dict[str, list[str]] = {}
+    for path in paths:
+        for m in PARAM.finditer(path):
+            name, collection = m.group(1), path[: m.start()].rstrip("/")
+            pools[f"{path} {name}"] = []
+            if "{" in collection:
+                continue
+            if collection not in listed:
+                r = client.get(collection, headers=headers)
+                body = r.json() if r.status_code == 200 else []
+                rows = body.get("items", []) if isinstance(body, dict) else body
+                listed[collection] = [x for x in rows if isinstance(x, dict)]
+            ids = {str(x.get(name) or x.get("id") or "") for x in listed[collection]}
+            pools[f"{path} {name}"] = sorted(i for i in ids - keep_out if i)
+    return pools
 
 
 def main() -> None:  # pragma: no cover - `make fuzz`
@@ -123,16 +175,27 @@ def main() -> None:  # pragma: no cover - `make fuzz`
     upgrade(url)
     world = build_world(url, tmp)
     api = Api.start(url, world, tmp)
-    tokens, device = fuzz_tokens(api)
-    report = run(api.app, tokens, device_token=device, examples=args.examples, seed=args.seed)
+    fuzz_world(api)
+    tokens, device, keep_out = fuzz_tokens(api)
+    report = run(
+        api.app,
+        tokens,
+        device_token=device,
+        examples=args.examples,
+        seed=args.seed,
+        keep_out=keep_out,
+    )
     print(report.summary())
     for key, failure in sorted(report.failures.items()):
         print(f"FAIL {key}: {failure}")
     raise SystemExit(1 if report.failures else 0)
 
 
-def fuzz_tokens(api: Any, roles: tuple[str, ...] | None = None) -> tuple[dict[str, str], str]:
-    """User tokens per role, and a device session token for `operator` at site A."""
+def fuzz_tokens(
+    api: Any, roles: tuple[str, ...] | None = None
+) -> tuple[dict[str, str], str, frozenset[str]]:
+    """User tokens per role, a device session token for `operator` at site A, and the ids the
+    paths must not take: the world's users and that device."""
     from tests.support.world import PASSWORD
 
     roles = roles or ("admin", "ehs_manager", "operator", "auditor", "handler", "transporter")
@@ -140,13 +203,39 @@ def fuzz_tokens(api: Any, roles: tuple[str, ...] | None = None) -> tuple[dict[st
     r = api.as_("admin").post(
         "/mobile/v1/devices", {"site_id": str(api.world.site_a), "name": "PDA-FUZZ"}
     )
-    enrolment = r.json()["device_token"]
+    enrolment, device_id = r.json()["device_token"], r.json()["device_id"]
     r = api.client.post(
         "/mobile/v1/auth/sign-in",
         json={"username": "operator", "password": PASSWORD},
         headers={"Authorization": f"Bearer {enrolment}"},
     )
-    return tokens, r.json()["access_token"]
+    keep_out = frozenset({device_id, *(str(u) for u in api.world.users.values())})
+    return tokens, r.json()["access_token"], keep_out
+
+
+def fuzz_world(api: Any) -> None:
+    """Something for real ids to name: the parties of a transfer, two lots stored in zone A1,
+    a draft manifest of them, a user and a device the fuzzing does not sign in with (and the
+    world's sites and zones)."""
+    from tests.manifests.support import draft, setup_parties, stored_lot
+
+    setup_parties(api)
+    draft(api, [stored_lot(api), stored_lot(api)])
+    admin = api.as_("admin")
+    r = admin.post(
+        "/api/v1/users",
+        {
+            "enterprise_id": str(api.world.plant),
+            "username": "fuzz.extra",
+            "display_name": "模糊测试",
+            "password": "a fuzzing passphrase",
+            "role": "operator",
+            "site_ids": [str(api.world.site_a)],
+        },
+    )
+    assert r.status_code == 201, r.text
+    r = admin.post("/mobile/v1/devices", {"site_id": str(api.world.site_a), "name": "PDA-EXTRA"})
+    assert r.status_code == 201, r.text
 
 
 if __name__ == "__main__":  # pragma: no cover

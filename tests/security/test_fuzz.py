@@ -4,7 +4,7 @@ and no response outside its documented schema. `make fuzz` runs the long version
 
 from __future__ import annotations
 
-from tests.security.fuzz import fuzz_tokens, run
+from tests.security.fuzz import fuzz_tokens, fuzz_world, run
 from tests.support.client import Api
 
 ROLES = ("admin", "operator", "auditor", "handler")
@@ -12,9 +12,11 @@ EXAMPLES = 2
 
 
 def test_every_operation_survives_generated_input(sqlite_api: Api) -> None:
-    tokens, device = fuzz_tokens(sqlite_api, ROLES)
-    report = run(sqlite_api.app, tokens, device_token=device, examples=EXAMPLES)
+    fuzz_world(sqlite_api)
+    tokens, device, keep_out = fuzz_tokens(sqlite_api, ROLES)
+    report = run(sqlite_api.app, tokens, device_token=device, examples=EXAMPLES, keep_out=keep_out)
     print(report.summary())
     assert report.operations >= 120
     assert report.examples >= report.operations
+    assert report.real_paths > 0  # the paths' ids reach past the 404
     assert not report.failures, "\n".join(f"{k}: {v}" for k, v in sorted(report.failures.items()))

@@ -80,6 +80,36 @@ def test_page_size_over_the_maximum_is_422(sqlite_api: Api) -> None:
         assert sqlite_api.get(path, params={"limit": 500}).status_code == 200, path
 
 
+def test_an_offset_past_the_maximum_is_422_on_every_list(sqlite_api: Api) -> None:
+    """Every operation paging with `offset` (found in the OpenAPI document, so a new list is
+    covered) and the console's lists refuse one past what the database's integers hold with a
+    422 naming it; SQLite raised an overflow there (500)."""
+    from app.deps import MAX_OFFSET
+    from tests.web.support import Web
+
+    spec = sqlite_api.client.get("/openapi.json").json()
+    paged = [
+        path
+        for path, ops in spec["paths"].items()
+        if any(p["name"] == "offset" for p in ops.get("get", {}).get("parameters", []))
+    ]
+    assert len(paged) >= 7, paged
+    site = str(sqlite_api.world.site_a)
+    for path in paged:
+        path = path.replace("{criterion}", "e_label_coverage")
+        params = {"site_id": site, "year": 2026}
+        r = sqlite_api.get(path, params={**params, "offset": 2**63})
+        assert r.status_code == 422 and "offset" in r.json()["detail"], (path, r.text)
+        r = sqlite_api.get(path, params={**params, "offset": MAX_OFFSET})
+        assert r.status_code == 200, (path, r.text)
+    web = Web(sqlite_api, "admin")
+    for page in ("/lots", "/manifests", "/scorecard/items/e_label_coverage/lots"):
+        r = web.get(page, params={"site": site, "year": 2026, "offset": 2**63})
+        assert r.status_code == 422, (page, r.status_code)
+        ok = web.get(page, params={"site": site, "year": 2026, "offset": MAX_OFFSET})
+        assert ok.status_code == 200, (page, ok.status_code)
+
+
 def test_sync_batch_over_the_maximum_is_422_with_the_limit(sqlite_api: Api) -> None:
     from tests.mobile.conftest import Handheld, item
 
