@@ -281,6 +281,7 @@ def dashboard_page(
         open_findings=total_alerts + len(m_alerts),  # what the alert list below lists
         manifest_alerts=m_alerts[:8],
         alerts=alerts,
+        site_codes=codes,  # several sites in view: each alert names its own ("A1" is ambiguous)
         scores=scores,
         capacity=capacity,
         histogram=histogram,

@@ -231,6 +231,29 @@ def test_dashboard_renders_tiles_and_charts(api) -> None:  # type: ignore[no-unt
     assert html.count('class="bar"') >= 3  # capacity bars and histogram bars drawn
 
 
+def test_dashboard_alerts_name_their_site_when_several_are_in_view(api) -> None:  # type: ignore[no-untyped-def]
+    """Zone codes repeat across sites (A1 at both): with every site in view, each alert says
+    whose it is; with one picked, it need not."""
+    from app.alerts import service as alert_service
+
+    w = api.world
+    two_days_ago = (datetime.now(UTC) - timedelta(days=2)).isoformat()
+    for site in (w.site_a, w.site_b):  # unlabelled for two days: R09 at each
+        api.as_("admin").generate(site=site, occurred_at=two_days_ago)
+    with api.ctx.db.session() as s:
+        alert_service.sweep(session=s, ctx=api.ctx)
+    web = Web(api, "ehs_manager")
+
+    def r09(url: str) -> list[str]:
+        html = web.get(url).text
+        items = re.findall(r'<li class="sev-\w+"><b class="rule">R09</b> (.*?)</li>', html, re.S)
+        return sorted(re.sub(r"\s+", " ", re.sub("<[^>]+>", "", i)).split(" ")[0] for i in items)
+
+    assert r09("/dashboard") == ["SZ01", "TZ02"]
+    (only,) = r09(f"/dashboard?site={w.site_b}")
+    assert only not in ("SZ01", "TZ02")  # the message itself comes first
+
+
 def test_dashboard_and_manifest_list_follow_the_site_picked(api) -> None:  # type: ignore[no-untyped-def]
     from tests.manifests.support import draft
 
