@@ -66,8 +66,9 @@ bench: install-test  ## benchmarks; figures go to docs/benchmarks.md
 	HAZCHAIN_BENCH_POSTGRES_URL=$${HAZCHAIN_BENCH_POSTGRES_URL-$(PG_TEST_URL)} \
 	  $(BIN)/python -m benchmarks $(BENCH_ARGS)
 
-fuzz: install-test  ## schemathesis over every operation and role, FUZZ_EXAMPLES per pair (default 50)
+fuzz: install-test  ## schemathesis over every API operation and console route, FUZZ_EXAMPLES per pair (default 50); every console form mutated field by field
 	$(BIN)/python -m tests.security.fuzz --examples $${FUZZ_EXAMPLES-50}
+	$(BIN)/python -m tests.security.forms
 
 clean:
 	rm -rf var/hazchain.db* .pytest_cache .ruff_cache

@@ -16,6 +16,7 @@ from uuid import UUID, uuid4
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import ValidationError
 from sqlmodel import Session
 
 from app.alerts import service as alert_service
@@ -92,10 +93,14 @@ def _uuid(value: str | None) -> UUID | None:
 
 def attempt(session: Session, action: Any) -> tuple[Any, DomainError | None]:
     """Run a use case inside a savepoint: on a domain error nothing it wrote survives, and the
-    error comes back to be shown on the page."""
+    error comes back to be shown on the page. A command the form's values do not make (the
+    schema refuses one: too long, blank, out of range) is such an error: 422 with the reason."""
     savepoint = session.begin_nested()
     try:
-        result = action()
+        try:
+            result = action()
+        except ValidationError as exc:
+            raise InvalidInput(_first_error(exc)) from exc
     except DomainError as exc:
         savepoint.rollback()
         return None, exc
@@ -620,9 +625,12 @@ def zone_inspect(
     ws.principal.require(Permission.lot_write)  # as the API's inspection route declares
     from app.zones import schemas as zone_schemas
 
-    cmd = zone_schemas.ZoneInspect(
-        event_id=_uuid(event_id) or uuid4(), items=[], notes=notes or None
-    )
+    try:
+        cmd = zone_schemas.ZoneInspect(
+            event_id=_uuid(event_id) or uuid4(), items=[], notes=notes or None
+        )
+    except ValidationError as exc:  # notes over the limit, say: the reason, not a 500
+        raise InvalidInput(_first_error(exc)) from exc
     zone_service.inspect_zone(
         session=session, ctx=ctx, actor=ws.principal, zone_id=zone_id, cmd=cmd
     )

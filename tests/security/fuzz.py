@@ -10,6 +10,10 @@ examples take the path's ids from what exists instead (`real_ids`: read from the
 above each path as admin), so the generated bodies reach the code behind the lookup.
 
     python -m tests.security.fuzz --examples 50            # what `make fuzz` runs
+
+The console's routes (kept out of the API's document) are fuzzed the same way from a document
+of their own (`console_schema`), signed in through the form, every form carrying the session's
+CSRF token (`run_console`); `tests.security.forms` mutates valid console forms field by field.
 """
 
 from __future__ import annotations
@@ -78,7 +82,61 @@ def run(
             key = f"{role} {op.method.upper()} {op.path}"
             headers = {"Authorization": f"Bearer {token}"} if token else {}
 
-            _fuzz_one(op, key, headers, examples, seed, report, checks, pools)
+            ids = {name: pools.get(f"{op.path} {name}", []) for name in PARAM.findall(op.path)}
+            _fuzz_one(op, key, headers, examples, seed, report, checks, ids)
+    report.seconds = time.monotonic() - started
+    return report
+
+
+def console_schema() -> dict[str, Any]:
+    """An OpenAPI document of the console's own routes (kept out of the API's): their query
+    parameters and form fields, for the fuzzer. Signing in and out are left out (the session
+    is the fuzzer's own; a wrong password only feeds the throttle)."""
+    import copy
+
+    from fastapi.openapi.utils import get_openapi
+
+    from app.web import routes, routes_admin, routes_manifests
+    from app.web.render import WebRoute
+
+    pages = []
+    for route in [r for m in (routes, routes_admin, routes_manifests) for r in m.router.routes]:
+        if isinstance(route, WebRoute) and route.path not in ("/login", "/logout"):
+            shown = copy.copy(route)
+            shown.include_in_schema = True
+            pages.append(shown)
+    return get_openapi(title="hazchain console", version="0", routes=pages)
+
+
+def run_console(
+    app: Any,
+    sessions: dict[str, tuple[str, str]],
+    *,
+    examples: int,
+    ids: dict[str, list[str]],
+    seed: int = 0,
+) -> Report:
+    """Every console route, as each signed-in role (`sessions`: role -> (cookie header, CSRF
+    token)); every form carries the session's CSRF token, so the generated fields reach the
+    code behind the check. `ids`: parameter name -> ids that exist. No 5xx (the pages are
+    HTML: no schema to conform to)."""
+    import schemathesis
+    from schemathesis.checks import not_a_server_error
+
+    schema = schemathesis.openapi.from_dict(console_schema())
+    schema.app = app
+    report = Report()
+    started = time.monotonic()
+    for result in schema.get_all_operations():
+        op = result.ok()
+        report.operations += 1
+        for role, (cookie, csrf) in sessions.items():
+            own = {name: ids.get(name, []) for name in PARAM.findall(op.path)}
+            key = f"{role} {op.method.upper()} {op.path}"
+            form = {"csrf": csrf} if op.method.upper() == "POST" else None
+            _fuzz_one(
+                op, key, {"Cookie": cookie}, examples, seed, report, [not_a_server_error], own, form
+            )
     report.seconds = time.monotonic() - started
     return report
 
@@ -91,10 +149,12 @@ def _fuzz_one(
     seed: int,
     report: Report,
     checks: Any,
-    pools: dict[str, list[str]],
+    ids: dict[str, list[str]],
+    form: dict[str, str] | None = None,
 ) -> None:
-    own = {name: pools[f"{op.path} {name}"] for name in PARAM.findall(op.path)}
-    own = {name: ids for name, ids in own.items() if ids}
+    """`ids`: path parameter -> ids that exist, taken by half the examples; `form`: fields
+    every form body carries as given (the console's CSRF token)."""
+    own = {name: pool for name, pool in ids.items() if pool}
 
     @hypothesis.settings(
         max_examples=examples,
@@ -114,6 +174,9 @@ def _fuzz_one(
         if real:
             case.path_parameters = {**case.path_parameters, **real}
             report.real_paths += 1
+        if form is not None:  # a form read whole by its route has no fields in the schema
+            case.body = {**(case.body if isinstance(case.body, dict) else {}), **form}
+            case.media_type = case.media_type or "application/x-www-form-urlencoded"
         report.examples += 1
         try:
             response = case.call_and_validate(headers=headers, checks=checks)
@@ -156,6 +219,28 @@ def real_ids(
     return pools
 
 
+def ids_by_name(app: Any, admin_token: str, keep_out: frozenset[str]) -> dict[str, list[str]]:
+    """The ids that exist per path parameter name (`lot_id` -> every lot the API lists...), for
+    routes without a collection of their own to read (the console's)."""
+    paths = list(app.openapi()["paths"])
+    out: dict[str, set[str]] = {}
+    for key, ids in real_ids(app, paths, admin_token, keep_out).items():
+        out.setdefault(key.rsplit(" ", 1)[1], set()).update(ids)
+    return {name: sorted(ids) for name, ids in out.items()}
+
+
+def console_sessions(api: Any, roles: tuple[str, ...]) -> dict[str, tuple[str, str]]:
+    """Signed-in console sessions per role: (cookie header, CSRF token)."""
+    from tests.web.support import Web
+
+    out = {}
+    for role in roles:
+        web = Web(api, role)
+        cookie = "; ".join(f"{k}={v}" for k, v in web.client.cookies.items())
+        out[role] = (cookie, web.csrf)
+    return out
+
+
 def main() -> None:  # pragma: no cover - `make fuzz`
     import os
     import tempfile
@@ -185,10 +270,20 @@ def main() -> None:  # pragma: no cover - `make fuzz`
         seed=args.seed,
         keep_out=keep_out,
     )
-    print(report.summary())
-    for key, failure in sorted(report.failures.items()):
+    print("API:", report.summary())
+    ids = ids_by_name(api.app, tokens["admin"], keep_out)
+    console = run_console(
+        api.app,
+        console_sessions(api, tuple(tokens)),
+        examples=args.examples,
+        ids=ids,
+        seed=args.seed,
+    )
+    print("console:", console.summary())
+    failures = {**report.failures, **{f"console {k}": v for k, v in console.failures.items()}}
+    for key, failure in sorted(failures.items()):
         print(f"FAIL {key}: {failure}")
-    raise SystemExit(1 if report.failures else 0)
+    raise SystemExit(1 if failures else 0)
 
 
 def fuzz_tokens(
