@@ -171,13 +171,11 @@ def _prepare(url: str, tmp: Path, lots: int) -> dict[str, Any]:
 
 
 def _month_aggregates(conn: Any, site_id: Any, rows: list[tuple[Any, ...]]) -> None:
-    """The scorecard's per-month aggregates (`rm_waste_month`, issue 7) for the same lots, when
-    that projection is installed: the dashboard's monthly trend reads them."""
-    from app.dashboard.service import _month_table
+    """The scorecard's per-month aggregates (`rm_waste_month`, issue 7) for the same lots: the
+    dashboard's monthly trend reads them."""
+    from app.projections.scorecard import WasteMonthRow
 
-    table = _month_table()
-    if table is None:
-        return
+    table = WasteMonthRow.__table__  # type: ignore[attr-defined]
     acc: dict[tuple[str, str, str], list[Decimal]] = defaultdict(lambda: [Decimal(0)] * 3)
     for generated, shipped, completed, category, code, kg in rows:
         acc[((generated + CHINA).strftime("%Y-%m"), category, code)][0] += kg

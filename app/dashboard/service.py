@@ -10,13 +10,12 @@ import threading
 import time
 import weakref
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql
 from sqlmodel import Session
 
 from app.core.db import Database
@@ -33,6 +32,7 @@ from app.projections.lots import (
     storage_time_conditions,
 )
 from app.projections.manifests import ManifestRow
+from app.projections.scorecard import WasteMonthRow
 from app.rules import service as rule_service
 
 CHINA = timedelta(hours=8)
@@ -150,82 +150,14 @@ def monthly_trend(
     site_id: UUID | None = None,
 ) -> list[MonthRow]:
     """Hazardous waste generated, shipped and disposed (accepted weight) per China-time month,
-    the last `months` months.
-
-    The month bounds are computed here; on PostgreSQL each row's month is `width_bucket` over
-    them (a binary search), not a formatted string."""
-    t = LotRow.__table__  # type: ignore[attr-defined]
+    the last `months` months, from the per-month aggregates the scorecard's projection keeps
+    (`rm_waste_month`): a few hundred rows a year, whatever the number of lots."""
     local = now + CHINA
     y, m = local.year, local.month - (months - 1)
     while m <= 0:
         y, m = y - 1, m + 12
-    starts = []
-    for i in range(months + 1):
-        mm = m + i
-        starts.append(datetime(y + (mm - 1) // 12, (mm - 1) % 12 + 1, 1, tzinfo=UTC) - CHINA)
-    keys = [(s_ + CHINA).strftime("%Y-%m") for s_ in starts[:-1]]
-    monthly = _from_month_aggregates(session, actor, site_id, keys)
-    if monthly is not None:
-        return monthly
-    disposed_kg = sa.func.coalesce(t.c.accepted_weight_kg, t.c.weight_kg)
-    days = [(s_ + CHINA).date() for s_ in starts]
-    scope = [t.c.site_id.in_(_sites(actor, site_id)), t.c.kind == WasteKind.hazardous.value]
-    dialect = session.get_bind().dialect.name
-    out = {k: [Decimal(0)] * 3 for k in keys}
-    series = [
-        (0, t.c.generated_at, t.c.weight_kg, starts, sa.DateTime(timezone=True), sa.true()),
-        (1, t.c.shipped_at, t.c.weight_kg, starts, sa.DateTime(timezone=True), sa.true()),
-        # an exempt lot's discard (R61) is no disposal
-        (2, t.c.completed_on, disposed_kg, days, sa.Date(), t.c.status != "discarded"),
-    ]
-    for j, col, weight, bounds, typ, only in series:
-        if dialect == "postgresql":
-            # the month's index by binary search over the bounds: no per-row formatting
-            bucket = sa.func.width_bucket(
-                col, sa.bindparam(f"bounds{j}", bounds, type_=postgresql.ARRAY(typ))
-            )
-            q = (
-                sa.select(bucket, sa.func.sum(weight))
-                .where(*scope, only, col >= bounds[0], col < bounds[-1])
-                .group_by(bucket)
-            )
-            for k, kg in session.execute(q):
-                out[keys[int(k) - 1]][j] = Decimal(kg or 0)
-        else:
-            fmt = (
-                sa.func.strftime("%Y-%m", col, "+8 hours")
-                if j < 2
-                else sa.func.strftime("%Y-%m", col)
-            )
-            q = (
-                sa.select(fmt, sa.func.sum(weight))
-                .where(*scope, only, col >= bounds[0], col < bounds[-1])
-                .group_by(fmt)
-            )
-            for k, kg in session.execute(q):
-                if k in out:
-                    out[k][j] = Decimal(kg or 0)
-    return [MonthRow(k, *v) for k, v in out.items()]
-
-
-def _month_table() -> Any:
-    """The per-month waste aggregates the scorecard projection keeps (`rm_waste_month`, issue
-    7), when installed: None otherwise, and the trend falls back to scanning `rm_lot`."""
-    try:
-        from app.projections.scorecard import WasteMonthRow  # type: ignore[import-not-found]
-    except ImportError:
-        return None
+    keys = [f"{y + (m + i - 1) // 12}-{(m + i - 1) % 12 + 1:02d}" for i in range(months)]
     t = WasteMonthRow.__table__  # type: ignore[attr-defined]
-    needed = {"site_id", "month", "kind", "generated_kg", "left_kg", "completed_kg"}
-    return t if needed <= set(t.c.keys()) else None
-
-
-def _from_month_aggregates(
-    session: Session, actor: Principal, site_id: UUID | None, keys: list[str]
-) -> list[MonthRow] | None:
-    t = _month_table()
-    if t is None:
-        return None
     q = (
         sa.select(
             t.c.month,
@@ -241,11 +173,11 @@ def _from_month_aggregates(
         .group_by(t.c.month)
     )
     got = {
-        m: (Decimal(g or 0), Decimal(sh or 0), Decimal(d or 0))
-        for m, g, sh, d in session.execute(q)
+        month: (Decimal(g or 0), Decimal(sh or 0), Decimal(d or 0))
+        for month, g, sh, d in session.execute(q)
     }
-    z = (Decimal(0),) * 3
-    return [MonthRow(k, *got.get(k, z)) for k in keys]
+    zero = (Decimal(0),) * 3
+    return [MonthRow(k, *got.get(k, zero)) for k in keys]
 
 
 def manifest_counts(

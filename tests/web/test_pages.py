@@ -231,6 +231,30 @@ def test_dashboard_renders_tiles_and_charts(api) -> None:  # type: ignore[no-unt
     assert html.count('class="bar"') >= 3  # capacity bars and histogram bars drawn
 
 
+def test_the_monthly_trend_counts_this_months_generation_per_site(api) -> None:  # type: ignore[no-untyped-def]
+    """The trend's twelve China-time months end with this one; a lot generated now is in it,
+    at its site only, and the chart draws it."""
+    from app.dashboard import service as dashboard
+    from app.domain.values import CHINA_TZ
+    from app.identity.service import principal_for
+
+    stored_lot(api)  # 125.5 kg at site A
+    stored_lot(api, weight_kg="74.5")
+    w = api.world
+    now = datetime.now(UTC)
+    this = now.astimezone(CHINA_TZ).strftime("%Y-%m")
+    with api.ctx.db.session(write=False) as s:
+        actor = principal_for(session=s, user_id=w.users["ehs_manager"])
+        rows = dashboard.monthly_trend(session=s, actor=actor, now=now)
+        only_b = dashboard.monthly_trend(session=s, actor=actor, now=now, site_id=w.site_b)
+    assert len(rows) == 12 and rows[-1].month == this, rows
+    assert rows[-1].generated_kg == 200 and rows[-1].shipped_kg == 0
+    assert all(r.generated_kg == 0 for r in rows[:-1])
+    assert all(r.generated_kg == 0 for r in only_b)
+    html = Web(api, "ehs_manager").get("/dashboard").text
+    assert 'data-chart="trend"' in html and this[2:] in html  # the month's axis label
+
+
 def test_dashboard_alerts_name_their_site_when_several_are_in_view(api) -> None:  # type: ignore[no-untyped-def]
     """Zone codes repeat across sites (A1 at both): with every site in view, each alert says
     whose it is; with one picked, it need not."""
