@@ -197,7 +197,8 @@ async def scorecard_evidence(
     allow(ws, "scorecard")
     ws.principal.require(Permission.scorecard_write)
     site_id = _uuid(site)
-    assert site_id is not None
+    if site_id is None:
+        raise InvalidInput("pick a site", field="site")
     data = await file.read(scorecard_service.MAX_EVIDENCE_BYTES + 1)
 
     def run() -> Any:
@@ -451,7 +452,8 @@ def ledger_xlsx(
 def log_export(ws: WebUser, ctx: CtxDep, site: str) -> Response:
     allow(ws, "exports")
     site_id = _uuid(site)
-    assert site_id is not None
+    if site_id is None:
+        raise InvalidInput("pick a site", field="site")
     export_service.require_export_site(ws.principal, site_id)
 
     def lines():  # type: ignore[no-untyped-def]

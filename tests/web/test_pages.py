@@ -401,6 +401,12 @@ def test_exports_audit_and_admin_pages(api) -> None:  # type: ignore[no-untyped-
     assert x.status_code == 200 and x.content[:2] == b"PK"
     log = web.get(f"/exports/log.jsonl?site={api.world.site_a}")
     assert log.status_code == 200 and log.text.count("\n") >= 3
+    none = web.get("/exports/log.jsonl?site=")  # no site picked: the reason (was a 500)
+    assert none.status_code == 422 and "pick a site" in none.text
+    year = datetime.now(UTC).year
+    form = {"site": "", "year": str(year), "criterion": "s_trainings", "event_id": str(uuid4())}
+    upload = web.post("/scorecard/evidence", form, files={"file": ("a.pdf", b"%PDF-1.4", "a/b")})
+    assert upload.status_code == 422, upload.text  # an empty form field is a missing one
     admin = web.get("/admin").text
     assert "ehs_manager" in admin and "SZ01" in admin and "R1" in admin
     assert Web(api, "auditor").get(f"/exports/log.jsonl?site={api.world.site_b}").status_code in (
