@@ -68,7 +68,7 @@ bench: install-test  ## benchmarks; figures go to docs/benchmarks.md
 
 fuzz: install-test  ## schemathesis over every API operation and console route, FUZZ_EXAMPLES per pair (default 50); every console form mutated field by field
 	$(BIN)/python -m tests.security.fuzz --examples $${FUZZ_EXAMPLES-50}
-	$(BIN)/python -m tests.security.forms
+	$(BIN)/python -m tests.security.mutate
 
 clean:
 	rm -rf var/hazchain.db* .pytest_cache .ruff_cache

@@ -13,7 +13,8 @@ above each path as admin), so the generated bodies reach the code behind the loo
 
 The console's routes (kept out of the API's document) are fuzzed the same way from a document
 of their own (`console_schema`), signed in through the form, every form carrying the session's
-CSRF token (`run_console`); `tests.security.forms` mutates valid console forms field by field.
+CSRF token (`run_console`); `tests.security.mutate` mutates valid console forms and API
+commands field by field.
 """
 
 from __future__ import annotations
@@ -311,13 +312,15 @@ def fuzz_tokens(
 
 
 def fuzz_world(api: Any) -> None:
-    """Something for real ids to name: the parties of a transfer, two lots stored in zone A1,
-    a draft manifest of them, a user and a device the fuzzing does not sign in with (and the
-    world's sites and zones)."""
+    """Something for real ids to name: the parties of a transfer, two lots stored in zone A1
+    on a draft manifest and four more free, a user and a device the fuzzing does not sign in
+    with (and the world's sites and zones)."""
     from tests.manifests.support import draft, setup_parties, stored_lot
 
     setup_parties(api)
     draft(api, [stored_lot(api), stored_lot(api)])
+    for _ in range(4):  # and four free to act on (`tests.security.mutate`)
+        stored_lot(api)
     admin = api.as_("admin")
     r = admin.post(
         "/api/v1/users",
