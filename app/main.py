@@ -20,6 +20,7 @@ from app.context import AppContext
 from app.core import errors
 from app.core.clock import Clock
 from app.core.limits import BodyLimitMiddleware
+from app.core.routing import CheckedRoute
 from app.exports.routes import router as exports_router
 from app.identity.routes import router as identity_router
 from app.labelling.routes import router as labels_router
@@ -65,6 +66,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         stop.set()
 
     app = FastAPI(title="hazchain", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
+    app.router.route_class = CheckedRoute  # the app's own routes too (every router sets it)
     app.state.ctx = ctx
     errors.install(app)
     app.add_middleware(

@@ -13,6 +13,7 @@ from fastapi.responses import FileResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from app.core.errors import error_responses
+from app.core.routing import CheckedRoute
 from app.core.throttle import client_address
 from app.deps import CtxDep, ReadSessionDep, SessionDep
 from app.identity.deps import require
@@ -25,8 +26,8 @@ from mobile_api.deps import CurrentDevice, DeviceReader, DeviceReading, DeviceWr
 
 STATIC = Path(__file__).resolve().parent / "static"
 
-router = APIRouter(prefix="/mobile/v1", tags=["mobile"])
-page_router = APIRouter(include_in_schema=False)
+router = APIRouter(prefix="/mobile/v1", tags=["mobile"], route_class=CheckedRoute)
+page_router = APIRouter(include_in_schema=False, route_class=CheckedRoute)
 
 SiteAdmin = require(Permission.site_admin)
 WRITE_ERRORS = error_responses(401, 403, 404, 409, 422)

@@ -10,11 +10,12 @@ from fastapi import APIRouter, Query
 from app.alerts import schemas
 from app.alerts import service as alert_service
 from app.core.errors import error_responses
+from app.core.routing import CheckedRoute
 from app.deps import CtxDep, Offset, ReadSessionDep, SessionDep
 from app.identity.deps import require
 from app.identity.permissions import Permission
 
-router = APIRouter(prefix="/api/v1/alerts", tags=["alerts"])
+router = APIRouter(prefix="/api/v1/alerts", tags=["alerts"], route_class=CheckedRoute)
 
 Reader = require(Permission.lot_read)
 Sweeper = require(Permission.zone_admin)

@@ -12,11 +12,12 @@ from app.audit import jobs as audit_jobs
 from app.audit import schemas
 from app.audit import service as audit_service
 from app.core.errors import error_responses
+from app.core.routing import CheckedRoute
 from app.deps import CtxDep, Offset, ReadSessionDep, SessionDep
 from app.identity.deps import require
 from app.identity.permissions import Permission
 
-router = APIRouter(prefix="/api/v1/audit", tags=["audit"])
+router = APIRouter(prefix="/api/v1/audit", tags=["audit"], route_class=CheckedRoute)
 
 Reader = require(Permission.audit_read)
 Signer = require(Permission.audit_sign)

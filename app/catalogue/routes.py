@@ -9,11 +9,12 @@ from fastapi import APIRouter, Query
 from app.catalogue import schemas
 from app.catalogue import service as catalogue_service
 from app.core.errors import error_responses
+from app.core.routing import CheckedRoute
 from app.deps import CtxDep, Offset
 from app.identity.deps import require
 from app.identity.permissions import Permission
 
-router = APIRouter(prefix="/api/v1/waste-codes", tags=["waste codes"])
+router = APIRouter(prefix="/api/v1/waste-codes", tags=["waste codes"], route_class=CheckedRoute)
 
 Reader = require(Permission.catalogue_read)
 

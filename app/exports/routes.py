@@ -15,13 +15,14 @@ from fastapi.responses import FileResponse, Response, StreamingResponse
 from starlette.background import BackgroundTask
 
 from app.core.errors import error_responses
+from app.core.routing import CheckedRoute
 from app.deps import CtxDep, ReadSessionDep, SessionDep
 from app.exports import schemas
 from app.exports import service as export_service
 from app.identity.deps import require
 from app.identity.permissions import Permission
 
-router = APIRouter(prefix="/api/v1/exports", tags=["exports"])
+router = APIRouter(prefix="/api/v1/exports", tags=["exports"], route_class=CheckedRoute)
 
 Reader = require(Permission.export_read)
 Filer = require(Permission.declaration_file)

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Request, status
 from fastapi.security import OAuth2PasswordRequestForm
 
 from app.core.errors import error_responses
+from app.core.routing import CheckedRoute
 from app.core.throttle import client_address
 from app.deps import CtxDep, ReadSessionDep, SessionDep
 from app.identity import schemas
@@ -16,7 +17,7 @@ from app.identity import service as identity_service
 from app.identity.deps import CurrentUser, require
 from app.identity.permissions import Permission
 
-router = APIRouter(prefix="/api/v1")
+router = APIRouter(prefix="/api/v1", route_class=CheckedRoute)
 
 SiteAdmin = require(Permission.site_admin)
 SiteReader = require(Permission.site_read)

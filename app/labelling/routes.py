@@ -9,6 +9,7 @@ from fastapi import APIRouter
 from fastapi.responses import Response
 
 from app.core.errors import error_responses
+from app.core.routing import CheckedRoute
 from app.deps import CtxDep, ReadSessionDep
 from app.identity.deps import require
 from app.identity.permissions import Permission
@@ -16,7 +17,7 @@ from app.labelling import schemas
 from app.labelling import service as labelling_service
 from app.labelling.service import Rendered
 
-router = APIRouter(prefix="/api/v1/labels", tags=["labels"])
+router = APIRouter(prefix="/api/v1/labels", tags=["labels"], route_class=CheckedRoute)
 
 Reader = require(Permission.lot_read)
 

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, status
 from fastapi.responses import Response
 
 from app.core.errors import error_responses
+from app.core.routing import CheckedRoute
 from app.core.schemas import Instant
 from app.deps import CtxDep, Offset, ReadSessionDep, SessionDep
 from app.domain.lot import LotStatus
@@ -21,7 +22,7 @@ from app.labelling.schemas import LabelLayout
 from app.lots import schemas
 from app.lots import service as lot_service
 
-router = APIRouter(prefix="/api/v1/lots", tags=["lots"])
+router = APIRouter(prefix="/api/v1/lots", tags=["lots"], route_class=CheckedRoute)
 
 Reader = require(Permission.lot_read)
 Writer = require(Permission.lot_write)

@@ -17,6 +17,7 @@ from fastapi import APIRouter, Query, Request, status
 from fastapi.responses import Response
 
 from app.core.errors import error_responses
+from app.core.routing import CheckedRoute
 from app.deps import CtxDep, Offset, ReadSessionDep, SessionDep
 from app.domain.manifest import ManifestStatus
 from app.exports import service as export_service
@@ -26,7 +27,7 @@ from app.lots.schemas import EventRead
 from app.manifests import schemas
 from app.manifests import service as manifest_service
 
-router = APIRouter(prefix="/api/v1/manifests", tags=["manifests"])
+router = APIRouter(prefix="/api/v1/manifests", tags=["manifests"], route_class=CheckedRoute)
 
 Reader = require(Permission.manifest_read)
 # consignor (移出人): draft, submit, return, close, cancel

@@ -11,13 +11,14 @@ from fastapi import APIRouter, Query, status
 from pydantic import BaseModel
 
 from app.core.errors import error_responses
+from app.core.routing import CheckedRoute
 from app.deps import CtxDep, Offset, ReadSessionDep, SessionDep
 from app.identity.deps import require
 from app.identity.permissions import Permission
 from app.parties import schemas
 from app.parties import service as party_service
 
-router = APIRouter(prefix="/api/v1/parties", tags=["parties"])
+router = APIRouter(prefix="/api/v1/parties", tags=["parties"], route_class=CheckedRoute)
 
 Reader = require(Permission.party_read)
 Admin = require(Permission.party_admin)

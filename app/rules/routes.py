@@ -5,13 +5,14 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from app.core.errors import error_responses
+from app.core.routing import CheckedRoute
 from app.deps import CtxDep, ReadSessionDep
 from app.identity.deps import CurrentUser, require
 from app.identity.permissions import Permission
 from app.rules import schemas
 from app.rules import service as rule_service
 
-router = APIRouter(prefix="/api/v1", tags=["rules"])
+router = APIRouter(prefix="/api/v1", tags=["rules"], route_class=CheckedRoute)
 
 Reader = require(Permission.lot_read)
 

@@ -10,6 +10,7 @@ from fastapi import APIRouter, File, Form, Query, UploadFile, status
 from fastapi.responses import FileResponse, Response
 
 from app.core.errors import error_responses
+from app.core.routing import CheckedRoute
 from app.deps import CtxDep, Offset, ReadSessionDep, SessionDep
 from app.identity.deps import require
 from app.identity.permissions import Permission
@@ -17,7 +18,7 @@ from app.scorecard import reports as scorecard_reports
 from app.scorecard import schemas
 from app.scorecard import service as scorecard_service
 
-router = APIRouter(prefix="/api/v1/scorecard", tags=["scorecard"])
+router = APIRouter(prefix="/api/v1/scorecard", tags=["scorecard"], route_class=CheckedRoute)
 
 Reader = require(Permission.scorecard_read)
 Writer = require(Permission.scorecard_write)

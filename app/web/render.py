@@ -16,10 +16,10 @@ import sqlalchemy.exc as sa_exc
 from fastapi import Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse
-from fastapi.routing import APIRoute
 from fastapi.templating import Jinja2Templates
 
 from app.core.errors import database_failure, status_for
+from app.core.routing import CheckedRoute
 from app.deps import ROLLBACK_ONLY
 from app.domain.errors import DomainError, PermissionDenied
 from app.domain.values import Role
@@ -192,9 +192,10 @@ def database_error_page(request: Request, exc: sa_exc.DBAPIError) -> Response:
     return response
 
 
-class WebRoute(APIRoute):
+class WebRoute(CheckedRoute):
     """Pages never answer JSON errors: domain errors become a page or a sign-in redirect, and
-    a database failure the error page with its status.
+    a database failure the error page with its status. Control characters in the query or the
+    form are refused first, as on the API (`CheckedRoute`), on the error page (422).
 
     The exception arrives here before the write session's exit has seen it (FastAPI runs that
     exit after this handler returns), so the request is marked rollback-only first: whatever

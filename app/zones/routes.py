@@ -8,6 +8,7 @@ from fastapi import APIRouter, status
 from fastapi.responses import Response
 
 from app.core.errors import error_responses
+from app.core.routing import CheckedRoute
 from app.deps import CtxDep, ReadSessionDep, SessionDep
 from app.identity.deps import require
 from app.identity.permissions import Permission
@@ -17,8 +18,8 @@ from app.labelling.schemas import SignSize
 from app.zones import schemas
 from app.zones import service as zone_service
 
-router = APIRouter(prefix="/api/v1/zones", tags=["zones"])
-facility_router = APIRouter(prefix="/api/v1/facilities", tags=["zones"])
+router = APIRouter(prefix="/api/v1/zones", tags=["zones"], route_class=CheckedRoute)
+facility_router = APIRouter(prefix="/api/v1/facilities", tags=["zones"], route_class=CheckedRoute)
 
 Reader = require(Permission.zone_read)
 Admin = require(Permission.zone_admin)
