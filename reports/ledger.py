@@ -14,6 +14,7 @@ from typing import Any
 
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font, PatternFill
 
 # sheet key, title, batch prefix(es), headers (HJ 1259 6.3.1 - 6.3.5)
@@ -141,6 +142,15 @@ def batch_code(prefix: str, yyyymmdd: str, serial: int) -> str:
     return f"{prefix}{yyyymmdd}{serial:03d}"
 
 
+def _cell(value: Any) -> Any:
+    """A value as a cell may hold it. Control characters (refused at the door since 2026-11-22,
+    but a record from before may carry one) would make openpyxl refuse the whole workbook:
+    each shows as U+FFFD instead; the log export keeps the exact text."""
+    if type(value) is str and not value.isprintable() and ILLEGAL_CHARACTERS_RE.search(value):
+        return ILLEGAL_CHARACTERS_RE.sub("\ufffd", value)
+    return value
+
+
 def write_xlsx(sheets: Iterable[Sheet], path: Path, title: str = "危险废物管理台账") -> int:
     """Write every sheet into `path` (write-only workbook). Returns the number of rows."""
     wb = Workbook(write_only=True)
@@ -160,7 +170,7 @@ def write_xlsx(sheets: Iterable[Sheet], path: Path, title: str = "危险废物�
             header.append(cell)
         ws.append(header)
         for row in sheet.rows:
-            ws.append(list(row))
+            ws.append([_cell(v) for v in row])
             n += 1
     wb.save(path)
     return n
