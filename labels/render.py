@@ -4,7 +4,8 @@
   square, see below); > 450 L containers give two pages (one per opposite side).
 * ``render_labels(items, mode="roll" | "a4")`` - a batch: one label per page for label printers,
   or N-up on A4 with cut marks.
-* ``label_fit(data)`` - the size a label gets and the fields it had to cut (normally none).
+* ``label_fit(data)`` - the size a label gets, the fields it had to cut (normally none) and
+  the characters the font cannot draw (``unprintable``: printed as □, never silently lost).
 * ``render_zone_sign(data)`` / ``render_facility_sign(data)`` - A4 or A5 signs.
 
 Size and text height: HJ 1276 gives, by container volume, a *minimum* label size and a minimum
@@ -23,9 +24,11 @@ PDF.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import io
 import math
+import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -57,10 +60,13 @@ __all__ = [
     "LabelFit",
     "label_fit",
     "label_pages",
+    "missing_glyphs",
+    "printable",
     "render_facility_sign",
     "render_label",
     "render_labels",
     "render_zone_sign",
+    "unprintable",
 ]
 
 FONT_DIR = Path(__file__).with_name("fonts")
@@ -81,6 +87,67 @@ def _font() -> str:
     if FONT_NAME not in pdfmetrics.getRegisteredFontNames():
         pdfmetrics.registerFont(TTFont(FONT_NAME, str(FONT_FILE), subfontIndex=0))
     return FONT_NAME
+
+
+#: Printed for a character the embedded font has no glyph for (an emoji, a CJK Extension B
+#: character such as 𠀀): reportlab would draw glyph 0, which is blank, and the character
+#: would vanish from the label without a trace.
+MISSING_MARK = "□"
+#: Characters that need no glyph: controls, format marks (RLO...), spaces and line breaks,
+#: combining marks and variation selectors (drawn with the character before them).
+_NO_GLYPH_NEEDED = ("Cc", "Cf", "Zs", "Zl", "Zp", "Mn", "Me")
+#: The label's text fields, whose characters are checked against the font.
+TEXT_FIELDS = (
+    "waste_name",
+    "category",
+    "waste_code",
+    "form",
+    "main_components",
+    "harmful_components",
+    "precautions",
+    "unit_name",
+    "contact_person",
+    "phone",
+    "remarks",
+)
+
+
+@lru_cache(maxsize=1)
+def _covered() -> frozenset[int]:
+    """The code points the embedded font draws."""
+    _font()
+    return frozenset(pdfmetrics.getFont(FONT_NAME).face.charToGlyph)
+
+
+def missing_glyphs(text: str) -> str:
+    """The characters of ``text`` the embedded font cannot draw, each once, in order."""
+    covered = _covered()
+    out: dict[str, None] = {}
+    for ch in text:
+        if ord(ch) not in covered and unicodedata.category(ch) not in _NO_GLYPH_NEEDED:
+            out[ch] = None
+    return "".join(out)
+
+
+def printable(text: str) -> str:
+    """``text`` with each character the font cannot draw replaced by ``MISSING_MARK``."""
+    gone = missing_glyphs(text)
+    return text.translate({ord(ch): MISSING_MARK for ch in gone}) if gone else text
+
+
+def unprintable(d: LabelData) -> dict[str, str]:
+    """Per text field of ``d``: the characters the label prints as □ (normally none)."""
+    out = {}
+    for name in TEXT_FIELDS:
+        gone = missing_glyphs(getattr(d, name) or "")
+        if gone:
+            out[name] = gone
+    return out
+
+
+def _printable_data(d: LabelData) -> LabelData:
+    changes = {name: printable(getattr(d, name)) for name in unprintable(d)}
+    return dataclasses.replace(d, **changes) if changes else d
 
 
 @lru_cache(maxsize=65536)
@@ -563,12 +630,14 @@ def _plan(d: LabelData) -> _Plan:
 
 
 class LabelFit(NamedTuple):
-    """The label size chosen for a container, the fields that had to be cut, and how many
-    labels the container gets (by volume: ``size.copies`` is the size row's, not the lot's)."""
+    """The label size chosen for a container, the fields that had to be cut, how many labels
+    the container gets (by volume: ``size.copies`` is the size row's, not the lot's), and the
+    characters printed as □ because the font cannot draw them."""
 
     size: LabelSize
     cut: tuple[str, ...]  # LabelData attribute names, e.g. ("precautions",); () = all complete
     copies: int
+    unprintable: dict[str, str] = {}  # LabelData attribute -> its characters printed as □
 
 
 def label_fit(d: LabelData) -> LabelFit:
@@ -578,8 +647,8 @@ def label_fit(d: LabelData) -> LabelFit:
     field fits at (or above) the volume's minimum text height; ``cut`` is empty unless even
     200 mm cannot hold the text, so that callers can warn that the label is incomplete.
     """
-    plan = _plan(d)
-    return LabelFit(plan.size, plan.cut, label_pages(d))
+    plan = _plan(_printable_data(d))
+    return LabelFit(plan.size, plan.cut, label_pages(d), unprintable(d))
 
 
 QrDrawer = Callable[[Canvas, str, float, float, float], None]
@@ -737,7 +806,8 @@ def _render_labels(items: Iterable[LabelData], mode: str, qr_drawer: QrDrawer) -
     slot = 0
     cur_side = 0.0
     grid = (1, 1, 0.0, 0.0)
-    for d in items:
+    for item in items:
+        d = _printable_data(item)  # what the font cannot draw shows as □, measured as such
         plan = _plan(d)
         side = plan.size.side_pt
         for _ in range(label_pages(d)):

@@ -20,7 +20,7 @@ from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 
 from labels.codes import qr_path_code
-from labels.render import FONT_FILE, FONT_NAME
+from labels.render import FONT_FILE, FONT_NAME, printable
 
 MM = 72 / 25.4
 PAGE_W, PAGE_H = A4
@@ -148,9 +148,10 @@ class _Pen:
 
 
 def _fit(text: str, size: float, width: float) -> list[str]:
-    """Wrap `text` (CJK-aware: any character may break) into lines of at most `width`."""
+    """Wrap `text` (CJK-aware: any character may break) into lines of at most `width`; a
+    character the font cannot draw shows as □ (reportlab would leave a blank)."""
     lines: list[str] = []
-    for para in (text or "").split("\n"):
+    for para in printable(text or "").split("\n"):
         cur = ""
         for ch in para:
             if pdfmetrics.stringWidth(cur + ch, FONT_NAME, size) > width and cur:

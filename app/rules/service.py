@@ -334,12 +334,15 @@ _LABEL_KEYS = {
 
 
 def label_fields(data: Any) -> dict[str, Any]:
-    """What an HJ 1276 label would carry (R10 checks every field is there), and under `cut`
-    the fields that even the largest label can only print cut short."""
+    """What an HJ 1276 label would carry (R10 checks every field is there), under `cut` the
+    fields that even the largest label can only print cut short, and under `unprintable` the
+    characters per field that the label's font cannot draw (printed as □)."""
     if data is None:
         return {}
+    fit = label_fit(data)
     return {
-        "cut": [_LABEL_KEYS.get(k, k) for k in label_fit(data).cut],
+        "cut": [_LABEL_KEYS.get(k, k) for k in fit.cut],
+        "unprintable": {_LABEL_KEYS.get(k, k): chars for k, chars in fit.unprintable.items()},
         "name": data.waste_name,
         "category": data.category,
         "code": data.waste_code,

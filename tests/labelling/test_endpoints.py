@@ -119,6 +119,32 @@ def test_labelling_warns_when_the_label_can_only_print_a_field_cut(api: Api) -> 
     assert [x for x in plain.json()["event"]["findings"] if x["rule_id"] == "R10"] == []
 
 
+def test_a_character_the_font_cannot_draw_is_marked_on_the_label_and_the_manifest(
+    api: Api,
+) -> None:
+    """A waste name typed on a phone with an emoji, or a contact with a rare CJK character
+    (Extension B): the label step warns (R10) naming them, the label and the manifest print □
+    where they stand instead of leaving them out without a trace."""
+    from tests.manifests.support import draft, setup_parties
+
+    op = api.as_("operator")
+    lot = op.generate(name="废活性炭🧪", precautions="远离火源𠀀")
+    r = op.act(lot, "label")
+    assert r.status_code == 200, r.text
+    (f,) = [f for f in r.json()["event"]["findings"] if f["rule_id"] == "R10"]
+    assert f["severity"] == "warn"
+    assert f["values"]["unprintable"] == {"name": "🧪", "precautions": "𠀀"}
+    assert "废物名称（🧪）" in f["message_zh"]
+    label = op.get(f"/api/v1/lots/{lot['lot_id']}/label.pdf")
+    assert "废活性炭□" in _text(_pages(label.content)[0]).replace("\r\n", "")
+    setup_parties(api)
+    stored = op.step(r.json()["lot"], "store", zone_id=str(api.world.zones["A1"]))
+    m = draft(api, [stored])
+    pdf = api.as_("ehs_manager").get(f"/api/v1/manifests/{m['manifest_id']}.pdf")
+    assert pdf.status_code == 200
+    assert any("废活性炭□" in _text(p).replace("\r\n", "") for p in _pages(pdf.content))
+
+
 def test_qr_png_and_barcode_svg(api: Api) -> None:
     op = api.as_("operator")
     lot = op.generate()

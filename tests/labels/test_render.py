@@ -11,6 +11,7 @@ from labels.data import AllowedWaste, FacilitySignData, LabelData, ZoneInfo, Zon
 from labels.ids import format_digital_id
 from labels.layout import MM, SIZE_TABLE, size_for_volume
 from labels.render import (
+    MISSING_MARK,
     label_fit,
     render_facility_sign,
     render_label,
@@ -213,6 +214,24 @@ def test_absurd_text_is_cut_at_200_mm_and_reported() -> None:
     codes = decode(ps[0])  # the cut text was not drawn over the codes
     assert codes.get("QRCode") == d.digital_id
     assert codes.get("Code128") == d.digital_id
+
+
+def test_characters_the_font_cannot_draw_print_as_a_mark_and_are_reported() -> None:
+    """An emoji or a CJK Extension B character has no glyph in the embedded font: reportlab
+    would draw a blank and the character would vanish from the label. It prints as □, and
+    `label_fit` names it per field (R10 warns with it)."""
+    d = make_label(
+        200,
+        waste_name="废液🧪𠀀",
+        precautions="☢\ufe0f远离火源\u202e",  # a variation selector and a format mark need none
+        contact_person="王𪚥",
+    )
+    fit = label_fit(d)
+    assert fit.unprintable == {"waste_name": "🧪𠀀", "precautions": "☢", "contact_person": "𪚥"}
+    assert label_fit(make_label(200)).unprintable == {}
+    text = _squash(page_text(pages(render_label(d))[0]))
+    assert f"废液{MISSING_MARK}{MISSING_MARK}" in text and f"王{MISSING_MARK}" in text
+    assert f"{MISSING_MARK}远离火源" in text
 
 
 def test_name_and_unit_are_cut_only_when_nothing_else_can_give() -> None:

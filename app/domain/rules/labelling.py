@@ -66,6 +66,20 @@ def r10(s: Situation, r: Rule) -> Iterator[Finding]:
             severity=Severity.warn,
             cut=cut,
         )
+    unprintable: dict[str, str] = dict(s.label_fields.get("unprintable") or {})
+    if unprintable:
+        names = {**LABEL_FIELDS, "remarks": "备注"}
+        yield r.finding(
+            s,
+            "标签字体无法打印以下字符，标签上印为□："
+            + "；".join(f"{names.get(k, k)}（{chars}）" for k, chars in unprintable.items())
+            + "；请改用常用字后更正批次信息",
+            "the label's font cannot draw these characters, so the label prints □ for them: "
+            + "; ".join(f"{k} ({chars})" for k, chars in unprintable.items())
+            + "; correct the lot's text with common characters",
+            severity=Severity.warn,
+            unprintable=unprintable,
+        )
 
 
 @rule(

@@ -168,6 +168,16 @@ def test_r10_warns_when_even_the_largest_label_cuts_a_field() -> None:
     )
 
 
+def test_r10_warns_when_the_font_cannot_draw_a_character() -> None:
+    fields = {**FULL_LABEL, "unprintable": {"name": "🧪𠀀", "contact": "𪚥"}}
+    (f,) = findings_of(situation(Step.labelling, label_fields=fields), "R10")
+    assert f.severity is Severity.warn and f.values["unprintable"] == fields["unprintable"]
+    assert "废物名称（🧪𠀀）" in f.message_zh and "印为□" in f.message_zh
+    assert "name (🧪𠀀)" in f.message_en
+    blank = {**FULL_LABEL, "unprintable": {}}
+    assert findings_of(situation(Step.labelling, label_fields=blank), "R10") == []
+
+
 def test_r11_digital_id_length_and_uniqueness() -> None:
     assert findings_of(situation(Step.labelling, label_fields=FULL_LABEL), "R11") == []
     short = situation(Step.labelling, the_lot=lot(digital_id="X" * 36), label_fields=FULL_LABEL)
