@@ -8,6 +8,11 @@ path, a JSON body (keys and values, at any depth) or a form's text fields, with 
 where (`validation_error`, as the schema's own refusals). Files uploaded in a form are not
 text and are not looked at.
 
+A path's `{code}` is the exception: it is a scanner's payload (`/mobile/v1/scan/{code}`,
+`/api/v1/lots/by-code/{code}`), which `labels.ids.normalise_scan` cleans of control
+characters on purpose (a scanner may send a GS group separator, a NUL, an STX/ETX frame), and
+it is only looked up, never stored.
+
 The JSON or form is parsed once: Starlette keeps it on the request and FastAPI reads it back.
 """
 
@@ -22,6 +27,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 
 CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
+SCANNER_PAYLOADS = frozenset({"code"})  # path parameters cleaned by normalise_scan, not stored
 MESSAGE = "must not contain control characters (U+0000–U+001F other than tab and line breaks)"
 
 
@@ -48,7 +54,8 @@ async def refuse_control_characters(request: Request) -> None:
     """Raise the 422 of `RequestValidationError` at the first control character in the
     request's query, path parameters, JSON body or form text fields."""
     found = control_character_at(dict(request.query_params.multi_items()), ("query",))
-    found = found or control_character_at(dict(request.path_params), ("path",))
+    path = {k: v for k, v in request.path_params.items() if k not in SCANNER_PAYLOADS}
+    found = found or control_character_at(path, ("path",))
     if found is None and request.method not in ("GET", "HEAD", "OPTIONS"):
         ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if ctype == "application/json" or ctype.endswith("+json"):

@@ -41,7 +41,8 @@ def test_scan_by_digital_id_and_messy_scanner_input(api: Api) -> None:
     op = api.as_("operator")
     lot = op.generate()
     did = lot["digital_id"]
-    for raw in (did, f"{did}\r", f"  {did.lower()}\r\n", f"]Q1{did}", f"]C0{did}\n"):
+    messy = (did, f"{did}\r", f"  {did.lower()}\r\n", f"]Q1{did}", f"]C0{did}\n", f"\x02{did}\x03")
+    for raw in (*messy, f"{did[:18]}\x1d{did[18:]}\x00"):  # STX/ETX frame, GS, NUL: cleaned
         r = op.get(f"/api/v1/lots/by-code/{quote(raw, safe='')}")
         assert r.status_code == 200, (raw, r.text)
         assert r.json()["lot_id"] == lot["lot_id"]
