@@ -39,6 +39,7 @@ PAGES = [
     ("/lots?due=1", "lot list, near or past the storage limit (the dashboard tile's)"),
     ("/lots?q=废矿物油&offset=1000", "lot list, name search, page 21"),
     ("/zones", "zones"),
+    ("/exports", "exports: the declaration calendar and last period's declaration"),
 ]
 CODES = [
     ("900-039-49", "HW49", "废活性炭", "solid"),
