@@ -242,6 +242,15 @@ def base_forms(api: Any) -> list[tuple[str, str, Callable[[], Form]]]:
         ),
         (
             "admin",
+            f"/admin/sites/{w.site_b}/profile",
+            lambda: [
+                ("licensed_operator", "on"),
+                ("own_disposal_facility", "on"),
+                ("spot_max_days", "30"),
+            ],
+        ),
+        (
+            "admin",
             "/admin/devices",
             lambda: [("site_id", str(w.site_a)), ("name", f"PDA-{uuid4().hex[:6]}")],
         ),

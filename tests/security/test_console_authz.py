@@ -124,6 +124,7 @@ CONSOLE: list[tuple[str, str, str, tuple[Any, ...]]] = [
     ("POST", "/admin/users", "", (LOGIN, 409, X, X, X, X, X)),  # a username taken
     ("POST", "/admin/devices", "", (LOGIN, 422, X, X, X, X, X)),  # a device without a name
     ("POST", "/admin/devices/{device_id}/revoke", "", (LOGIN, 404, X, X, X, X, X)),
+    ("POST", "/admin/sites/{site_id}/profile", "", (LOGIN, 422, X, X, X, X, X)),  # "七天"
     # the handheld page and its files (its data needs a device token: the API's table)
     ("GET", "/m", "", ALL_OK),
     ("GET", "/m/sw.js", "", ALL_OK),
@@ -295,6 +296,9 @@ class Console:
             return path, form, None
         if path == "/admin/devices":
             return path, [("site_id", str(w.site_a)), ("name", "PDA-2" if live else " ")], None
+        if path.endswith("/profile"):
+            days = "30" if live else "七天"
+            return path.replace("{site_id}", str(w.site_a)), [("spot_max_days", days)], None
         if path.endswith("/revoke"):
             device = path if live else path.replace("{device_id}", str(uuid4()))
             return self.fill(device), [], None

@@ -1116,3 +1116,45 @@ def test_the_manifest_list_and_page_show_each_partys_alerts(api) -> None:  # typ
     # a handler's list holds no drafts (portal scope), so it offers no draft filter either
     assert "/manifests?status=draft" not in listing
     assert "/manifests?status=draft" in Web(api, "ehs_manager").get("/manifests").text
+
+
+def test_admin_sets_a_sites_rule_profile_in_the_console(api) -> None:  # type: ignore[no-untyped-def]
+    """The licence (R32), an own disposal facility (HJ 1259 4.2.1) and the 贮存点 days (R34)
+    are set from the admin page through the API's service: the declarations class the site
+    key at once, the change is on the change trail, a bad number is refused with the reason,
+    and a user without site:admin cannot post it."""
+    w = api.world
+    web = Web(api, "admin")
+    page = web.get("/admin").text
+    assert f'action="/admin/sites/{w.site_a}/profile"' in page
+    form = {"own_disposal_facility": "on", "spot_max_days": "30"}
+    r = web.post(f"/admin/sites/{w.site_a}/profile", form)
+    assert r.status_code == 303 and r.headers["location"] == "/admin?done=site#sites", r.text
+    site = api.get(f"/api/v1/sites/{w.site_a}").json()
+    assert site["own_disposal_facility"] is True and site["spot_max_days"] == 30
+    assert site["licensed_operator"] is False  # unticked: no
+    row = re.search(r'<tr id="site-SZ01">.*?</tr>', web.get("/admin?done=site").text, re.S)
+    assert row and "自建利用处置设施" in row.group(0) and "30" in row.group(0)
+    cal = (
+        api.as_("ehs_manager")
+        .get("/api/v1/exports/declaration/filings", params={"site_id": str(w.site_a)})
+        .json()
+    )
+    assert cal["management_class"] == "key" and cal["management_class_reasons"]
+    trail = api.get("/api/v1/audit/changes", params={"entity_id": str(w.site_a)}).json()
+    (change,) = [c for c in trail["items"] if c["action"] == "updated"]
+    assert set(change["data"]["changed"]) == {"own_disposal_facility", "spot_max_days"}
+    for days, why in (("七天", "whole number"), ("999", "365")):
+        bad = web.post(f"/admin/sites/{w.site_a}/profile", {"spot_max_days": days})
+        assert bad.status_code == 422 and 'id="site-error"' in bad.text and why in bad.text
+    cleared = web.post(f"/admin/sites/{w.site_a}/profile", {"licensed_operator": "on"})
+    assert cleared.status_code == 303
+    site = api.get(f"/api/v1/sites/{w.site_a}").json()
+    assert (site["licensed_operator"], site["own_disposal_facility"], site["spot_max_days"]) == (
+        True,
+        False,
+        None,
+    )
+    mgr = Web(api, "ehs_manager")
+    assert f"/admin/sites/{w.site_a}/profile" not in mgr.get("/admin").text
+    assert mgr.post(f"/admin/sites/{w.site_a}/profile", form).status_code == 403
