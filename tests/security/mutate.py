@@ -122,7 +122,7 @@ def free_lots(api: Any) -> list[dict[str, Any]]:
 def base_forms(api: Any) -> list[tuple[str, str, Callable[[], Form]]]:
     """(role, path, a fresh valid form) for each console form. The forms read the current
     versions each time, so a mutation that went through does not turn the rest into 409s.
-    Needs `fuzz.fuzz_world` (parties, two stored lots, a draft manifest)."""
+    Needs `fuzz.fuzz_world` (parties, free stored lots, a draft manifest)."""
     w = api.world
     admin = api.as_("admin")
     lots = free_lots(api)
@@ -275,7 +275,9 @@ def run_forms(api: Any, values: tuple[str, ...] = NASTY[:QUICK]) -> MutationRepo
     started = time.monotonic()
     sessions: dict[str, Web] = {}
     for role, path, fresh in base_forms(api):
-        web = sessions.setdefault(role, Web(api, role))
+        if role not in sessions:
+            sessions[role] = Web(api, role)
+        web = sessions[role]
         for what, _ in mutations(fresh(), values):
             # rebuild from a fresh form (current versions, new event ids), then mutate alike
             form = dict(mutations(fresh(), values))[what]
