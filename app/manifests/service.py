@@ -1659,96 +1659,88 @@ def alerts(
         conds.append(ManifestRow.site_id == site_id)  # type: ignore[arg-type]
     if manifest_id is not None:
         conds.append(ManifestRow.manifest_id == manifest_id)  # type: ignore[arg-type]
-    rows = session.exec(select(ManifestRow).where(*conds))
-    for row in rows:
+    rules = rules_by_id()
+
+    def alert(
+        row: ManifestRow, rule_id: str, severity: str, zh: str, en: str, due_on: date | None = None
+    ) -> None:
+        rule = rules.get(rule_id)
+        out.append(
+            schemas.ManifestAlert(
+                manifest_id=row.manifest_id,
+                number=row.number,
+                rule_id=rule_id,
+                severity=severity,
+                message_zh=zh,
+                message_en=en,
+                due_on=due_on,
+                citation=rule.citation.as_dict() if rule else None,
+            )
+        )
+
+    for row in session.exec(select(ManifestRow).where(*conds)):
+        n = row.number
         if row.received_at is not None and row.confirmed_at is None:
             due = receipt_due(tdata, row.received_at)
-            if today > due:
-                out.append(
-                    schemas.ManifestAlert(
-                        manifest_id=row.manifest_id,
-                        number=row.number,
-                        rule_id="R50",
-                        severity="block",  # raised only once the deadline has passed
-                        message_zh=f"联单 {row.number} 接收后超过5个工作日未确认（应于 {due} 前）",
-                        message_en=f"manifest {row.number}: receipt not confirmed within 5 "
-                        f"working days (due {due})",
-                        due_on=due,
-                    )
+            if today > due:  # raised only once the deadline has passed
+                alert(
+                    row,
+                    "R50",
+                    "block",
+                    f"联单 {n} 接收后超过5个工作日未确认（应于 {due} 前）",
+                    f"manifest {n}: receipt not confirmed within 5 working days (due {due})",
+                    due,
                 )
         paper = row.state.get("paper")
         if paper and row.status == ManifestStatus.draft.value:
-            completed = date.fromisoformat(paper["completed_on"])
-            due = paper_backentry_due(tdata, completed)
-            out.append(
-                schemas.ManifestAlert(
-                    manifest_id=row.manifest_id,
-                    number=row.number,
-                    rule_id="R53",
-                    severity="warn" if today > due else "info",
-                    message_zh=f"纸质联单 {paper['paper_number']} 补录未完成，联单尚未提交"
-                    f"（应于 {due} 前补录）",
-                    message_en=f"paper manifest {paper['paper_number']}: the back-entry is not "
-                    f"filed yet (due by {due})",
-                    due_on=due,
-                )
+            due = paper_backentry_due(tdata, date.fromisoformat(paper["completed_on"]))
+            alert(
+                row,
+                "R53",
+                "warn" if today > due else "info",
+                f"纸质联单 {paper['paper_number']} 补录未完成，联单尚未提交（应于 {due} 前补录）",
+                f"paper manifest {paper['paper_number']}: the back-entry is not filed yet "
+                f"(due by {due})",
+                due,
             )
         overdue = transit_overdue_hours(tdata, row.status, row.dispatched_at, now)
         if overdue is not None:
-            out.append(
-                schemas.ManifestAlert(
-                    manifest_id=row.manifest_id,
-                    number=row.number,
-                    rule_id="R49",
-                    severity="warn",
-                    message_zh=f"联单 {row.number} 启运 {overdue} 小时仍未到达接受人"
-                    f"（超过 {tdata.transit_overdue_hours} 小时），请联系承运人核实车辆位置",
-                    message_en=f"manifest {row.number}: on the road for {overdue} h without "
-                    f"arriving at the receiver (over {tdata.transit_overdue_hours} h): check "
-                    "with the carrier where the vehicle is",
-                )
+            limit = tdata.transit_overdue_hours
+            alert(
+                row,
+                "R49",
+                "warn",
+                f"联单 {n} 启运 {overdue} 小时仍未到达接受人（超过 {limit} 小时），"
+                "请联系承运人核实车辆位置",
+                f"manifest {n}: on the road for {overdue} h without arriving at the receiver "
+                f"(over {limit} h): check with the carrier where the vehicle is",
             )
         if row.discrepancy_open:
-            out.append(
-                schemas.ManifestAlert(
-                    manifest_id=row.manifest_id,
-                    number=row.number,
-                    rule_id="R51",
-                    severity="block",
-                    message_zh=f"联单 {row.number} 存在未处理的差异",
-                    message_en=f"manifest {row.number} has an open discrepancy",
-                )
+            alert(
+                row,
+                "R51",
+                "block",
+                f"联单 {n} 存在未处理的差异",
+                f"manifest {n} has an open discrepancy",
             )
         age = (now - row.created_at).days
         if age > tdata.open_manifest_days:
-            out.append(
-                schemas.ManifestAlert(
-                    manifest_id=row.manifest_id,
-                    number=row.number,
-                    rule_id="R56",
-                    severity="warn",
-                    message_zh=f"联单 {row.number} 开出 {age} 天仍未闭环",
-                    message_en=f"manifest {row.number} still open after {age} days",
-                )
+            alert(
+                row,
+                "R56",
+                "warn",
+                f"联单 {n} 开出 {age} 天仍未闭环",
+                f"manifest {n} still open after {age} days",
             )
         if row.pending_corrections:
-            out.append(
-                schemas.ManifestAlert(
-                    manifest_id=row.manifest_id,
-                    number=row.number,
-                    rule_id="correction",
-                    severity="info",
-                    message_zh=f"联单 {row.number} 有待确认的更正",
-                    message_en=f"manifest {row.number} has a correction awaiting approval",
-                )
+            alert(
+                row,
+                "correction",
+                "info",
+                f"联单 {n} 有待确认的更正",
+                f"manifest {n} has a correction awaiting approval",
             )
-    rules = rules_by_id()
-    return [
-        a.model_copy(
-            update={"citation": rules[a.rule_id].citation.as_dict() if a.rule_id in rules else None}
-        )
-        for a in out
-    ]
+    return out
 
 
 def stored_event(session: Session, event_id: UUID) -> StoredEvent | None:
