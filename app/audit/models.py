@@ -13,7 +13,7 @@ from uuid import UUID
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-from app.core.db import UTCDateTime
+from app.core.db import BigIntPK, UTCDateTime
 
 
 class VerificationRun(SQLModel, table=True):
@@ -45,11 +45,7 @@ class TrailCheckpoint(SQLModel, table=True):
 
     id: int | None = Field(
         default=None,
-        sa_column=sa.Column(
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            primary_key=True,
-            autoincrement=True,
-        ),
+        sa_column=sa.Column(BigIntPK, primary_key=True, autoincrement=True),
     )
     rows: int = Field(sa_column=sa.Column(sa.BigInteger(), nullable=False, unique=True))
     hash: str = Field(sa_column=sa.Column(sa.String(64), nullable=False))

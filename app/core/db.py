@@ -40,6 +40,11 @@ def canonical_json(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
+# A 64-bit integer key on PostgreSQL; SQLite's rowid alias (INTEGER PRIMARY KEY, which alone
+# autoincrements there).
+BigIntPK = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+
 class UTCDateTime(sa.TypeDecorator[datetime]):
     """`timestamptz` on PostgreSQL; on SQLite a UTC text value read back as aware UTC."""
 

@@ -14,9 +14,7 @@ from uuid import UUID
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-from app.core.db import CanonicalJSON, UTCDateTime
-
-BigIntPK = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+from app.core.db import BigIntPK, CanonicalJSON, UTCDateTime
 
 
 class StoredEvent(SQLModel, table=True):

@@ -13,9 +13,7 @@ from uuid import UUID
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-from app.core.db import UTCDateTime
-
-BigIntPK = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+from app.core.db import BigIntPK, UTCDateTime
 
 
 def _ent_fk() -> sa.Column[Any]:

@@ -9,7 +9,7 @@ from uuid import UUID
 import sqlalchemy as sa
 from sqlmodel import Field, Session, SQLModel
 
-from app.core.db import CanonicalJSON, UTCDateTime
+from app.core.db import BigIntPK, CanonicalJSON, UTCDateTime
 from app.domain.alerts import AlertCleared, AlertRaised
 from app.eventstore.models import EventRecord
 from app.eventstore.store import domain_event
@@ -22,11 +22,7 @@ class AlertRow(SQLModel, table=True):
 
     id: int | None = Field(
         default=None,
-        sa_column=sa.Column(
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            primary_key=True,
-            autoincrement=True,
-        ),
+        sa_column=sa.Column(BigIntPK, primary_key=True, autoincrement=True),
     )
     site_id: UUID = Field(sa_column=sa.Column(sa.Uuid(), nullable=False))
     key: str = Field(sa_column=sa.Column(sa.String(160), nullable=False, index=True))
