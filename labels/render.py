@@ -145,9 +145,14 @@ def unprintable(d: LabelData) -> dict[str, str]:
     return out
 
 
-def _printable_data(d: LabelData) -> LabelData:
-    changes = {name: printable(getattr(d, name)) for name in unprintable(d)}
-    return dataclasses.replace(d, **changes) if changes else d
+def _printable_data(d: LabelData, gone: dict[str, str] | None = None) -> LabelData:
+    """``d`` with □ for what the font cannot draw (``gone``: ``unprintable(d)``, if known)."""
+    gone = unprintable(d) if gone is None else gone
+    marks = {
+        name: getattr(d, name).translate(dict.fromkeys(map(ord, chars), MISSING_MARK))
+        for name, chars in gone.items()
+    }
+    return dataclasses.replace(d, **marks) if marks else d
 
 
 @lru_cache(maxsize=65536)
@@ -647,8 +652,9 @@ def label_fit(d: LabelData) -> LabelFit:
     field fits at (or above) the volume's minimum text height; ``cut`` is empty unless even
     200 mm cannot hold the text, so that callers can warn that the label is incomplete.
     """
-    plan = _plan(_printable_data(d))
-    return LabelFit(plan.size, plan.cut, label_pages(d), unprintable(d))
+    gone = unprintable(d)
+    plan = _plan(_printable_data(d, gone))
+    return LabelFit(plan.size, plan.cut, label_pages(d), gone)
 
 
 QrDrawer = Callable[[Canvas, str, float, float, float], None]
